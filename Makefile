@@ -1,0 +1,69 @@
+# Developer and CI entry points.  `make` alone just builds the virtualenv.
+#
+#   make run     init + demo data + dev server on http://127.0.0.1:$(PORT)
+#   make test    ruff + pytest, against SQLite and a throw-away PostgreSQL
+#   make bench   benchmarks (bench/run_all.py)
+#   make lint    ruff only
+#   make clean   stop the test PostgreSQL and delete .venv, instance/, .pgtest/
+#
+# Variables: PORT (make run), PYTEST_ARGS (make test, e.g. PYTEST_ARGS='-x -k rules'),
+# PYTHON (interpreter used to create .venv), ATTENDANCE_DATABASE_URL (make run),
+# ATTENDANCE_TEST_POSTGRES_URL (make test: use this server instead of starting one).
+
+PYTHON ?= python3
+PORT ?= 5000
+PYTEST_ARGS ?=
+
+VENV := .venv
+BIN := $(VENV)/bin
+# Touched after a successful install; reinstall only when pyproject.toml is newer.
+STAMP := $(VENV)/.installed
+# Run through bash so a lost executable bit (e.g. some checkouts) does not matter.
+PG := bash scripts/pg_test_server.sh
+
+.DEFAULT_GOAL := venv
+.PHONY: venv run test bench lint clean
+
+venv: $(STAMP)
+
+# A half-created venv (e.g. no ensurepip) would otherwise look done next time.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
+
+# One venv for everything, with the test extras (pytest, ruff, psycopg...).
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[test]'
+	touch $(STAMP)
+
+# Database: the default SQLite one unless ATTENDANCE_DATABASE_URL is set
+# (the environment is passed through as is).  `attendance demo` is idempotent.
+run: venv
+	$(BIN)/attendance init
+	$(BIN)/attendance demo
+	$(BIN)/attendance serve --host 127.0.0.1 --port $(PORT)
+
+# One shell for the whole recipe so the exported URL reaches pytest.
+# The PostgreSQL server is left running afterwards so that the next `make test`
+# starts instantly; stop it with `scripts/pg_test_server.sh stop` (or
+# `make clean`).  .ci/run stops it when CI is done.
+# Any non-zero exit fails the target, including pytest's 5 ("no tests collected").
+test: venv
+	@set -e; \
+	url=$$($(PG) start); \
+	export ATTENDANCE_TEST_POSTGRES_URL="$$url"; \
+	echo "ATTENDANCE_TEST_POSTGRES_URL=$$url"; \
+	set -x; \
+	$(BIN)/ruff check .; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: venv
+	$(BIN)/python bench/run_all.py
+
+lint: venv
+	$(BIN)/ruff check .
+
+# Stop the server first: deleting the directory of a running cluster would
+# leave an orphan postgres process behind.
+clean:
+	-$(PG) destroy
+	rm -rf $(VENV) instance .pgtest

@@ -1,0 +1,24 @@
+"""Attendance service for commune and ward offices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def create_app(config: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    """Application factory (flaskr style): config passed in, one blueprint per package."""
+    # Flask is imported here so that the rules engine and the CLI stay importable without it.
+    from flask import Flask
+
+    from .db import database_url, default_instance_path
+
+    app = Flask(__name__, instance_path=str(default_instance_path()), instance_relative_config=True)
+    app.config.from_mapping(SECRET_KEY="dev", DATABASE_URL=None, DEFAULT_MONTH=None)
+    if config:
+        app.config.from_mapping(config)
+    app.config["DATABASE_URL"] = database_url(app.config["DATABASE_URL"])
+
+    from .web import bp
+
+    app.register_blueprint(bp)
+    return app

@@ -1,0 +1,34 @@
+"""The append-only audit log of changes to people's records and settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from . import models as m
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def record_change(session: Session, actor: str, action: str, entity: str, key: str, changes: dict[str, Any]) -> None:
+    """Append one audit row: who changed which record, and each field's old and new value."""
+    session.add(
+        m.AuditLog(
+            at=dt.datetime.now().replace(microsecond=0),
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_key=str(key),
+            changes=_plain(changes),
+        )
+    )

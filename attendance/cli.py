@@ -1,0 +1,261 @@
+"""The `attendance` command (cli.md): thin wrappers around the use cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CommandError(click.ClickException):
+    """A failure reported as one line on standard error."""
+
+    def show(self, file: Any = None) -> None:  # one clear line, no usage text
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def reports_errors(func: F) -> F:
+    """Turn the domain's own exceptions into one-line errors with a non-zero exit."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from devices.parsers import UnsupportedFile
+
+        from .bundle import BundleError
+        from .ledger import ImportError_
+        from .loader import UnknownCode
+
+        try:
+            return func(*args, **kwargs)
+        except (BundleError, ImportError_, UnknownCode, UnsupportedFile, ValueError, OSError) as exc:
+            raise CommandError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+        except Exception as exc:  # database unreachable, schema missing...
+            from sqlalchemy.exc import SQLAlchemyError
+
+            if isinstance(exc, SQLAlchemyError):
+                hint = " (run 'attendance init' first?)" if "no such table" in str(exc) or "does not exist" in str(exc) else ""
+                raise CommandError(f"database: {str(exc).splitlines()[0]}{hint}") from exc
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group()
+@click.version_option(package_name="attendance")
+def main() -> None:
+    """Chấm công và kiểm tra công vụ — attendance for commune and ward offices."""
+
+
+@main.command()
+@reports_errors
+def init() -> None:
+    """Create or migrate the database (idempotent)."""
+    from .db import database_url
+    from .migrate import upgrade
+
+    upgrade()
+    click.echo(f"database ready: {_safe_url(database_url())}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.group()
+def org() -> None:
+    """Organisation set-up: units, staff, devices, schedules, calendar, excuses."""
+
+
+@org.command("load")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print what changed as JSON.")
+@reports_errors
+def org_load(file: str, as_json: bool) -> None:
+    """Load or update a set-up bundle (YAML or JSON)."""
+    from .bundle import read_bundle_file, validate_bundle
+    from .db import transaction
+    from .org import load_bundle
+
+    bundle = validate_bundle(read_bundle_file(file))
+    with transaction() as session:
+        report = load_bundle(session, bundle, actor=f"cli:{Path(file).name}")
+    if as_json:
+        _dump(report.as_dict())
+    else:
+        changed = {**{f"+{k}": v for k, v in report.created.items()}, **{f"~{k}": v for k, v in report.updated.items()},
+                   **{f"-{k}": v for k, v in report.deleted.items()}}
+        click.echo("loaded " + file + (": " + ", ".join(f"{k} {v}" for k, v in changed.items()) if changed else ": no changes"))
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--device", "device_code", required=True, help="Code of the terminal the files come from.")
+@click.option("--format", "fmt", default="auto", type=click.Choice(["auto", "zk_attlog", "csv"]), show_default=True)
+@click.option("--profile", type=click.Path(dir_okay=False), help="Column-mapping profile (YAML/JSON) for other layouts.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON document.")
+@reports_errors
+def import_(paths: tuple[str, ...], device_code: str, fmt: str, profile: str | None, as_json: bool) -> None:
+    """Import punch-log files exported from a terminal."""
+    from .db import transaction
+    from .ledger import device_by_code, import_file
+    from .profiles import read_profile
+
+    mapping = read_profile(profile) if profile else None
+    for path in paths:
+        if not Path(path).is_file():
+            raise CommandError(f"{path}: no such file")
+    with transaction() as session:
+        device_by_code(session, device_code)
+    results = []
+    for path in paths:
+        with transaction() as session, _progress(Path(path).stat().st_size, Path(path).name, quiet=as_json) as tick:
+            results.append(import_file(session, device_code, path, fmt=fmt, profile=mapping, progress=tick))
+    total = {k: sum(getattr(r, k) for r in results) for k in ("read", "inserted", "duplicates", "rejected", "unknown_users", "skipped")}
+    if as_json:
+        _dump({**total, "batch": results[-1].batch, "batches": [r.batch for r in results],
+               "files": [r.as_dict() for r in results]})
+        return
+    for r in results:
+        click.echo(f"{r.file} [{r.format}, {r.encoding}] batch {r.batch}: read {r.read}, inserted {r.inserted}, "
+                   f"duplicates {r.duplicates}, rejected {r.rejected}, unknown users {r.unknown_users}")
+        for bad in r.rejects[:10]:
+            click.echo(f"  line {bad['line']}: {bad['reason']}", err=True)
+        if r.rejected > 10:
+            click.echo(f"  ... {r.rejected - 10} more rejected lines kept in batch {r.batch}", err=True)
+
+
+class _progress:
+    """A byte progress bar on a terminal; silent when not interactive."""
+
+    def __init__(self, total: int, label: str, quiet: bool):
+        self.total, self.label = total, label
+        self.enabled = not quiet and sys.stderr.isatty() and total > 1_000_000
+        self.bar: Any = None
+        self.done = 0
+
+    def __enter__(self) -> Callable[[int], None]:
+        if self.enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, unit="B", unit_scale=True, desc=self.label, file=sys.stderr)
+        return self.tick
+
+    def tick(self, bytes_done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(max(0, bytes_done - self.done))
+            self.done = bytes_done
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@main.command()
+@click.option("--device", "device_code", required=True)
+@click.option("--from", "date_from", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--to", "date_to", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--format", "fmt", default="json", type=click.Choice(["json", "csv"]), show_default=True)
+@reports_errors
+def punches(device_code: str, date_from: dt.datetime | None, date_to: dt.datetime | None, fmt: str) -> None:
+    """The raw ledger of one terminal."""
+    from .db import transaction
+    from .ledger import ledger_rows
+
+    with transaction() as session:
+        rows = ledger_rows(session, device_code, date_from.date() if date_from else None, date_to.date() if date_to else None)
+    if fmt == "json":
+        _dump(rows)
+    else:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["user_id", "device_time"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@main.command()
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--unit", "unit_code", help="Only this unit and the units under it.")
+@click.option("--format", "fmt", default="json", type=click.Choice(["json", "csv", "xlsx"]), show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of standard output.")
+@reports_errors
+def summary(month: str, unit_code: str | None, fmt: str, output: str | None) -> None:
+    """Monthly summary per staff member (rules.md §7)."""
+    from .db import transaction
+    from .services import monthly_summary, summary_csv, summary_records, summary_xlsx
+
+    with transaction() as session:
+        table = monthly_summary(session, month, unit_code)
+    if fmt == "xlsx":
+        if not output:
+            raise CommandError("--format xlsx needs -o FILE")
+        summary_xlsx(table, month, output)
+        click.echo(f"wrote {output} ({len(table)} staff)", err=True)
+        return
+    text = json.dumps(summary_records(table), ensure_ascii=False, indent=2) if fmt == "json" else summary_csv(table)
+    if output:
+        Path(output).write_text(text + ("\n" if fmt == "json" else ""), encoding="utf-8")
+    else:
+        click.echo(text.rstrip("\n"))
+
+
+@main.command()
+@click.option("--staff", "staff_code", required=True)
+@click.option("--date", "day", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--lang", default="vi", type=click.Choice(["vi", "en"]), show_default=True)
+@reports_errors
+def explain(staff_code: str, day: dt.datetime, as_json: bool, lang: str) -> None:
+    """The verdicts of one day with their explanation."""
+    from .db import transaction
+    from .services import explain as explain_case
+    from .services import explain_text
+
+    with transaction() as session:
+        data = explain_case(session, staff_code, day.date())
+    if as_json:
+        _dump(data)
+    else:
+        click.echo(explain_text(data, lang))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@reports_errors
+def serve(host: str, port: int) -> None:
+    """The web application."""
+    from . import create_app
+
+    app = create_app()
+    click.echo(f"Mở trình duyệt / open http://{host}:{port}/", err=True)
+    app.run(host=host, port=port, debug=False)
+
+
+@main.command()
+@click.option("--month", default="2026-10", show_default=True)
+@reports_errors
+def demo(month: str) -> None:
+    """Load the demo district from sample_logs/ and print a few summary lines (idempotent)."""
+    from .demo import load_demo
+
+    for line in load_demo(month):
+        click.echo(line)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,24 @@
+"""The attendance rules engine (rules.md): plain functions on plain data, no Flask, no ORM."""
+
+from .evaluate import evaluate, summarize
+from .types import (
+    Assignment,
+    CalendarOverride,
+    EngineInput,
+    Evaluation,
+    Excuse,
+    ScheduleVersion,
+    StaffMember,
+)
+
+__all__ = [
+    "Assignment",
+    "CalendarOverride",
+    "EngineInput",
+    "Evaluation",
+    "Excuse",
+    "ScheduleVersion",
+    "StaffMember",
+    "evaluate",
+    "summarize",
+]

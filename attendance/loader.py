@@ -1,0 +1,170 @@
+"""Reads what the rules engine needs for a period from the database, in a few set queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from . import models as m
+from .bundle import minutes_of
+from .engine.types import (
+    WEEKDAY_NAMES,
+    Assignment,
+    CalendarOverride,
+    EngineInput,
+    Excuse,
+    ScheduleVersion,
+    StaffMember,
+)
+
+PUNCH_QUERY = (
+    "SELECT p.id, e.staff_id, p.device_id, p.corrected_time FROM punch p "
+    "JOIN enrollment e ON e.device_id = p.device_id AND e.user_id = p.user_id "
+    "WHERE p.corrected_time >= :low AND p.corrected_time < :high"
+)
+
+
+class UnknownCode(LookupError):
+    """A unit or staff code given on the command line does not exist."""
+
+
+@dataclass
+class Context:
+    """Names and codes for presenting engine results."""
+
+    staff: pd.DataFrame  # staff_id, staff_code, name, position, unit_code, unit_name
+    schedules: dict[int, m.Schedule]
+    units: dict[int, m.Unit]
+
+
+def setting(session: Session, key: str, default: str) -> str:
+    """A service-wide setting."""
+    row = session.get(m.Setting, key)
+    return row.value if row is not None else default
+
+
+def subtree(units: dict[int, m.Unit], root_id: int) -> set[int]:
+    """The unit and all its descendants."""
+    children: dict[int | None, list[int]] = {}
+    for unit in units.values():
+        children.setdefault(unit.parent_id, []).append(unit.id)
+    found, stack = set(), [root_id]
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.add(current)
+            stack.extend(children.get(current, []))
+    return found
+
+
+def schedule_version(row: m.Schedule, unit_ids: frozenset[int]) -> ScheduleVersion:
+    """A stored schedule as the engine's ScheduleVersion."""
+    return ScheduleVersion(
+        id=row.id, code=row.code, valid_from=row.valid_from, valid_to=row.valid_to,
+        sessions=tuple((minutes_of(a), minutes_of(b)) for a, b in row.sessions),
+        weekdays=frozenset(WEEKDAY_NAMES.index(d) for d in row.weekdays),
+        grace_late_minutes=row.grace_late_minutes, grace_early_minutes=row.grace_early_minutes,
+        checkin_window_before_minutes=row.checkin_window_before_minutes,
+        checkout_window_after_minutes=row.checkout_window_after_minutes,
+        punch_policy=row.punch_policy,  # type: ignore[arg-type]
+        unit_ids=unit_ids,
+    )
+
+
+def fetch_punches(session: Session, low: dt.datetime, high: dt.datetime) -> pd.DataFrame:
+    """Enrolled punches with low <= corrected_time < high as a DataFrame."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    params = {"low": low, "high": high}
+    if sqlite:
+        params = {k: v.strftime("%Y-%m-%d %H:%M:%S") for k, v in params.items()}
+    rows = session.execute(text(PUNCH_QUERY), params).all()
+    frame = pd.DataFrame(rows, columns=["punch_id", "staff_id", "device_id", "corrected_time"])
+    frame["corrected_time"] = pd.to_datetime(frame["corrected_time"], format="%Y-%m-%d %H:%M:%S" if sqlite else None)
+    return frame
+
+
+def load_input(
+    session: Session,
+    first_day: dt.date,
+    last_day: dt.date,
+    unit_code: str | None = None,
+    staff_code: str | None = None,
+) -> tuple[EngineInput, Context]:
+    """Everything the engine needs for the period, limited to a unit subtree or one person."""
+    units = {u.id: u for u in session.scalars(select(m.Unit))}
+    by_code = {u.code: u for u in units.values()}
+    if unit_code is not None and unit_code not in by_code:
+        raise UnknownCode(f"no unit {unit_code!r}")
+    allowed = subtree(units, by_code[unit_code].id) if unit_code else None
+
+    staff_rows = list(session.scalars(select(m.Staff).order_by(m.Staff.code)))
+    if staff_code is not None:
+        staff_rows = [s for s in staff_rows if s.code == staff_code]
+        if not staff_rows:
+            raise UnknownCode(f"no staff member {staff_code!r}")
+    assignments = list(session.scalars(select(m.StaffAssignment)))
+    in_period = [
+        a for a in assignments
+        if (a.valid_from is None or a.valid_from <= last_day) and (a.valid_to is None or a.valid_to >= first_day)
+    ]
+    if allowed is not None:
+        members = {a.staff_id for a in in_period if a.unit_id in allowed}
+        staff_rows = [s for s in staff_rows if s.id in members]
+    chosen = {s.id for s in staff_rows}
+
+    links: dict[int, set[int]] = {}
+    for schedule_id, unit_id in session.execute(select(m.ScheduleUnit.schedule_id, m.ScheduleUnit.unit_id)):
+        links.setdefault(schedule_id, set()).add(unit_id)
+    schedules = {row.id: row for row in session.scalars(select(m.Schedule))}
+    versions = [schedule_version(row, frozenset(links.get(row.id, ()))) for row in schedules.values()]
+
+    low = dt.datetime.combine(first_day - dt.timedelta(days=1), dt.time())
+    high = dt.datetime.combine(last_day + dt.timedelta(days=2), dt.time())
+    excuses = [
+        Excuse(staff_id=x.staff_id, start=x.start, end=x.end, kind=x.kind, reference=x.reference, id=x.id)
+        for x in session.scalars(select(m.Excuse).where(m.Excuse.end > low, m.Excuse.start < high))
+        if x.staff_id in chosen
+    ]
+    punches = fetch_punches(session, low, high)
+    if allowed is not None or staff_code is not None:
+        punches = punches[punches["staff_id"].isin(chosen)].reset_index(drop=True)
+
+    inp = EngineInput(
+        staff=[
+            StaffMember(id=s.id, code=s.code, employed_from=s.employed_from, employed_to=s.employed_to,
+                        schedule_ids=(s.schedule_id,) if s.schedule_id else ())
+            for s in staff_rows
+        ],
+        assignments=[
+            Assignment(staff_id=a.staff_id, unit_id=a.unit_id, valid_from=a.valid_from, valid_to=a.valid_to)
+            for a in assignments if a.staff_id in chosen
+        ],
+        unit_parents={u.id: u.parent_id for u in units.values()},
+        schedules=versions,
+        overrides=[
+            CalendarOverride(date=o.date, kind=o.kind, reference=o.reference)  # type: ignore[arg-type]
+            for o in session.scalars(select(m.CalendarOverride))
+        ],
+        excuses=excuses,
+        punches=punches,
+        country=setting(session, "country", "VN"),
+        dedupe_seconds=int(setting(session, "dedupe_seconds", "60")),
+    )
+    current_unit: dict[int, int] = {}
+    for a in sorted(in_period, key=lambda a: a.valid_from or dt.date.min):
+        current_unit[a.staff_id] = a.unit_id
+    staff_frame = pd.DataFrame(
+        {
+            "staff_id": [s.id for s in staff_rows],
+            "staff_code": [s.code for s in staff_rows],
+            "name": [s.name for s in staff_rows],
+            "position": [s.position for s in staff_rows],
+            "unit_code": [units[current_unit[s.id]].code if s.id in current_unit else "" for s in staff_rows],
+            "unit_name": [units[current_unit[s.id]].name if s.id in current_unit else "" for s in staff_rows],
+        }
+    )
+    return inp, Context(staff=staff_frame, schedules=schedules, units=units)

@@ -1,0 +1,247 @@
+"""Database models (SQLAlchemy 2 typed mappings)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Punch times are compared and keyed to the second: store them in SQLite without the
+# microsecond suffix so the bulk path (plain strings) and the ORM agree byte for byte.
+SecondDateTime = DateTime().with_variant(
+    sqlite.DATETIME(
+        storage_format="%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d",
+        regexp=r"(\d+)-(\d+)-(\d+) (\d+):(\d+):(\d+)",
+    ),
+    "sqlite",
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names (Alembic needs them on SQLite)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Unit(Base):
+    """An administrative unit: province, district, commune, hamlet, office."""
+
+    __tablename__ = "unit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40), default="")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Ho_Chi_Minh")
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id])
+
+
+class Schedule(Base):
+    """One effective-dated schedule version (rules.md §2), attached to units."""
+
+    __tablename__ = "schedule"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    valid_from: Mapped[dt.date | None]
+    valid_to: Mapped[dt.date | None]
+    weekdays: Mapped[list[Any]]  # ["mon", ...]
+    sessions: Mapped[list[Any]]  # [["07:00", "11:30"], ...]
+    grace_late_minutes: Mapped[int] = mapped_column(default=5)
+    grace_early_minutes: Mapped[int] = mapped_column(default=5)
+    checkin_window_before_minutes: Mapped[int] = mapped_column(default=60)
+    checkout_window_after_minutes: Mapped[int] = mapped_column(default=120)
+    punch_policy: Mapped[str] = mapped_column(String(20), default="per_session")
+
+
+class ScheduleUnit(Base):
+    """Which units a schedule is attached to (and, through them, their descendants)."""
+
+    __tablename__ = "schedule_unit"
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedule.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Staff(Base):
+    """A person whose attendance is checked."""
+
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[str] = mapped_column(String(200), default="")
+    employed_from: Mapped[dt.date | None]
+    employed_to: Mapped[dt.date | None]
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedule.id"))
+
+
+class StaffAssignment(Base):
+    """A staff member's unit over an inclusive date range (None: open)."""
+
+    __tablename__ = "staff_assignment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    valid_from: Mapped[dt.date | None]
+    valid_to: Mapped[dt.date | None]
+
+
+class Device(Base):
+    """An attendance terminal (or a file source) of a unit."""
+
+    __tablename__ = "device"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    kind: Mapped[str] = mapped_column(String(20), default="file")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    serial: Mapped[str | None] = mapped_column(String(64), unique=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)  # port, baudrate, host, comm_key...
+
+
+class DeviceClockOffset(Base):
+    """Effective-dated clock offset of a terminal: device clock minus true time, seconds."""
+
+    __tablename__ = "device_clock_offset"
+    __table_args__ = (UniqueConstraint("device_id", "valid_from"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
+    valid_from: Mapped[dt.date]
+    seconds: Mapped[int] = mapped_column(default=0)
+
+
+class Enrollment(Base):
+    """A device user id (PIN) on a device that belongs to a staff member."""
+
+    __tablename__ = "enrollment"
+    __table_args__ = (UniqueConstraint("device_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+
+
+class CalendarOverride(Base):
+    """A dated working_day/day_off decision with its legal reference."""
+
+    __tablename__ = "calendar_override"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    date: Mapped[dt.date] = mapped_column(unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    reference: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Excuse(Base):
+    """Leave, business trip, training...: the half-open local interval [start, end)."""
+
+    __tablename__ = "excuse"
+    __table_args__ = (UniqueConstraint("staff_id", "kind", "start", "end"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    start: Mapped[dt.datetime] = mapped_column(SecondDateTime)
+    end: Mapped[dt.datetime] = mapped_column(SecondDateTime)
+    reference: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Setting(Base):
+    """Service-wide settings (country calendar, double-tap window)."""
+
+    __tablename__ = "setting"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ImportBatch(Base):
+    """One import of punches (a file, a pull, a push body) with its counts."""
+
+    __tablename__ = "import_batch"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20))  # file | pull | push
+    filename: Mapped[str] = mapped_column(String(500), default="")
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    size: Mapped[int] = mapped_column(default=0)
+    format: Mapped[str] = mapped_column(String(40), default="")
+    encoding: Mapped[str] = mapped_column(String(20), default="")
+    started_at: Mapped[dt.datetime] = mapped_column(SecondDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(SecondDateTime)
+    read: Mapped[int] = mapped_column(default=0)
+    inserted: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    unknown_users: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+
+
+class BatchContent(Base):
+    """The raw bytes of an imported file, zlib-compressed, for audit (raw lines by number)."""
+
+    __tablename__ = "batch_content"
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Punch(Base):
+    """The append-only punch ledger; the natural key is (device, user id, device time)."""
+
+    __tablename__ = "punch"
+    __table_args__ = (UniqueConstraint("device_id", "user_id", "device_time", name="uq_punch_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    device_time: Mapped[dt.datetime] = mapped_column(SecondDateTime)
+    corrected_time: Mapped[dt.datetime] = mapped_column(SecondDateTime)
+    status: Mapped[int | None]
+    verify: Mapped[int | None]
+    work_code: Mapped[str | None] = mapped_column(String(32))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"))
+    line_no: Mapped[int | None]
+
+
+class RejectedRow(Base):
+    """A line of an import that is not a punch, kept with its reason."""
+
+    __tablename__ = "rejected_row"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), index=True)
+    line_no: Mapped[int]
+    raw: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class AuditLog(Base):
+    """Append-only record of every change to people's records and settings."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(SecondDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(20))  # create | update | delete
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_key: Mapped[str] = mapped_column(String(200))
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,0 +1,297 @@
+"""Organisation set-up: apply a validated bundle to the database in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from . import models as m
+from .audit import record_change
+from .bundle import Bundle, BundleError
+from .ledger import recompute_corrected_times
+
+DEVICE_SETTING_KEYS = ("port", "baudrate", "machine_number", "host", "comm_key", "pull_interval_minutes")
+
+
+@dataclass
+class LoadReport:
+    """What a bundle load changed, by entity."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+
+    def count(self, kind: str, entity: str) -> None:
+        """Add one to a counter."""
+        bucket = getattr(self, kind)
+        bucket[entity] = bucket.get(entity, 0) + 1
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        """Plain data for --json."""
+        return {"created": self.created, "updated": self.updated, "deleted": self.deleted}
+
+
+class _Loader:
+    def __init__(self, session: Session, bundle: Bundle, actor: str):
+        self.s = session
+        self.b = bundle
+        self.actor = actor
+        self.report = LoadReport()
+        self.errors: list[str] = []
+        self.units = {u.code: u for u in session.scalars(select(m.Unit))}
+        self.schedules = {x.code: x for x in session.scalars(select(m.Schedule))}
+        self.devices = {d.code: d for d in session.scalars(select(m.Device))}
+        self.staff = {p.code: p for p in session.scalars(select(m.Staff))}
+
+    # -- generic upsert with audit
+    def _upsert(self, entity: str, obj: Any | None, cls: type, key: str, values: dict[str, Any]) -> Any:
+        if obj is None:
+            obj = cls(**values)
+            self.s.add(obj)
+            self.s.flush()
+            record_change(self.s, self.actor, "create", entity, key, {k: [None, v] for k, v in values.items()})
+            self.report.count("created", entity)
+            return obj
+        changes = {k: [getattr(obj, k), v] for k, v in values.items() if getattr(obj, k) != v}
+        if changes:
+            for k, (_old, new) in changes.items():
+                setattr(obj, k, new)
+            self.s.flush()
+            record_change(self.s, self.actor, "update", entity, key, changes)
+            self.report.count("updated", entity)
+        return obj
+
+    def _delete(self, entity: str, obj: Any, key: str, values: dict[str, Any]) -> None:
+        record_change(self.s, self.actor, "delete", entity, key, {k: [v, None] for k, v in values.items()})
+        self.s.delete(obj)
+        self.report.count("deleted", entity)
+
+    def _ref(self, table: dict[str, Any], code: str | None, what: str, path: str) -> Any | None:
+        if code is None:
+            return None
+        if code not in table:
+            self.errors.append(f"{path}: no {what} {code!r}")
+            return None
+        return table[code]
+
+    # -- sections
+    def settings(self) -> None:
+        values = dict(self.b.settings)
+        if self.b.country:
+            values["country"] = self.b.country
+        for key, value in values.items():
+            current = self.s.get(m.Setting, key)
+            text = str(value)
+            if current is None:
+                self.s.add(m.Setting(key=key, value=text))
+                record_change(self.s, self.actor, "create", "setting", key, {"value": [None, text]})
+            elif current.value != text:
+                record_change(self.s, self.actor, "update", "setting", key, {"value": [current.value, text]})
+                current.value = text
+
+    def units(self) -> None:
+        records = self.b.units or []
+        for r in records:  # create first so parents may come later in the list
+            self.units[r["code"]] = self._upsert(
+                "unit", self.units.get(r["code"]), m.Unit, r["code"],
+                {"code": r["code"], "name": r["name"], "kind": r.get("kind", ""),
+                 **({"timezone": r["timezone"]} if "timezone" in r else {})},
+            )
+        for r in records:
+            parent = self._ref(self.units, r.get("parent"), "unit", f"{r['_path']}.parent")
+            unit = self.units[r["code"]]
+            parent_id = parent.id if parent is not None else None
+            if unit.parent_id != parent_id:
+                record_change(self.s, self.actor, "update", "unit", r["code"], {"parent_id": [unit.parent_id, parent_id]})
+                unit.parent_id = parent_id
+        self.s.flush()
+        for r in records:  # a unit may not be its own ancestor
+            seen, current = set(), self.units[r["code"]]
+            while current is not None and current.parent_id is not None:
+                if current.id in seen:
+                    self.errors.append(f"{r['_path']}.parent: the unit tree has a cycle through {r['code']!r}")
+                    break
+                seen.add(current.id)
+                current = self.s.get(m.Unit, current.parent_id)
+
+    def schedules(self) -> None:
+        for r in self.b.schedules or []:
+            values = {k: r[k] for k in (
+                "valid_from", "valid_to", "sessions", "grace_late_minutes", "grace_early_minutes",
+                "checkin_window_before_minutes", "checkout_window_after_minutes", "punch_policy") if k in r}
+            values.setdefault("valid_from", None)
+            values.setdefault("valid_to", None)
+            values["weekdays"] = r.get("weekdays", ["mon", "tue", "wed", "thu", "fri"])
+            for k, default in (("grace_late_minutes", 5), ("grace_early_minutes", 5),
+                               ("checkin_window_before_minutes", 60), ("checkout_window_after_minutes", 120),
+                               ("punch_policy", "per_session")):
+                values.setdefault(k, default)
+            sched = self._upsert("schedule", self.schedules.get(r["code"]), m.Schedule, r["code"], {"code": r["code"], **values})
+            self.schedules[r["code"]] = sched
+            if "units" in r:
+                wanted = set()
+                for i, code in enumerate(r["units"]):
+                    unit = self._ref(self.units, code, "unit", f"{r['_path']}.units[{i}]")
+                    if unit is not None:
+                        wanted.add(unit.id)
+                have = set(self.s.scalars(select(m.ScheduleUnit.unit_id).where(m.ScheduleUnit.schedule_id == sched.id)))
+                for unit_id in wanted - have:
+                    self.s.add(m.ScheduleUnit(schedule_id=sched.id, unit_id=unit_id))
+                for unit_id in have - wanted:
+                    self.s.execute(delete(m.ScheduleUnit).where(
+                        m.ScheduleUnit.schedule_id == sched.id, m.ScheduleUnit.unit_id == unit_id))
+                if wanted != have:
+                    record_change(self.s, self.actor, "update", "schedule", r["code"],
+                                  {"unit_ids": [sorted(have), sorted(wanted)]})
+
+    def overrides(self) -> None:
+        if self.b.overrides is None:
+            return
+        existing = {o.date: o for o in self.s.scalars(select(m.CalendarOverride))}
+        listed = set()
+        for r in self.b.overrides:
+            listed.add(r["date"])
+            self._upsert("calendar_override", existing.get(r["date"]), m.CalendarOverride, r["date"].isoformat(),
+                         {"date": r["date"], "kind": r["kind"], "reference": r.get("reference", "")})
+        # The bundle's override list is the calendar: dates no longer listed are removed.
+        for day, obj in existing.items():
+            if day not in listed:
+                self._delete("calendar_override", obj, day.isoformat(), {"kind": obj.kind, "reference": obj.reference})
+
+    def devices(self) -> None:
+        for r in self.b.devices or []:
+            unit = self._ref(self.units, r.get("unit"), "unit", f"{r['_path']}.unit")
+            current = self.devices.get(r["code"])
+            values: dict[str, Any] = {"code": r["code"], "unit_id": unit.id if unit else None,
+                                      "kind": r.get("kind", "file"), "name": r.get("name", ""),
+                                      "serial": r.get("serial"),
+                                      "settings": {k: r[k] for k in DEVICE_SETTING_KEYS if k in r}}
+            device = self._upsert("device", current, m.Device, r["code"], values)
+            self.devices[r["code"]] = device
+            if "clock_offsets" in r:
+                self._clock_offsets(device, r["clock_offsets"])
+
+    def _clock_offsets(self, device: m.Device, offsets: list[dict[str, Any]]) -> None:
+        existing = {o.valid_from: o for o in self.s.scalars(
+            select(m.DeviceClockOffset).where(m.DeviceClockOffset.device_id == device.id))}
+        before = {d: o.seconds for d, o in existing.items()}
+        listed = {}
+        for r in offsets:
+            listed[r["valid_from"]] = r["seconds"]
+            key = f"{device.code}@{r['valid_from'].isoformat()}"
+            self._upsert("clock_offset", existing.get(r["valid_from"]), m.DeviceClockOffset, key,
+                         {"device_id": device.id, "valid_from": r["valid_from"], "seconds": r["seconds"]})
+        for day, obj in existing.items():
+            if day not in listed:
+                self._delete("clock_offset", obj, f"{device.code}@{day.isoformat()}", {"seconds": obj.seconds})
+        if before != listed:
+            self.s.flush()
+            recompute_corrected_times(self.s, device.id)
+
+    def staff_members(self) -> None:
+        claimed: dict[tuple[int, str], str] = {}
+        for r in self.b.staff or []:
+            schedule = self._ref(self.schedules, r.get("schedule"), "schedule", f"{r['_path']}.schedule")
+            values = {"code": r["code"], "name": r["name"], "position": r.get("position", ""),
+                      "employed_from": r.get("employed_from"), "employed_to": r.get("employed_to"),
+                      "schedule_id": schedule.id if schedule else None}
+            person = self._upsert("staff", self.staff.get(r["code"]), m.Staff, r["code"], values)
+            self.staff[r["code"]] = person
+            self._assignments(person, r)
+            if "enrollments" in r:
+                self._enrollments(person, r["enrollments"], claimed)
+
+    def _assignments(self, person: m.Staff, r: dict[str, Any]) -> None:
+        if "assignments" in r:
+            wanted_raw = [(a.get("unit"), a.get("valid_from"), a.get("valid_to"), a["_path"]) for a in r["assignments"]]
+        elif "unit" in r:
+            wanted_raw = [(r["unit"], None, None, f"{r['_path']}.unit")]
+        else:
+            return
+        wanted = set()
+        for code, start, end, path in wanted_raw:
+            unit = self._ref(self.units, code, "unit", path if path.endswith(".unit") else f"{path}.unit")
+            if unit is not None:
+                wanted.add((unit.id, start, end))
+        existing = list(self.s.scalars(select(m.StaffAssignment).where(m.StaffAssignment.staff_id == person.id)))
+        have = {(a.unit_id, a.valid_from, a.valid_to): a for a in existing}
+        for key in wanted - set(have):
+            self.s.add(m.StaffAssignment(staff_id=person.id, unit_id=key[0], valid_from=key[1], valid_to=key[2]))
+            record_change(self.s, self.actor, "create", "assignment", person.code,
+                          {"unit_id": [None, key[0]], "valid_from": [None, key[1]], "valid_to": [None, key[2]]})
+        for key in set(have) - wanted:
+            self._delete("assignment", have[key], person.code,
+                         {"unit_id": key[0], "valid_from": key[1], "valid_to": key[2]})
+
+    def _enrollments(self, person: m.Staff, items: list[dict[str, Any]], claimed: dict[tuple[int, str], str]) -> None:
+        wanted: dict[tuple[int, str], str] = {}
+        for e in items:
+            device = self._ref(self.devices, e.get("device"), "device", f"{e['_path']}.device")
+            if device is None:
+                continue
+            key = (device.id, e["user_id"])
+            if key in claimed:
+                self.errors.append(f"{e['_path']}.user_id: {e['user_id']!r} on {device.code} is already "
+                                   f"enrolled for {claimed[key]}")
+                continue
+            claimed[key] = person.code
+            wanted[key] = device.code
+        self.s.flush()
+        for key, device_code in wanted.items():
+            current = self.s.scalar(select(m.Enrollment).where(
+                m.Enrollment.device_id == key[0], m.Enrollment.user_id == key[1]))
+            label = f"{device_code}:{key[1]}"
+            self._upsert("enrollment", current, m.Enrollment, label,
+                         {"device_id": key[0], "user_id": key[1], "staff_id": person.id})
+        for enrollment in self.s.scalars(select(m.Enrollment).where(m.Enrollment.staff_id == person.id)):
+            if (enrollment.device_id, enrollment.user_id) not in wanted:
+                self._delete("enrollment", enrollment, f"{enrollment.device_id}:{enrollment.user_id}",
+                             {"staff_id": person.id})
+
+    def excuses(self) -> None:
+        if self.b.excuses is None:
+            return
+        existing = {(x.staff_id, x.kind, x.start, x.end): x for x in self.s.scalars(select(m.Excuse))}
+        listed = set()
+        for r in self.b.excuses:
+            person = self._ref(self.staff, r.get("staff"), "staff member", f"{r['_path']}.staff")
+            if person is None:
+                continue
+            key = (person.id, r["kind"], r["start"], r["end"])
+            if key in listed:
+                continue
+            listed.add(key)
+            label = f"{person.code}:{r['kind']}:{r['start']:%Y-%m-%dT%H:%M}"
+            self._upsert("excuse", existing.get(key), m.Excuse, label,
+                         {"staff_id": person.id, "kind": r["kind"], "start": r["start"], "end": r["end"],
+                          "reference": r.get("reference", "")})
+        # The bundle's excuse list is authoritative: an excuse no longer listed is withdrawn.
+        for key, obj in existing.items():
+            if key not in listed:
+                self._delete("excuse", obj, f"{key[0]}:{key[1]}:{key[2]:%Y-%m-%dT%H:%M}",
+                             {"start": key[2], "end": key[3], "reference": obj.reference})
+
+
+def load_bundle(session: Session, bundle: Bundle, actor: str = "cli") -> LoadReport:
+    """Apply a validated bundle; raise BundleError (and write nothing) on any bad reference."""
+    loader = _Loader(session, bundle, actor)
+    loader.settings()
+    loader.units()
+    loader.schedules()
+    loader.overrides()
+    loader.devices()
+    loader.staff_members()
+    loader.excuses()
+    if loader.errors:
+        raise BundleError(loader.errors)
+    session.flush()
+    return loader.report
+
+
+def today() -> dt.date:
+    """Local date (kept separate so tests may patch it)."""
+    return dt.date.today()

@@ -1,0 +1,145 @@
+"""Use cases shared by the CLI and the web app: monthly summary, day explanation, exports."""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import datetime as dt
+import io
+import re
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import models as m
+from .engine import evaluate, summarize
+from .engine.evaluate import SUMMARY_FIELDS
+from .engine.explain import explain_day
+from .loader import UnknownCode, load_input
+
+SUMMARY_HEADINGS_VI = {
+    "staff_code": "Mã CB",
+    "name": "Họ và tên",
+    "unit_code": "Mã đơn vị",
+    "unit_name": "Đơn vị",
+    "working_days": "Ngày làm việc",
+    "working_sessions": "Số buổi làm việc",
+    "excused_sessions": "Buổi có lý do",
+    "late_count": "Số lần đi muộn",
+    "late_minutes": "Phút đi muộn",
+    "early_count": "Số lần về sớm",
+    "early_minutes": "Phút về sớm",
+    "missing_punch_count": "Buổi thiếu chấm công",
+    "absent_sessions": "Buổi vắng không lý do",
+    "absent_days": "Ngày vắng không lý do",
+    "offday_punch_days": "Ngày chấm công ngày nghỉ",
+}
+
+
+def parse_month(text: str) -> tuple[dt.date, dt.date]:
+    """'2026-10' to the first and last day of that month."""
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise ValueError(f"--month: expected YYYY-MM, got {text!r}")
+    year, month = int(match.group(1)), int(match.group(2))
+    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def monthly_summary(session: Session, month: str, unit_code: str | None = None) -> pd.DataFrame:
+    """rules.md §7 for every staff member of the unit (or everyone), one row each."""
+    first, last = parse_month(month)
+    inp, ctx = load_input(session, first, last, unit_code=unit_code)
+    table = summarize(evaluate(inp, first, last), inp)
+    table = table.merge(ctx.staff[["staff_id", "name", "unit_code", "unit_name"]], on="staff_id", how="left")
+    return table[["staff_code", "name", "unit_code", "unit_name", *SUMMARY_FIELDS]]
+
+
+def summary_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain JSON-ready dicts (ints stay ints)."""
+    return [
+        {k: (int(v) if k in SUMMARY_FIELDS else v) for k, v in row.items()}
+        for row in table.to_dict(orient="records")
+    ]
+
+
+def summary_csv(table: pd.DataFrame) -> str:
+    """CSV with English field names (machine-readable)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(list(table.columns))
+    writer.writerows(table.itertuples(index=False, name=None))
+    return buffer.getvalue()
+
+
+def summary_xlsx(table: pd.DataFrame, month: str, path: str) -> None:
+    """An Excel sheet with Vietnamese headings and a frozen header row."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    first, last = parse_month(month)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = f"Tổng hợp {first:%m-%Y}"
+    sheet.append([f"TỔNG HỢP CHẤM CÔNG THÁNG {first:%m/%Y} (từ {first:%d/%m/%Y} đến {last:%d/%m/%Y})"])
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet.append([SUMMARY_HEADINGS_VI.get(c, c) for c in table.columns])
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    for row in table.itertuples(index=False, name=None):
+        sheet.append([int(v) if isinstance(v, (int,)) or hasattr(v, "item") else v for v in row])
+    sheet.freeze_panes = "C3"
+    for column, width in zip("ABCDEFGHIJKLMNO", (10, 26, 10, 24) + (12,) * 11, strict=False):
+        sheet.column_dimensions[column].width = width
+    book.save(path)
+
+
+def explain(session: Session, staff_code: str, day: dt.date) -> dict[str, Any]:
+    """The verdicts of one person's day with their reasons."""
+    # Neighbouring days are evaluated too: windows and double taps may cross midnight.
+    first, last = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
+    inp, _ctx = load_input(session, first, last, staff_code=staff_code)
+    if not inp.staff:
+        raise UnknownCode(f"no staff member {staff_code!r}")
+    ev = evaluate(inp, first, last)
+    ids = [int(i) for i in inp.punches["punch_id"].tolist()]  # type: ignore[attr-defined]
+    details: dict[int, dict[str, Any]] = {}
+    if ids:
+        rows = session.execute(
+            select(m.Punch.id, m.Device.code, m.Punch.user_id, m.Punch.device_time, m.Punch.batch_id)
+            .join(m.Device, m.Device.id == m.Punch.device_id)
+            .where(m.Punch.id.in_(ids))
+        ).all()
+        details = {
+            r[0]: {"device": r[1], "user_id": r[2], "device_time": r[3].strftime("%Y-%m-%d %H:%M:%S"), "batch": r[4]}
+            for r in rows
+        }
+    return explain_day(ev, inp, inp.staff[0].id, day, details)
+
+
+def explain_text(data: dict[str, Any], language: str = "vi") -> str:
+    """A readable rendering of ``explain`` for the terminal."""
+    lang = "en" if language == "en" else "vi"
+    lines = [f"{data['staff_code']}  {data['date']}"]
+    if "calendar" in data:
+        lines.append(f"  {data['calendar'][lang]}")
+    if data.get("schedule"):
+        s = data["schedule"]
+        label = "Lịch" if lang == "vi" else "Schedule"
+        lines.append(f"  {label}: {s['code']} {' '.join('-'.join(x) for x in s['sessions'])} ({s['punch_policy']})")
+    for session in data.get("sessions", []):
+        label = "Ca" if lang == "vi" else "Session"
+        lines.append(
+            f"  {label} {session['session_no']} {session['start']}–{session['end']}"
+            f" [{session['window']['from']}, {session['window']['until_before']}): {', '.join(session['verdicts'])}"
+        )
+        lines.extend(f"    - {t}" for t in session[lang])
+    if data.get("punches"):
+        lines.append("  " + ("Các lần chấm công:" if lang == "vi" else "Punches:"))
+        for p in data["punches"]:
+            where = f" {p['device']} #{p['user_id']} {p['device_time']}" if "device" in p else ""
+            lines.append(f"    {p['corrected_time']} →{p['minute']}{where}: {p[lang]}")
+    lines.append("  " + data["summary"][lang])
+    return "\n".join(lines)

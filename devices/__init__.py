@@ -1,0 +1,1 @@
+"""Terminal adapters, punch-log parsers and a terminal simulator (no database imports)."""

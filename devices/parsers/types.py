@@ -1,0 +1,78 @@
+"""Types shared by every punch-log parser."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+DateOrder = Literal["ymd", "dmy", "mdy"]
+
+#: Columns of ``ParsedChunk.punches``, in this order.
+PUNCH_COLUMNS = ("line_no", "user_id", "device_time", "status", "verify", "work_code")
+
+
+@dataclass(frozen=True)
+class RejectedLine:
+    """A non-blank line that is not a punch, kept with why."""
+
+    line_no: int  # 1-based physical line number in the file
+    raw: str  # the line as decoded (without its line ending)
+    reason: str  # e.g. "field 2 (time): '2024-13-01 07:00:00' is not a valid date/time"
+
+
+@dataclass
+class ParsedChunk:
+    """Punches and rejects of a run of consecutive lines.
+
+    ``punches`` has the columns of ``PUNCH_COLUMNS``: ``line_no`` int64, ``user_id``
+    str (leading zeros and letters kept, surrounding spaces stripped), ``device_time``
+    datetime64 (naive, device local time, to the second), ``status``/``verify`` nullable
+    Int64, ``work_code`` str or None.
+    """
+
+    punches: pd.DataFrame
+    rejected: list[RejectedLine] = field(default_factory=list)
+    skipped: int = 0  # recognised non-punch lines: header row, serial-number line, checksum footer
+    bytes_done: int = 0  # bytes of the file consumed so far (for progress bars)
+
+
+@dataclass(frozen=True)
+class MappingProfile:
+    """Where the punch fields are in a delimited file whose shape we do not know by heart."""
+
+    name: str
+    user_id: str  # header name (or 0-based column index as text when has_header is False)
+    datetime: str | None = None  # one column holding date and time
+    date: str | None = None  # or separate date and time columns
+    time: str | None = None
+    status: str | None = None
+    delimiter: str | None = None  # None: sniffed
+    has_header: bool = True
+    date_order: DateOrder | None = None  # None: decided per file from the values
+
+
+@dataclass
+class FileInfo:
+    """What was detected about a file before parsing it."""
+
+    path: str
+    format: str  # "zk_attlog", "csv", ...
+    encoding: str  # "utf-8", "utf-8-sig", "utf-16", "cp1258", "cp1252"
+    date_order: DateOrder | None
+    size: int
+
+
+class PunchFile:
+    """A detected punch-log file; iterate ``chunks()`` to stream it in bounded memory."""
+
+    info: FileInfo
+
+    def chunks(self) -> Iterator[ParsedChunk]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class UnsupportedFile(ValueError):
+    """The file is not a punch log we can read (message names the file and why)."""

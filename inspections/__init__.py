@@ -1,0 +1,1 @@
+"""Spot checks, tablet capture, reconciliation and the monthly report (issue 4+)."""
