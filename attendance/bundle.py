@@ -27,11 +27,21 @@ class _Invalid(ValueError):
     pass
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """YAML without implicit timestamps: dates stay text so a bad one is reported by its path."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def read_bundle_file(path: str | Path) -> dict[str, Any]:
     """Parse a YAML or JSON bundle file into plain data."""
     text = Path(path).read_text(encoding="utf-8-sig")
     try:
-        data = json.loads(text) if str(path).lower().endswith(".json") else yaml.safe_load(text)
+        data = json.loads(text) if str(path).lower().endswith(".json") else yaml.load(text, Loader=_TextDatesLoader)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise BundleError([f"{path}: not valid YAML/JSON: {exc}".replace("\n", " ")]) from exc
     if data is None:

@@ -40,10 +40,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
-    """One pooled engine per URL."""
-    resolved = database_url(url)
+    """One pooled engine per database URL (resolved before caching)."""
+    return _engine(database_url(url))
+
+
+@lru_cache(maxsize=8)
+def _engine(resolved: str) -> Engine:
     if resolved.startswith("postgresql://"):
         resolved = "postgresql+psycopg://" + resolved[len("postgresql://") :]
     engine = create_engine(resolved, future=True)

@@ -84,8 +84,10 @@ def correct_times(device_times: pd.Series, offsets: tuple[np.ndarray, np.ndarray
 
 def _as_text(times: pd.Series) -> np.ndarray:
     """Datetimes to 'YYYY-MM-DD HH:MM:SS' strings, the ledger's SQLite storage format."""
-    iso = np.datetime_as_string(times.to_numpy().astype("datetime64[s]"), unit="s")
-    return np.char.replace(iso, "T", " ").astype(object)
+    iso = np.datetime_as_string(times.to_numpy().astype("datetime64[s]"), unit="s").astype("U19")
+    # Overwrite the ISO 'T' in place (fixed-width UCS-4 cells) instead of a string replace.
+    iso.view(np.uint32).reshape(-1, 19)[:, 10] = ord(" ")
+    return iso.astype(object)
 
 
 def _nullable_ints(series: pd.Series) -> list[object]:
@@ -131,6 +133,8 @@ class _Writer:
 
 def _rows(chunk: pd.DataFrame, device_id: int, batch_id: int, offsets: tuple[np.ndarray, np.ndarray],
           as_text: bool) -> list[tuple[object, ...]]:
+    if chunk.empty:
+        return []
     corrected = correct_times(chunk["device_time"], offsets)
     if as_text:
         device_col = _as_text(chunk["device_time"])

@@ -79,7 +79,7 @@ class _Loader:
         return table[code]
 
     # -- sections
-    def settings(self) -> None:
+    def load_settings(self) -> None:
         values = dict(self.b.settings)
         if self.b.country:
             values["country"] = self.b.country
@@ -93,7 +93,7 @@ class _Loader:
                 record_change(self.s, self.actor, "update", "setting", key, {"value": [current.value, text]})
                 current.value = text
 
-    def units(self) -> None:
+    def load_units(self) -> None:
         records = self.b.units or []
         for r in records:  # create first so parents may come later in the list
             self.units[r["code"]] = self._upsert(
@@ -118,7 +118,7 @@ class _Loader:
                 seen.add(current.id)
                 current = self.s.get(m.Unit, current.parent_id)
 
-    def schedules(self) -> None:
+    def load_schedules(self) -> None:
         for r in self.b.schedules or []:
             values = {k: r[k] for k in (
                 "valid_from", "valid_to", "sessions", "grace_late_minutes", "grace_early_minutes",
@@ -148,7 +148,7 @@ class _Loader:
                     record_change(self.s, self.actor, "update", "schedule", r["code"],
                                   {"unit_ids": [sorted(have), sorted(wanted)]})
 
-    def overrides(self) -> None:
+    def load_overrides(self) -> None:
         if self.b.overrides is None:
             return
         existing = {o.date: o for o in self.s.scalars(select(m.CalendarOverride))}
@@ -162,7 +162,7 @@ class _Loader:
             if day not in listed:
                 self._delete("calendar_override", obj, day.isoformat(), {"kind": obj.kind, "reference": obj.reference})
 
-    def devices(self) -> None:
+    def load_devices(self) -> None:
         for r in self.b.devices or []:
             unit = self._ref(self.units, r.get("unit"), "unit", f"{r['_path']}.unit")
             current = self.devices.get(r["code"])
@@ -192,7 +192,7 @@ class _Loader:
             self.s.flush()
             recompute_corrected_times(self.s, device.id)
 
-    def staff_members(self) -> None:
+    def load_staff_members(self) -> None:
         claimed: dict[tuple[int, str], str] = {}
         for r in self.b.staff or []:
             schedule = self._ref(self.schedules, r.get("schedule"), "schedule", f"{r['_path']}.schedule")
@@ -252,7 +252,7 @@ class _Loader:
                 self._delete("enrollment", enrollment, f"{enrollment.device_id}:{enrollment.user_id}",
                              {"staff_id": person.id})
 
-    def excuses(self) -> None:
+    def load_excuses(self) -> None:
         if self.b.excuses is None:
             return
         existing = {(x.staff_id, x.kind, x.start, x.end): x for x in self.s.scalars(select(m.Excuse))}
@@ -279,13 +279,13 @@ class _Loader:
 def load_bundle(session: Session, bundle: Bundle, actor: str = "cli") -> LoadReport:
     """Apply a validated bundle; raise BundleError (and write nothing) on any bad reference."""
     loader = _Loader(session, bundle, actor)
-    loader.settings()
-    loader.units()
-    loader.schedules()
-    loader.overrides()
-    loader.devices()
-    loader.staff_members()
-    loader.excuses()
+    loader.load_settings()
+    loader.load_units()
+    loader.load_schedules()
+    loader.load_overrides()
+    loader.load_devices()
+    loader.load_staff_members()
+    loader.load_excuses()
     if loader.errors:
         raise BundleError(loader.errors)
     session.flush()

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import SHARED_SAMPLES
 from sqlalchemy import func, select
 
 from attendance import models as m
@@ -15,8 +16,6 @@ from attendance.db import transaction
 from attendance.ledger import import_file, ledger_rows
 from attendance.org import load_bundle
 from attendance.services import monthly_summary, summary_records
-
-from .conftest import SHARED_SAMPLES
 
 BUNDLE = {
     "units": [{"code": "40", "name": "Tỉnh Nghệ An", "kind": "province"},

@@ -19,6 +19,8 @@ DAY_MIN = 1440
 EPOCH = dt.date(1970, 1, 1)
 NO_DATE_LOW = -(10**9)
 NO_DATE_HIGH = 10**9
+SEC_BASE = -(2**31)  # shifts seconds since 1970 to non-negative values for packed keys
+MIN_BITS = 26  # absolute minutes since 1970 stay below 2**26 until the year 2097
 SUMMARY_FIELDS = Evaluation.__dataclass_fields__["summary_fields"].default
 
 
@@ -213,7 +215,11 @@ def _schedule_sessions(schedules: list[ScheduleVersion]) -> pd.DataFrame:
 
 def _dedupe(punches: pd.DataFrame, dedupe_seconds: int) -> pd.DataFrame:
     """rules.md §1: a punch less than dedupe_seconds after the last *kept* one is suppressed."""
-    p = punches.sort_values(["staff_id", "sec", "punch_id"], kind="stable").reset_index(drop=True)
+    # One int64 key (staff, second) sorted stably after punch id: same order as sorting by
+    # (staff, second, punch id) at a fraction of the cost of a multi-column sort.
+    by_id = punches.iloc[np.argsort(punches["punch_id"].to_numpy(), kind="stable")]
+    key = (by_id["staff_id"].to_numpy() << 32) | (by_id["sec"].to_numpy() - SEC_BASE)
+    p = by_id.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
     sec = p["sec"].to_numpy()
     staff = p["staff_id"].to_numpy()
     pid = p["punch_id"].to_numpy()
@@ -258,11 +264,15 @@ def _merge_excuses(inp: EngineInput) -> pd.DataFrame:
     reach = raw.groupby("staff_id")["b"].cummax()
     prev_reach = reach.groupby(raw["staff_id"]).shift()
     starts = prev_reach.isna() | (raw["a"] > prev_reach)
-    raw["group"] = starts.cumsum()
-    merged = raw.groupby("group").agg(
-        staff_id=("staff_id", "first"), a=("a", "min"), b=("b", "max"), excuse_ids=("excuse_id", tuple)
-    )
-    return merged.reset_index(drop=True).sort_values("a")
+    group = starts.cumsum().to_numpy()
+    merged = pd.DataFrame({"staff_id": raw["staff_id"].to_numpy(), "a": raw["a"].to_numpy(),
+                           "b": raw["b"].to_numpy(), "group": group})
+    merged = merged.groupby("group", sort=True).agg(staff_id=("staff_id", "first"), a=("a", "min"), b=("b", "max"))
+    ids: dict[int, list[int]] = {}
+    for g, excuse_id in zip(group.tolist(), raw["excuse_id"].tolist(), strict=True):
+        ids.setdefault(g, []).append(excuse_id)
+    merged["excuse_ids"] = [tuple(ids[g]) for g in merged.index]
+    return merged.reset_index(drop=True)
 
 
 def _apply_excuses(sessions: pd.DataFrame, merged: pd.DataFrame) -> pd.DataFrame:
@@ -276,49 +286,56 @@ def _apply_excuses(sessions: pd.DataFrame, merged: pd.DataFrame) -> pd.DataFrame
         return sessions
     s_sec = sessions["s_abs"].to_numpy() * 60
     e_sec = sessions["e_abs"].to_numpy() * 60
-    left = pd.DataFrame({"pos": np.arange(n), "staff_id": sessions["staff_id"].to_numpy(), "t": s_sec})
-    at_start = pd.merge_asof(
-        left.sort_values("t"), merged.rename(columns={"a": "t_a"}), left_on="t", right_on="t_a",
-        by="staff_id", direction="backward", allow_exact_matches=True,
-    ).sort_values("pos")
-    left["t"] = e_sec
-    at_end = pd.merge_asof(
-        left.sort_values("t"), merged.rename(columns={"a": "t_a"}), left_on="t", right_on="t_a",
-        by="staff_id", direction="backward", allow_exact_matches=False,
-    ).sort_values("pos")
-    start_b = at_start["b"].to_numpy(dtype=float)
-    end_b = at_end["b"].to_numpy(dtype=float)
-    start_covered = ~np.isnan(start_b) & (s_sec < start_b)
+    staff = sessions["staff_id"].to_numpy()
+    m_staff = merged["staff_id"].to_numpy(dtype=np.int64)
+    m_a = merged["a"].to_numpy(dtype=np.int64)
+    m_b = merged["b"].to_numpy(dtype=np.int64)
+    keys = (m_staff << 32) | (m_a - SEC_BASE)  # merged intervals sorted by (staff, start)
+    # The interval with the greatest start <= S, and the one with the greatest start < E.
+    at_start = np.searchsorted(keys, (staff << 32) | (s_sec - SEC_BASE), side="right") - 1
+    at_end = np.searchsorted(keys, (staff << 32) | (e_sec - SEC_BASE), side="left") - 1
+    ok_start = (at_start >= 0) & (m_staff[np.clip(at_start, 0, None)] == staff)
+    ok_end = (at_end >= 0) & (m_staff[np.clip(at_end, 0, None)] == staff)
+    start_b = np.where(ok_start, m_b[np.clip(at_start, 0, None)], np.iinfo(np.int64).min)
+    end_b = np.where(ok_end, m_b[np.clip(at_end, 0, None)], np.iinfo(np.int64).min)
+    start_covered = ok_start & (s_sec < start_b)
     full = start_covered & (start_b >= e_sec)
-    end_covered = ~np.isnan(end_b) & (e_sec <= end_b)
+    end_covered = ok_end & (e_sec <= end_b)
     sessions["excused"] = full
     sessions["start_covered"] = start_covered
     sessions["end_covered"] = end_covered
-    ids_start = at_start["excuse_ids"].to_numpy()
-    ids_end = at_end["excuse_ids"].to_numpy()
-    sessions["excuse_ids"] = [
-        tuple(sorted(set((a if sc else ()) + (b if ec else ()))))
-        for a, b, sc, ec in zip(ids_start, ids_end, start_covered, end_covered, strict=True)
-    ]
+    ids = merged["excuse_ids"].tolist()
+    covered = np.flatnonzero(start_covered | end_covered)
+    excuse_ids = np.empty(len(sessions), dtype=object)
+    excuse_ids[:] = [()] * len(sessions)
+    for i in covered.tolist():
+        found = (ids[at_start[i]] if start_covered[i] else ()) + (ids[at_end[i]] if end_covered[i] else ())
+        excuse_ids[i] = tuple(sorted(set(found)))
+    sessions["excuse_ids"] = excuse_ids
     return sessions
 
 
-def _assign_punches(kept: pd.DataFrame, sessions: pd.DataFrame, crosses_midnight: bool) -> pd.DataFrame:
-    """Each kept punch to at most one session window (rules.md §4); same-date windows first."""
-    slim = sessions[["sidx", "staff_id", "day", "lo_abs", "hi_abs"]]
-    shifts = (0, -1, 1) if crosses_midnight else (0,)
-    parts = []
-    for priority, shift in enumerate(shifts):
-        probe = kept[["punch_id", "staff_id", "minute", "sec", "cal_day"]].copy()
-        probe["day"] = probe["cal_day"] + shift
-        hit = probe.merge(slim, on=["staff_id", "day"], how="inner")
-        hit = hit[(hit["minute"] >= hit["lo_abs"]) & (hit["minute"] < hit["hi_abs"])]
-        hit["priority"] = priority
-        parts.append(hit)
-    joined = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    if len(parts) > 1:
-        joined = joined.sort_values(["punch_id", "priority"]).drop_duplicates("punch_id")
-    return joined[["punch_id", "sidx", "minute", "sec"]]
+def _assign_punches(kept: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
+    """Each kept punch to at most one session window (rules.md §4).
+
+    The windows of one staff-day tile [S1 − before, En + after] without gaps (each
+    boundary is shared), so the session of a punch is the one with the greatest window
+    start at or before it, provided the punch is also before that window's end. Where a
+    configuration makes two days' windows overlap, the later day's window wins.
+    """
+    lo_keys = (sessions["staff_id"].to_numpy() << MIN_BITS) | sessions["lo_abs"].to_numpy()
+    order = np.argsort(lo_keys, kind="stable")
+    lo_sorted = lo_keys[order]
+    staff = kept["staff_id"].to_numpy()
+    minute = kept["minute"].to_numpy()
+    pos = np.searchsorted(lo_sorted, (staff << MIN_BITS) | minute, side="right") - 1
+    sidx = order[np.clip(pos, 0, None)] if len(order) else np.zeros(len(kept), dtype=np.int64)
+    hit = (pos >= 0) if len(order) else np.zeros(len(kept), dtype=bool)
+    if len(order):
+        hit &= (sessions["staff_id"].to_numpy()[sidx] == staff) & (minute < sessions["hi_abs"].to_numpy()[sidx])
+    joined = pd.DataFrame({"punch_id": kept["punch_id"].to_numpy()[hit], "sidx": sidx[hit],
+                           "minute": minute[hit], "sec": kept["sec"].to_numpy()[hit]})
+    return joined
 
 
 def evaluate(inp: EngineInput, first_day: dt.date, last_day: dt.date) -> Evaluation:
@@ -338,7 +355,6 @@ def evaluate(inp: EngineInput, first_day: dt.date, last_day: dt.date) -> Evaluat
     for col in ("s", "e", "lo", "hi", "mid"):
         sessions[f"{col}_abs"] = base + sessions[col].to_numpy()
     sessions["sidx"] = np.arange(len(sessions))
-    crosses = bool(len(templates)) and bool(((templates["lo"] < 0) | (templates["hi"] > DAY_MIN)).any())
 
     # Punches: double taps on exact seconds, then whole minutes for every rule after that.
     raw = inp.punches
@@ -354,22 +370,34 @@ def evaluate(inp: EngineInput, first_day: dt.date, last_day: dt.date) -> Evaluat
     punches["cal_day"] = punches["minute"] // DAY_MIN
     kept = punches[~punches["suppressed"]]
 
-    joined = _assign_punches(kept, sessions, crosses)
-    joined = joined.merge(sessions[["sidx", "mid_abs"]], on="sidx")
-    joined = joined.sort_values(["sidx", "sec", "punch_id"])
-    is_in = joined["minute"] < joined["mid_abs"]
-    first_in = joined[is_in].drop_duplicates("sidx", keep="first")
-    last_out = joined[~is_in].drop_duplicates("sidx", keep="last")
-    checkin = pd.Series(np.nan, index=sessions.index)
-    checkout = pd.Series(np.nan, index=sessions.index)
-    checkin.iloc[first_in["sidx"].to_numpy()] = first_in["minute"].to_numpy()
-    checkout.iloc[last_out["sidx"].to_numpy()] = last_out["minute"].to_numpy()
+    joined = _assign_punches(kept, sessions)
+    # Kept punches are in (staff, time) order and a person's windows never overlap, so
+    # ``joined`` is already ordered by session and by time inside each session.
+    joined_sidx = joined["sidx"].to_numpy()
+    is_in = joined["minute"].to_numpy() < sessions["mid_abs"].to_numpy()[joined_sidx]
+    in_rows = np.flatnonzero(is_in)
+    out_rows = np.flatnonzero(~is_in)
+    _, first_pos = np.unique(joined_sidx[in_rows], return_index=True)
+    _, last_pos_rev = np.unique(joined_sidx[out_rows][::-1], return_index=True)
+    first_in = joined.iloc[in_rows[first_pos]]
+    last_out = joined.iloc[out_rows[len(out_rows) - 1 - last_pos_rev]]
+    n_sessions = len(sessions)
+    checkin = np.full(n_sessions, np.nan)
+    checkout = np.full(n_sessions, np.nan)
+    checkin[first_in["sidx"].to_numpy()] = first_in["minute"].to_numpy()
+    checkout[last_out["sidx"].to_numpy()] = last_out["minute"].to_numpy()
+    checkin = pd.Series(checkin, index=sessions.index)
+    checkout = pd.Series(checkout, index=sessions.index)
     sessions["checkin_min"] = checkin
     sessions["checkout_min"] = checkout
-    sessions["checkin_punch"] = pd.array([pd.NA] * len(sessions), dtype="Int64")
-    sessions["checkout_punch"] = pd.array([pd.NA] * len(sessions), dtype="Int64")
-    sessions.loc[first_in["sidx"].to_numpy(), "checkin_punch"] = first_in["punch_id"].to_numpy()
-    sessions.loc[last_out["sidx"].to_numpy(), "checkout_punch"] = last_out["punch_id"].to_numpy()
+    in_punch = np.zeros(n_sessions, dtype=np.int64)
+    out_punch = np.zeros(n_sessions, dtype=np.int64)
+    in_punch[first_in["sidx"].to_numpy()] = first_in["punch_id"].to_numpy()
+    out_punch[last_out["sidx"].to_numpy()] = last_out["punch_id"].to_numpy()
+    sessions["checkin_punch"] = pd.array(in_punch, dtype="Int64")
+    sessions.loc[checkin.isna().to_numpy(), "checkin_punch"] = pd.NA
+    sessions["checkout_punch"] = pd.array(out_punch, dtype="Int64")
+    sessions.loc[checkout.isna().to_numpy(), "checkout_punch"] = pd.NA
 
     # Verdicts (rules.md §5), then excuses (§6).
     has_in = checkin.notna().to_numpy()
@@ -395,13 +423,19 @@ def evaluate(inp: EngineInput, first_day: dt.date, last_day: dt.date) -> Evaluat
     sessions["early_minutes"] = np.where(sessions["early"], sessions["early_by"], 0)
 
     # Days: absent when every session is absent; punches on days off (after suppression).
-    all_absent = sessions.groupby(["staff_id", "day"])["absent"].all().rename("absent_day")
-    days = days.merge(all_absent.reset_index(), on=["staff_id", "day"], how="left")
-    days["absent_day"] = days["absent_day"].astype("boolean").fillna(False).astype(bool)
-    punch_days = kept[["staff_id", "cal_day"]].drop_duplicates().rename(columns={"cal_day": "day"})
-    punch_days["has_punch"] = True
-    days = days.merge(punch_days, on=["staff_id", "day"], how="left")
-    days["has_punch"] = days["has_punch"].astype("boolean").fillna(False).astype(bool)
+    day_key = (days["staff_id"].to_numpy() << 20) | (days["day"].to_numpy() - first + 1)
+    sess_key = (sessions["staff_id"].to_numpy() << 20) | (sessions["day"].to_numpy() - first + 1)
+    absent_day = np.zeros(len(days), dtype=bool)
+    if n_sessions:
+        starts = np.flatnonzero(np.r_[True, sess_key[1:] != sess_key[:-1]])
+        all_absent = np.logical_and.reduceat(sessions["absent"].to_numpy(), starts)
+        where = pd.Index(day_key).get_indexer(sess_key[starts])
+        absent_day[where] = all_absent
+    days["absent_day"] = absent_day
+    kept_day = kept["cal_day"].to_numpy()
+    in_range = (kept_day >= first) & (kept_day <= last)
+    kept_key = (kept["staff_id"].to_numpy()[in_range] << 20) | (kept_day[in_range] - first + 1)
+    days["has_punch"] = np.isin(day_key, kept_key)
     days["offday_punch"] = days["has_punch"] & ~days["working"]
 
     # Punch roles for explanations.
@@ -414,12 +448,11 @@ def evaluate(inp: EngineInput, first_day: dt.date, last_day: dt.date) -> Evaluat
     punches.loc[used, "role"] = "unused"
     punches.loc[pos.reindex(first_in["punch_id"].to_numpy()).to_numpy(), "role"] = "checkin"
     punches.loc[pos.reindex(last_out["punch_id"].to_numpy()).to_numpy(), "role"] = "checkout"
-    off = days.loc[~days["working"], ["staff_id", "day"]].rename(columns={"day": "cal_day"})
-    off["off"] = True
-    punches = punches.merge(off, on=["staff_id", "cal_day"], how="left")
-    is_off = punches["off"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    off_keys = day_key[~days["working"].to_numpy()]
+    p_day = punches["cal_day"].to_numpy()
+    p_key = (punches["staff_id"].to_numpy() << 20) | np.clip(p_day - first + 1, 0, None)
+    is_off = (p_day >= first) & (p_day <= last) & np.isin(p_key, off_keys)
     punches.loc[is_off & (punches["role"] == "stray").to_numpy(), "role"] = "offday"
-    punches = punches.drop(columns="off")
 
     return Evaluation(sessions=_public_sessions(sessions), days=_public_days(days), punches=_public_punches(punches, sessions))
 

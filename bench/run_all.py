@@ -1,0 +1,202 @@
+"""Benchmarks of the core pipeline, each beside its floor measured in the same run.
+
+1. import of a 1,000,000-line attlog into SQLite   vs pandas parse + plain executemany
+2. re-import of the same file (all duplicates)     vs pandas parse + executemany (all ignored)
+3. evaluation of one month for 10,000 staff         vs SELECT of the month's punches into a DataFrame
+
+Run with `make bench` (or `python bench/run_all.py --lines 200000 --staff 2000` for a quick look).
+Each import runs in its own process so its peak memory (ru_maxrss) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "bench" / "data"
+sys.path.insert(0, str(ROOT))
+
+FLOOR_TABLE = """
+CREATE TABLE punch (id INTEGER PRIMARY KEY, device_id INTEGER NOT NULL, user_id VARCHAR(32) NOT NULL,
+  device_time DATETIME NOT NULL, corrected_time DATETIME NOT NULL, status INTEGER, verify INTEGER,
+  work_code VARCHAR(32), batch_id INTEGER NOT NULL, line_no INTEGER);
+CREATE UNIQUE INDEX uq_punch_key ON punch (device_id, user_id, device_time);
+"""
+
+
+def make_attlog(path: Path, lines: int, users: int = 5000) -> None:
+    """A ZK 6-column attlog: `users` people punching 4 times a working day, in time order."""
+    if path.exists() and sum(1 for _ in path.open("rb")) == lines:
+        return
+    rng = np.random.default_rng(1)
+    per_user = -(-lines // users)
+    days = -(-per_user // 4)
+    start = np.datetime64("2025-01-01T00:00:00")
+    day_offsets = np.arange(days) * 86400
+    slot = np.array([7 * 3600, 11 * 3600 + 1800, 13 * 3600 + 1800, 17 * 3600])
+    base = (day_offsets[:, None] + slot[None, :]).ravel()[:per_user]
+    times = start + (base[None, :] + rng.integers(-1800, 1800, size=(users, per_user))).astype("timedelta64[s]")
+    pins = np.repeat(np.array([f"{u:5d}" for u in range(1, users + 1)]), per_user)
+    stamps = np.char.replace(np.datetime_as_string(times.ravel(), unit="s"), "T", " ")
+    frame = pd.DataFrame({"pin": pins, "t": stamps})[:lines]
+    frame["rest"] = "1\t0\t1\t0"
+    frame.to_csv(path, sep="\t", header=False, index=False, lineterminator="\r\n")
+
+
+def floor_import(path: Path, db: Path, again: bool) -> float:
+    """pandas read_csv + to_datetime, then executemany into a table with the same unique index."""
+    start = time.perf_counter()
+    frame = pd.read_csv(path, sep="\t", header=None, dtype=str, names=["pin", "t", "dev", "st", "vf", "wc"])
+    times = pd.to_datetime(frame["t"], format="%Y-%m-%d %H:%M:%S")
+    text = np.char.replace(np.datetime_as_string(times.to_numpy().astype("datetime64[s]"), unit="s"), "T", " ")
+    n = len(frame)
+    rows = zip([1] * n, frame["pin"].str.strip().tolist(), text.tolist(), text.tolist(), frame["st"].astype(int).tolist(),
+               frame["vf"].astype(int).tolist(), frame["wc"].tolist(), [1] * n, range(1, n + 1), strict=True)
+    if not again and db.exists():
+        db.unlink()
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    if not again:
+        conn.executescript(FLOOR_TABLE)
+    conn.executemany("INSERT OR IGNORE INTO punch (device_id, user_id, device_time, corrected_time, status, verify, "
+                     "work_code, batch_id, line_no) VALUES (?,?,?,?,?,?,?,?,?)", rows)
+    conn.commit()
+    conn.close()
+    return time.perf_counter() - start
+
+
+CHILD = """
+import json, resource, sys, time
+from attendance.db import transaction
+from attendance.ledger import import_file
+start = time.perf_counter()
+with transaction(sys.argv[1]) as session:
+    result = import_file(session, "TK-01", sys.argv[2])
+elapsed = time.perf_counter() - start
+print(json.dumps({"seconds": elapsed, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "inserted": result.inserted, "duplicates": result.duplicates, "read": result.read}))
+"""
+
+
+def service_import(url: str, path: Path) -> dict[str, float]:
+    """The service's own import of the file, in a child process (time and peak memory)."""
+    done = subprocess.run([sys.executable, "-c", CHILD, url, str(path)], capture_output=True, text=True, check=True,
+                          cwd=ROOT)
+    return json.loads(done.stdout)
+
+
+def fresh_database(name: str, bundle: dict) -> str:
+    """A new migrated SQLite database with the bundle loaded."""
+    from attendance.bundle import validate_bundle
+    from attendance.db import transaction
+    from attendance.migrate import upgrade
+    from attendance.org import load_bundle
+
+    db = DATA / name
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{db}"
+    upgrade(url)
+    with transaction(url) as session:
+        load_bundle(session, validate_bundle(bundle), actor="bench")
+    return url
+
+
+def bench_import(lines: int) -> list[tuple[str, float, float, str]]:
+    """Benchmarks 1 and 2."""
+    path = DATA / f"attlog_{lines}.dat"
+    t = time.perf_counter()
+    make_attlog(path, lines)
+    print(f"  data: {path.name} ({path.stat().st_size / 1e6:.0f} MB, made in {time.perf_counter() - t:.1f} s)")
+    bundle = {"units": [{"code": "X", "name": "Xã Bench"}],
+              "devices": [{"code": "TK-01", "unit": "X", "kind": "file"}],
+              "staff": [{"code": f"NV{u:05d}", "name": f"Cán bộ {u}", "unit": "X",
+                         "enrollments": [{"device": "TK-01", "user_id": str(u)}]} for u in range(1, 2001)]}
+    url = fresh_database("import.sqlite3", bundle)
+    floor_db = DATA / "floor.sqlite3"
+    floor_first = floor_import(path, floor_db, again=False)
+    first = service_import(url, path)
+    floor_again = floor_import(path, floor_db, again=True)
+    again = service_import(url, path)
+    assert first["inserted"] == lines and again["duplicates"] == lines, (first, again)
+    print(f"  import peak memory: {first['peak_mb']:.0f} MB (target <= 400 MB); re-import {again['peak_mb']:.0f} MB")
+    return [
+        (f"import {lines:,} lines", first["seconds"], floor_first, "<= 1.5x"),
+        (f"re-import {lines:,} (all duplicates)", again["seconds"], floor_again, "<= 1.5x"),
+    ]
+
+
+def bench_month(staff: int) -> list[tuple[str, float, float, str]]:
+    """Benchmark 3."""
+    import yaml  # noqa: F401 - the bundle goes through the same validation as `org load`
+
+    from attendance.db import transaction
+    from attendance.ledger import import_file
+    from attendance.loader import fetch_punches
+    from attendance.services import monthly_summary
+    from attendance.synth import generate_district
+
+    per_unit = 100
+    t = time.perf_counter()
+    district = generate_district(units=max(1, staff // per_unit), staff_per_unit=min(per_unit, staff), month="2026-10",
+                                 seed=3, double_taps=True)
+    url = fresh_database("month.sqlite3", district.bundle)
+    for device, lines in district.attlogs.items():
+        path = DATA / f"month_{device}.dat"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with transaction(url) as session:
+            import_file(session, device, path)
+    print(f"  data: {len(district.expected):,} staff, {district.punch_count():,} punches "
+          f"(set up in {time.perf_counter() - t:.0f} s)")
+    import datetime as dt
+
+    with transaction(url) as session:
+        start = time.perf_counter()
+        frame = fetch_punches(session, dt.datetime(2026, 9, 30), dt.datetime(2026, 11, 2))
+        floor = time.perf_counter() - start
+        start = time.perf_counter()
+        table = monthly_summary(session, "2026-10")
+        ours = time.perf_counter() - start
+    assert len(frame) > 0 and len(table) == len(district.expected)
+    wrong = sum(1 for r in table.to_dict(orient="records")
+                if any(r[k] != v for k, v in district.expected[r["staff_code"]].items()))
+    print(f"  summaries differing from the planted scenarios: {wrong}")
+    return [(f"month evaluation, {len(table):,} staff", ours, floor, "<= 2x")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--staff", type=int, default=10_000)
+    parser.add_argument("--only", choices=["import", "month"])
+    args = parser.parse_args()
+    DATA.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("ATTENDANCE_INSTANCE", str(DATA))
+    rows = []
+    if args.only in (None, "import"):
+        print("import benchmarks")
+        rows += bench_import(args.lines)
+    if args.only in (None, "month"):
+        print("month benchmark")
+        rows += bench_month(args.staff)
+    print()
+    print(f"{'benchmark':40} {'service':>9} {'floor':>9} {'ratio':>7}  target")
+    for name, ours, floor, target in rows:
+        print(f"{name:40} {ours:8.2f}s {floor:8.2f}s {ours / floor:6.2f}x  {target}")
+    print(f"(peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()

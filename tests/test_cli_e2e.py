@@ -1,0 +1,95 @@
+"""End to end through the installed `attendance` script, exactly as cli.md drives it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from openpyxl import load_workbook
+
+from attendance.synth import FIELDS, generate_district
+
+SCRIPT = shutil.which("attendance", path=str(Path(sys.executable).parent)) or "attendance"
+
+
+def cli(db_url: str, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ATTENDANCE_DATABASE_URL": db_url}
+    done = subprocess.run([SCRIPT, *args], capture_output=True, text=True, env=env, timeout=300)
+    if ok:
+        assert done.returncode == 0, f"{args}: {done.stderr}"
+    return done
+
+
+@pytest.fixture
+def district(tmp_path: Path):
+    d = generate_district(units=3, staff_per_unit=8, month="2026-09", seed=11)
+    (tmp_path / "bundle.yaml").write_text(yaml.safe_dump(d.bundle, allow_unicode=True), encoding="utf-8")
+    for device, lines in d.attlogs.items():
+        (tmp_path / f"{device}_attlog.dat").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return d
+
+
+def test_generated_district_end_to_end(db_url: str, tmp_path: Path, district) -> None:
+    assert cli(db_url, "init").returncode == 0
+    cli(db_url, "init")  # idempotent
+    cli(db_url, "org", "load", str(tmp_path / "bundle.yaml"))
+    for device, lines in district.attlogs.items():
+        result = json.loads(cli(db_url, "import", str(tmp_path / f"{device}_attlog.dat"), "--device", device, "--json").stdout)
+        assert result["read"] == len(lines)
+        assert result["read"] == result["inserted"] + result["duplicates"] + result["rejected"]
+        assert result["rejected"] == 0 and result["unknown_users"] == 0 and isinstance(result["batch"], int)
+
+    rows = json.loads(cli(db_url, "summary", "--month", "2026-09", "--format", "json").stdout)
+    got = {r["staff_code"]: {f: r[f] for f in FIELDS} for r in rows}
+    assert got == district.expected
+    # September 2026: 1 and 2 September are National Day, so 20 working days.
+    assert {r["working_days"] for r in rows} == {20}
+
+    unit_rows = json.loads(cli(db_url, "summary", "--month", "2026-09", "--unit", "17831", "--format", "json").stdout)
+    assert sorted(r["staff_code"] for r in unit_rows) == sorted(c for c in district.expected if c.startswith("NV002"))
+
+    csv_text = cli(db_url, "summary", "--month", "2026-09", "--format", "csv").stdout
+    assert csv_text.splitlines()[0].split(",")[0] == "staff_code" and len(csv_text.splitlines()) == 25
+    xlsx = tmp_path / "summary.xlsx"
+    cli(db_url, "summary", "--month", "2026-09", "--format", "xlsx", "-o", str(xlsx))
+    sheet = load_workbook(xlsx).active
+    assert sheet["A2"].value == "Mã CB" and sheet.freeze_panes == "C3" and sheet.max_row == 26
+
+    explained = json.loads(cli(db_url, "explain", "--staff", "NV001001", "--date", "2026-09-02", "--json").stdout)
+    assert explained["working_day"] is False and explained["calendar"]["source"] == "holiday"
+    explained = json.loads(cli(db_url, "explain", "--staff", "NV001001", "--date", "2026-09-03", "--json").stdout)
+    assert explained["working_day"] is True and [s["session_no"] for s in explained["sessions"]] == [1, 2]
+    text = cli(db_url, "explain", "--staff", "NV001001", "--date", "2026-09-03", "--lang", "en").stdout
+    assert "Session 1 07:00–11:30" in text
+
+    punches = json.loads(cli(db_url, "punches", "--device", "TK-01", "--from", "2026-09-03", "--to", "2026-09-03").stdout)
+    assert punches and all(p["device_time"].startswith("2026-09-03 ") for p in punches)
+    assert {"user_id", "device_time", "corrected_time", "status", "verify", "batch"} <= set(punches[0])
+
+    # Re-importing everything changes nothing.
+    for device, lines in district.attlogs.items():
+        again = json.loads(cli(db_url, "import", str(tmp_path / f"{device}_attlog.dat"), "--device", device, "--json").stdout)
+        assert again["inserted"] == 0 and again["duplicates"] == len(lines)
+    assert json.loads(cli(db_url, "summary", "--month", "2026-09", "--format", "json").stdout) == rows
+
+
+def test_errors_are_one_line_on_stderr_with_nonzero_exit(db_url: str, tmp_path: Path, district) -> None:
+    cli(db_url, "init")
+    bad = dict(district.bundle)
+    bad["staff"] = [dict(district.bundle["staff"][0]), dict(district.bundle["staff"][1])]
+    bad["staff"][1]["enrollments"] = [{"device": "TK-9", "user_id": "1"}]
+    bad["excuses"] = []
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad, allow_unicode=True), encoding="utf-8")
+    done = cli(db_url, "org", "load", str(tmp_path / "bad.yaml"), ok=False)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == ["error: staff[1].enrollments[0].device: no device 'TK-9'"]
+    done = cli(db_url, "import", str(tmp_path / "missing.dat"), "--device", "TK-01", "--json", ok=False)
+    assert done.returncode != 0 and done.stdout == "" and len(done.stderr.strip().splitlines()) == 1
+    done = cli(db_url, "summary", "--month", "2026-13", ok=False)
+    assert done.returncode != 0 and "YYYY-MM" in done.stderr
