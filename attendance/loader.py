@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import models as m
@@ -78,13 +78,17 @@ def schedule_version(row: m.Schedule, unit_ids: frozenset[int]) -> ScheduleVersi
 def fetch_punches(session: Session, low: dt.datetime, high: dt.datetime) -> pd.DataFrame:
     """Enrolled punches with low <= corrected_time < high as a DataFrame."""
     sqlite = session.get_bind().dialect.name == "sqlite"
-    params = {"low": low, "high": high}
+    # Plain DBAPI tuples: building a Row object per punch would cost more than the query.
+    cursor = session.connection().connection.driver_connection.cursor()
     if sqlite:
-        params = {k: v.strftime("%Y-%m-%d %H:%M:%S") for k, v in params.items()}
-    rows = session.execute(text(PUNCH_QUERY), params).all()
-    frame = pd.DataFrame(rows, columns=["punch_id", "staff_id", "device_id", "corrected_time"])
+        cursor.execute(PUNCH_QUERY.replace(":low", "?").replace(":high", "?"),
+                       (low.strftime("%Y-%m-%d %H:%M:%S"), high.strftime("%Y-%m-%d %H:%M:%S")))
+    else:
+        cursor.execute(PUNCH_QUERY.replace(":low", "%(low)s").replace(":high", "%(high)s"), {"low": low, "high": high})
+    frame = pd.DataFrame(cursor.fetchall(), columns=["punch_id", "staff_id", "device_id", "corrected_time"])
+    cursor.close()
     frame["corrected_time"] = pd.to_datetime(frame["corrected_time"], format="%Y-%m-%d %H:%M:%S" if sqlite else None)
-    return frame
+    return frame.astype({"punch_id": "int64", "staff_id": "int64", "device_id": "int64"})
 
 
 def load_input(
@@ -101,12 +105,20 @@ def load_input(
         raise UnknownCode(f"no unit {unit_code!r}")
     allowed = subtree(units, by_code[unit_code].id) if unit_code else None
 
-    staff_rows = list(session.scalars(select(m.Staff).order_by(m.Staff.code)))
+    # Plain Core tuples: ORM identity-mapped objects for thousands of people and tens of
+    # thousands of excuses would cost more than evaluating the month.
+    staff_rows = session.execute(
+        select(m.Staff.id, m.Staff.code, m.Staff.name, m.Staff.position, m.Staff.employed_from,
+               m.Staff.employed_to, m.Staff.schedule_id).order_by(m.Staff.code)
+    ).all()
     if staff_code is not None:
         staff_rows = [s for s in staff_rows if s.code == staff_code]
         if not staff_rows:
             raise UnknownCode(f"no staff member {staff_code!r}")
-    assignments = list(session.scalars(select(m.StaffAssignment)))
+    assignments = session.execute(
+        select(m.StaffAssignment.staff_id, m.StaffAssignment.unit_id, m.StaffAssignment.valid_from,
+               m.StaffAssignment.valid_to)
+    ).all()
     in_period = [
         a for a in assignments
         if (a.valid_from is None or a.valid_from <= last_day) and (a.valid_to is None or a.valid_to >= first_day)
@@ -124,10 +136,13 @@ def load_input(
 
     low = dt.datetime.combine(first_day - dt.timedelta(days=1), dt.time())
     high = dt.datetime.combine(last_day + dt.timedelta(days=2), dt.time())
+    excuse_rows = session.execute(
+        select(m.Excuse.id, m.Excuse.staff_id, m.Excuse.start, m.Excuse.end, m.Excuse.kind, m.Excuse.reference)
+        .where(m.Excuse.end > low, m.Excuse.start < high)
+    ).all()
     excuses = [
         Excuse(staff_id=x.staff_id, start=x.start, end=x.end, kind=x.kind, reference=x.reference, id=x.id)
-        for x in session.scalars(select(m.Excuse).where(m.Excuse.end > low, m.Excuse.start < high))
-        if x.staff_id in chosen
+        for x in excuse_rows if x.staff_id in chosen
     ]
     punches = fetch_punches(session, low, high)
     if allowed is not None or staff_code is not None:

@@ -50,8 +50,8 @@ def make_attlog(path: Path, lines: int, users: int = 5000) -> None:
     pins = np.repeat(np.array([f"{u:5d}" for u in range(1, users + 1)]), per_user)
     stamps = np.char.replace(np.datetime_as_string(times.ravel(), unit="s"), "T", " ")
     frame = pd.DataFrame({"pin": pins, "t": stamps})[:lines]
-    frame["rest"] = "1\t0\t1\t0"
-    frame.to_csv(path, sep="\t", header=False, index=False, lineterminator="\r\n")
+    text = frame["pin"] + "\t" + frame["t"] + "\t1\t0\t1\t0"
+    path.write_text("\r\n".join(text.tolist()) + "\r\n", encoding="ascii")
 
 
 def floor_import(path: Path, db: Path, again: bool) -> float:

@@ -1,8 +1,9 @@
 """The rules engine: rules.md evaluated for many staff and a whole period at once.
 
-Everything works on whole-array operations over integer minute/second clocks (seconds
-since 1970-01-01 of naive local time), so a month of 10,000 people is a handful of
-merges and group-bys rather than a Python loop per punch.
+Everything works on whole arrays of integer clocks (seconds or minutes since 1970-01-01 of
+naive local time) and packed int64 keys such as ``staff << 32 | seconds``: a month of
+10,000 people is a handful of sorts, binary searches and table look-ups, never a Python
+loop per punch. DataFrames are built only for the results.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ NO_DATE_LOW = -(10**9)
 NO_DATE_HIGH = 10**9
 SEC_BASE = -(2**31)  # shifts seconds since 1970 to non-negative values for packed keys
 MIN_BITS = 26  # absolute minutes since 1970 stay below 2**26 until the year 2097
+DAY_BITS = 20  # day offsets inside an evaluated period
 SUMMARY_FIELDS = Evaluation.__dataclass_fields__["summary_fields"].default
+
+DAY_SOURCES = ("weekday", "weekend", "holiday", "makeup", "override", "no_schedule")
+ROLES = ("stray", "suppressed", "unused", "checkin", "checkout", "offday")
+STRAY, SUPPRESSED, UNUSED, CHECKIN, CHECKOUT, OFFDAY = range(len(ROLES))
 
 
 def day_number(day: dt.date) -> int:
@@ -34,58 +40,54 @@ def day_from_number(number: int) -> dt.date:
     return EPOCH + dt.timedelta(days=int(number))
 
 
-def _dates(numbers: np.ndarray) -> np.ndarray:
+def _dates(numbers: np.ndarray, first: int, last: int) -> np.ndarray:
     """Day numbers to an object array of datetime.date (what callers compare against)."""
-    lookup = {n: day_from_number(n) for n in np.unique(numbers)}
-    return np.array([lookup[n] for n in numbers], dtype=object)
+    table = np.array([day_from_number(n) for n in range(first - 1, last + 2)] + [None], dtype=object)
+    return table[np.clip(numbers - (first - 1), 0, len(table) - 1)]
 
 
-def _minutes_to_timestamps(minutes: pd.Series) -> pd.Series:
-    """Absolute minute numbers (float with NaN) to Timestamps (NaT where missing)."""
-    return pd.to_datetime(minutes * 60, unit="s")
+def _nullable(values: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArray:
+    """An Int64 extension array from values and a mask, without per-element coercion."""
+    return pd.arrays.IntegerArray(values.astype(np.int64), missing.astype(bool))
 
 
 # --------------------------------------------------------------------------- days
 
 
-def _staff_days(inp: EngineInput, first: int, last: int) -> pd.DataFrame:
-    """One row per staff member per day of the period inside their employment."""
+def _staff_days(inp: EngineInput, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """(staff id, day) of every day of the period inside each person's employment, sorted."""
     n_days = last - first + 1
     staff_ids = np.array([s.id for s in inp.staff], dtype=np.int64)
-    emp_from = np.array(
-        [day_number(s.employed_from) if s.employed_from else NO_DATE_LOW for s in inp.staff],
-        dtype=np.int64,
-    )
-    emp_to = np.array(
-        [day_number(s.employed_to) if s.employed_to else NO_DATE_HIGH for s in inp.staff],
-        dtype=np.int64,
-    )
+    emp_from = np.array([day_number(s.employed_from) if s.employed_from else NO_DATE_LOW for s in inp.staff], dtype=np.int64)
+    emp_to = np.array([day_number(s.employed_to) if s.employed_to else NO_DATE_HIGH for s in inp.staff], dtype=np.int64)
+    order = np.argsort(staff_ids, kind="stable")
+    staff_ids, emp_from, emp_to = staff_ids[order], emp_from[order], emp_to[order]
     days = np.tile(np.arange(first, last + 1, dtype=np.int64), len(staff_ids))
     idx = np.repeat(np.arange(len(staff_ids)), n_days)
     keep = (days >= emp_from[idx]) & (days <= emp_to[idx])
-    return pd.DataFrame({"staff_id": staff_ids[idx][keep], "day": days[keep]})
+    return staff_ids[idx][keep], days[keep]
 
 
-def _attach_units(frame: pd.DataFrame, inp: EngineInput) -> pd.DataFrame:
-    """The unit of each staff-day from effective-dated assignments (latest start wins)."""
-    if not inp.assignments:
-        frame["unit_id"] = -1
-        return frame
-    asg = pd.DataFrame(
-        {
-            "staff_id": [a.staff_id for a in inp.assignments],
-            "unit_id": [a.unit_id for a in inp.assignments],
-            "a_from": [day_number(a.valid_from) if a.valid_from else NO_DATE_LOW for a in inp.assignments],
-            "a_to": [day_number(a.valid_to) if a.valid_to else NO_DATE_HIGH for a in inp.assignments],
-        }
-    )
-    merged = frame.merge(asg, on="staff_id", how="left")
-    inside = (merged["day"] >= merged["a_from"]) & (merged["day"] <= merged["a_to"])
-    merged = merged[inside].sort_values(["staff_id", "day", "a_from"], ascending=[True, True, False])
-    merged = merged.drop_duplicates(["staff_id", "day"])[["staff_id", "day", "unit_id"]]
-    out = frame.merge(merged, on=["staff_id", "day"], how="left")
-    out["unit_id"] = out["unit_id"].fillna(-1).astype(np.int64)
-    return out
+def _units_of(inp: EngineInput, d_staff: np.ndarray, d_day: np.ndarray) -> np.ndarray:
+    """The unit of each staff-day from effective-dated assignments (latest start wins; -1: none)."""
+    units = np.full(len(d_staff), -1, dtype=np.int64)
+    if not inp.assignments or not len(d_staff):
+        return units
+    a_staff = np.array([a.staff_id for a in inp.assignments], dtype=np.int64)
+    a_unit = np.array([a.unit_id for a in inp.assignments], dtype=np.int64)
+    a_from = np.array([day_number(a.valid_from) if a.valid_from else NO_DATE_LOW for a in inp.assignments], dtype=np.int64)
+    a_to = np.array([day_number(a.valid_to) if a.valid_to else NO_DATE_HIGH for a in inp.assignments], dtype=np.int64)
+    # Apply assignments from the earliest start to the latest, so the latest start wins.
+    order = np.lexsort((a_from, a_staff))
+    a_staff, a_unit, a_from, a_to = a_staff[order], a_unit[order], a_from[order], a_to[order]
+    lo = np.searchsorted(d_staff, a_staff, side="left")
+    hi = np.searchsorted(d_staff, a_staff, side="right")
+    for i in range(len(a_staff)):
+        if hi[i] > lo[i]:
+            window = slice(lo[i], hi[i])
+            inside = (d_day[window] >= a_from[i]) & (d_day[window] <= a_to[i])
+            units[window][inside] = a_unit[i]
+    return units
 
 
 def _pick(versions: list[ScheduleVersion], day: dt.date) -> ScheduleVersion | None:
@@ -99,426 +101,341 @@ def _pick(versions: list[ScheduleVersion], day: dt.date) -> ScheduleVersion | No
     return best
 
 
-def _attach_schedules(frame: pd.DataFrame, inp: EngineInput, first: int, last: int) -> pd.DataFrame:
-    """Schedule in force per staff-day: staff override, else the unit's or nearest ancestor's."""
+def _schedules_of(inp: EngineInput, d_staff: np.ndarray, d_day: np.ndarray, d_unit: np.ndarray,
+                  first: int, last: int) -> np.ndarray:
+    """Schedule id in force per staff-day (-1: none): staff override, else unit or nearest ancestor."""
+    n_days = last - first + 1
     by_unit: dict[int, list[ScheduleVersion]] = {}
     by_id = {s.id: s for s in inp.schedules}
     for version in inp.schedules:
         for unit_id in version.unit_ids:
             by_unit.setdefault(unit_id, []).append(version)
+    period = [day_from_number(n) for n in range(first, last + 1)]
 
-    def chain(unit_id: int) -> list[int]:
-        seen: list[int] = []
-        current: int | None = unit_id
-        while current is not None and current not in seen and current != -1:
-            seen.append(current)
+    unit_ids = np.unique(d_unit)
+    table = np.full((len(unit_ids), n_days), -1, dtype=np.int64)  # (unit, day) -> schedule
+    for row, unit_id in enumerate(unit_ids.tolist()):
+        chain, current, seen = [], unit_id, set()
+        while current is not None and current != -1 and current not in seen:
+            seen.add(current)
+            chain.append(current)
             current = inp.unit_parents.get(current)
-        return seen
-
-    rows: list[tuple[int, int, int]] = []
-    for unit_id in frame["unit_id"].unique().tolist():
-        units = chain(unit_id)
-        for number in range(first, last + 1):
-            day = day_from_number(number)
-            for candidate in units:
+        for col, day in enumerate(period):
+            for candidate in chain:
                 version = _pick(by_unit.get(candidate, []), day)
                 if version is not None:
-                    rows.append((unit_id, number, version.id))
+                    table[row, col] = version.id
                     break
-    unit_sched = pd.DataFrame(rows, columns=["unit_id", "day", "schedule_id"])
-    out = frame.merge(unit_sched, on=["unit_id", "day"], how="left")
-    out["schedule_id"] = out["schedule_id"].fillna(-1).astype(np.int64)
+    schedule = table[np.searchsorted(unit_ids, d_unit), d_day - first] if len(d_unit) else np.zeros(0, np.int64)
 
-    overrides = [(s.id, [by_id[i] for i in s.schedule_ids if i in by_id]) for s in inp.staff if s.schedule_ids]
-    if overrides:
-        staff_rows = []
-        for staff_id, versions in overrides:
-            for number in range(first, last + 1):
-                version = _pick(versions, day_from_number(number))
-                if version is not None:
-                    staff_rows.append((staff_id, number, version.id))
-        if staff_rows:
-            own = pd.DataFrame(staff_rows, columns=["staff_id", "day", "own_schedule"])
-            out = out.merge(own, on=["staff_id", "day"], how="left")
-            has_own = out["own_schedule"].notna()
-            out.loc[has_own, "schedule_id"] = out.loc[has_own, "own_schedule"].astype(np.int64)
-            out = out.drop(columns="own_schedule")
-    return out
+    for person in inp.staff:
+        versions = [by_id[i] for i in person.schedule_ids if i in by_id]
+        if not versions:
+            continue
+        lo, hi = np.searchsorted(d_staff, person.id, "left"), np.searchsorted(d_staff, person.id, "right")
+        own = np.array([(_pick(versions, day) or ScheduleVersion(-1, "", None, None, ())).id for day in period])
+        span = slice(lo, hi)
+        mine = own[d_day[span] - first]
+        schedule[span] = np.where(mine >= 0, mine, schedule[span])
+    return schedule
 
 
-def _attach_working(frame: pd.DataFrame, inp: EngineInput, first: int, last: int) -> pd.DataFrame:
-    """rules.md §3: override, else the country calendar, else the schedule's weekdays."""
-    first_day, last_day = day_from_number(first), day_from_number(last)
-    entries = country_calendar(inp.country, first_day, last_day) if inp.country else {}
+def _calendar(inp: EngineInput, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per day of the period: forced working, forced off, source code and reference text."""
+    n_days = last - first + 1
+    entries = country_calendar(inp.country, day_from_number(first), day_from_number(last)) if inp.country else {}
     overrides = {o.date: o for o in inp.overrides}
-    cal_rows = []
-    for number in range(first, last + 1):
-        day = day_from_number(number)
+    force_work = np.zeros(n_days, dtype=bool)
+    force_off = np.zeros(n_days, dtype=bool)
+    source = np.full(n_days, -1, dtype=np.int8)
+    reference = np.full(n_days, "", dtype=object)
+    for col in range(n_days):
+        day = day_from_number(first + col)
         if day in overrides:
             o = overrides[day]
-            cal_rows.append((number, "override", o.kind == "working_day", o.kind == "day_off", o.reference))
+            force_work[col], force_off[col] = o.kind == "working_day", o.kind == "day_off"
+            source[col], reference[col] = DAY_SOURCES.index("override"), o.reference
         elif day in entries:
             entry = entries[day]
-            is_makeup = entry.kind == "makeup"
-            cal_rows.append((number, entry.kind, is_makeup, not is_makeup, entry.name_vi))
-        else:
-            cal_rows.append((number, "", False, False, ""))
-    cal = pd.DataFrame(cal_rows, columns=["day", "cal_source", "force_work", "force_off", "day_reference"])
-    out = frame.merge(cal, on="day", how="left")
-
-    masks = {s.id: sum(1 << d for d in s.weekdays) for s in inp.schedules}
-    mask = out["schedule_id"].map(masks).fillna(0).astype(np.int64).to_numpy()
-    weekday = ((out["day"].to_numpy() + 3) % 7).astype(np.int64)  # 1970-01-01 was a Thursday
-    in_week = (mask >> weekday) & 1 == 1
-    has_schedule = out["schedule_id"].to_numpy() >= 0
-    force_work = out["force_work"].to_numpy(dtype=bool)
-    force_off = out["force_off"].to_numpy(dtype=bool)
-    out["working"] = has_schedule & (force_work | (~force_off & in_week))
-    source = np.where(in_week, "weekday", "weekend").astype(object)
-    source = np.where(out["cal_source"].to_numpy() == "holiday", "holiday", source)
-    source = np.where(out["cal_source"].to_numpy() == "makeup", "makeup", source)
-    source = np.where(out["cal_source"].to_numpy() == "override", "override", source)
-    source = np.where(has_schedule, source, "no_schedule")
-    out["day_source"] = source
-    return out.drop(columns=["cal_source", "force_work", "force_off"])
+            makeup = entry.kind == "makeup"
+            force_work[col], force_off[col] = makeup, not makeup
+            source[col], reference[col] = DAY_SOURCES.index(entry.kind), entry.name_vi
+    return force_work, force_off, source, reference
 
 
 # ----------------------------------------------------------------------- sessions
 
 
-def _schedule_sessions(schedules: list[ScheduleVersion]) -> pd.DataFrame:
-    """Per schedule: each session's start/end, assignment bounds and midpoint (minutes)."""
-    rows = []
-    for s in schedules:
-        spans = list(s.sessions)
+def _templates(schedules: list[ScheduleVersion]) -> dict[str, np.ndarray]:
+    """Per schedule, its sessions' start/end, assignment bounds and midpoints (minutes of day).
+
+    The windows of one day tile [S1 − before, En + after] without gaps: session i runs from
+    the break midpoint before it (or S1 − before) to the break midpoint after it (or
+    En + after, inclusive, hence + 1).
+    """
+    cols: dict[str, list[int]] = {k: [] for k in ("schedule", "no", "s", "e", "lo", "hi", "mid", "grace_late", "grace_early")}
+    for sched in schedules:
+        spans = list(sched.sessions)
         if not spans:
             continue
-        if s.punch_policy == "first_last":
+        if sched.punch_policy == "first_last":
             spans = [(spans[0][0], spans[-1][1])]
         n = len(spans)
         for i, (start, end) in enumerate(spans):
-            low = start - s.checkin_window_before_minutes if i == 0 else (
-                spans[i - 1][1] + (start - spans[i - 1][1]) // 2
-            )
-            high = end + s.checkout_window_after_minutes + 1 if i == n - 1 else (
-                end + (spans[i + 1][0] - end) // 2
-            )
-            rows.append(
-                (s.id, i + 1, start, end, low, high, start + (end - start) // 2,
-                 s.grace_late_minutes, s.grace_early_minutes)
-            )
-    return pd.DataFrame(
-        rows,
-        columns=["schedule_id", "session_no", "s", "e", "lo", "hi", "mid", "grace_late", "grace_early"],
-    ).astype({c: np.int64 for c in ["schedule_id", "session_no", "s", "e", "lo", "hi", "mid", "grace_late", "grace_early"]})
+            low = start - sched.checkin_window_before_minutes if i == 0 else spans[i - 1][1] + (start - spans[i - 1][1]) // 2
+            high = end + sched.checkout_window_after_minutes + 1 if i == n - 1 else end + (spans[i + 1][0] - end) // 2
+            for key, value in (("schedule", sched.id), ("no", i + 1), ("s", start), ("e", end), ("lo", low),
+                               ("hi", high), ("mid", start + (end - start) // 2),
+                               ("grace_late", sched.grace_late_minutes), ("grace_early", sched.grace_early_minutes)):
+                cols[key].append(value)
+    return {k: np.array(v, dtype=np.int64) for k, v in cols.items()}
 
 
-def _dedupe(punches: pd.DataFrame, dedupe_seconds: int) -> pd.DataFrame:
-    """rules.md §1: a punch less than dedupe_seconds after the last *kept* one is suppressed."""
-    # One int64 key (staff, second) sorted stably after punch id: same order as sorting by
-    # (staff, second, punch id) at a fraction of the cost of a multi-column sort.
-    by_id = punches.iloc[np.argsort(punches["punch_id"].to_numpy(), kind="stable")]
-    key = (by_id["staff_id"].to_numpy() << 32) | (by_id["sec"].to_numpy() - SEC_BASE)
-    p = by_id.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
-    sec = p["sec"].to_numpy()
-    staff = p["staff_id"].to_numpy()
-    pid = p["punch_id"].to_numpy()
-    n = len(p)
+def _dedupe(staff: np.ndarray, sec: np.ndarray, pid: np.ndarray, dedupe_seconds: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """rules.md §1: order by (staff, second, punch id); a punch less than dedupe_seconds after
+    the last *kept* one is suppressed. Returns (order, suppressed, index of the kept punch)."""
+    by_id = np.argsort(pid, kind="stable") if len(pid) > 1 and (np.diff(pid) < 0).any() else np.arange(len(pid))
+    key = (staff[by_id] << 32) | (sec[by_id] - SEC_BASE)
+    order = by_id[np.argsort(key, kind="stable")]
+    s_staff, s_sec = staff[order], sec[order]
+    n = len(order)
     suppressed = np.zeros(n, dtype=bool)
-    last_kept = np.arange(n)  # index of the last kept punch at or before each punch
+    last_kept = np.arange(n)
     if n > 1 and dedupe_seconds > 0:
-        same = np.zeros(n, dtype=bool)
-        same[1:] = staff[1:] == staff[:-1]
-        gap = np.zeros(n, dtype=np.int64)
-        gap[1:] = sec[1:] - sec[:-1]
+        close = np.zeros(n, dtype=bool)
+        close[1:] = (s_staff[1:] == s_staff[:-1]) & (s_sec[1:] - s_sec[:-1] < dedupe_seconds)
         # A punch far enough from its predecessor is far enough from the last kept one too,
         # so only the (rare) runs of close punches need walking in order.
-        for i in np.flatnonzero(same & (gap < dedupe_seconds)):
+        for i in np.flatnonzero(close).tolist():
             kept = last_kept[i - 1]
-            if sec[i] - sec[kept] < dedupe_seconds:
+            if s_sec[i] - s_sec[kept] < dedupe_seconds:
                 suppressed[i] = True
                 last_kept[i] = kept
-    p["suppressed"] = suppressed
-    p["suppressed_by"] = pd.array(np.where(suppressed, pid[last_kept], 0), dtype="Int64")
-    p.loc[~suppressed, "suppressed_by"] = pd.NA
-    return p
+    return order, suppressed, last_kept
 
 
-def _merge_excuses(inp: EngineInput) -> pd.DataFrame:
-    """rules.md §6: each person's excuses merged into their union (seconds, half-open)."""
-    if not inp.excuses:
-        return pd.DataFrame({"staff_id": [], "a": [], "b": [], "excuse_ids": []}).astype(
-            {"staff_id": np.int64, "a": np.int64, "b": np.int64}
-        )
-    epoch = dt.datetime(1970, 1, 1)
-    raw = pd.DataFrame(
-        {
-            "staff_id": [e.staff_id for e in inp.excuses],
-            "a": [int((e.start - epoch).total_seconds()) for e in inp.excuses],
-            "b": [int((e.end - epoch).total_seconds()) for e in inp.excuses],
-            "excuse_id": [e.id if e.id is not None else i for i, e in enumerate(inp.excuses)],
-        }
-    )
-    raw = raw[raw["b"] > raw["a"]].sort_values(["staff_id", "a", "b"])
-    # A new merged interval starts where an excuse begins after everything before it ended.
-    reach = raw.groupby("staff_id")["b"].cummax()
-    prev_reach = reach.groupby(raw["staff_id"]).shift()
-    starts = prev_reach.isna() | (raw["a"] > prev_reach)
-    group = starts.cumsum().to_numpy()
-    merged = pd.DataFrame({"staff_id": raw["staff_id"].to_numpy(), "a": raw["a"].to_numpy(),
-                           "b": raw["b"].to_numpy(), "group": group})
-    merged = merged.groupby("group", sort=True).agg(staff_id=("staff_id", "first"), a=("a", "min"), b=("b", "max"))
-    ids: dict[int, list[int]] = {}
-    for g, excuse_id in zip(group.tolist(), raw["excuse_id"].tolist(), strict=True):
-        ids.setdefault(g, []).append(excuse_id)
-    merged["excuse_ids"] = [tuple(ids[g]) for g in merged.index]
-    return merged.reset_index(drop=True)
+def _merged_excuses(inp: EngineInput) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, ...]]]:
+    """rules.md §6: each person's excuses merged into their union, sorted by (staff, start).
 
-
-def _apply_excuses(sessions: pd.DataFrame, merged: pd.DataFrame) -> pd.DataFrame:
-    """Mark each session as fully excused, start-covered or end-covered."""
-    n = len(sessions)
-    sessions["excused"] = np.zeros(n, dtype=bool)
-    sessions["start_covered"] = np.zeros(n, dtype=bool)
-    sessions["end_covered"] = np.zeros(n, dtype=bool)
-    sessions["excuse_ids"] = [()] * n
-    if merged.empty or n == 0:
-        return sessions
-    s_sec = sessions["s_abs"].to_numpy() * 60
-    e_sec = sessions["e_abs"].to_numpy() * 60
-    staff = sessions["staff_id"].to_numpy()
-    m_staff = merged["staff_id"].to_numpy(dtype=np.int64)
-    m_a = merged["a"].to_numpy(dtype=np.int64)
-    m_b = merged["b"].to_numpy(dtype=np.int64)
-    keys = (m_staff << 32) | (m_a - SEC_BASE)  # merged intervals sorted by (staff, start)
-    # The interval with the greatest start <= S, and the one with the greatest start < E.
-    at_start = np.searchsorted(keys, (staff << 32) | (s_sec - SEC_BASE), side="right") - 1
-    at_end = np.searchsorted(keys, (staff << 32) | (e_sec - SEC_BASE), side="left") - 1
-    ok_start = (at_start >= 0) & (m_staff[np.clip(at_start, 0, None)] == staff)
-    ok_end = (at_end >= 0) & (m_staff[np.clip(at_end, 0, None)] == staff)
-    start_b = np.where(ok_start, m_b[np.clip(at_start, 0, None)], np.iinfo(np.int64).min)
-    end_b = np.where(ok_end, m_b[np.clip(at_end, 0, None)], np.iinfo(np.int64).min)
-    start_covered = ok_start & (s_sec < start_b)
-    full = start_covered & (start_b >= e_sec)
-    end_covered = ok_end & (e_sec <= end_b)
-    sessions["excused"] = full
-    sessions["start_covered"] = start_covered
-    sessions["end_covered"] = end_covered
-    ids = merged["excuse_ids"].tolist()
-    covered = np.flatnonzero(start_covered | end_covered)
-    excuse_ids = np.empty(len(sessions), dtype=object)
-    excuse_ids[:] = [()] * len(sessions)
-    for i in covered.tolist():
-        found = (ids[at_start[i]] if start_covered[i] else ()) + (ids[at_end[i]] if end_covered[i] else ())
-        excuse_ids[i] = tuple(sorted(set(found)))
-    sessions["excuse_ids"] = excuse_ids
-    return sessions
-
-
-def _assign_punches(kept: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
-    """Each kept punch to at most one session window (rules.md §4).
-
-    The windows of one staff-day tile [S1 − before, En + after] without gaps (each
-    boundary is shared), so the session of a punch is the one with the greatest window
-    start at or before it, provided the punch is also before that window's end. Where a
-    configuration makes two days' windows overlap, the later day's window wins.
+    Returns staff, start and end (seconds, half-open) and the excuse ids of each interval.
     """
-    lo_keys = (sessions["staff_id"].to_numpy() << MIN_BITS) | sessions["lo_abs"].to_numpy()
-    order = np.argsort(lo_keys, kind="stable")
-    lo_sorted = lo_keys[order]
-    staff = kept["staff_id"].to_numpy()
-    minute = kept["minute"].to_numpy()
-    pos = np.searchsorted(lo_sorted, (staff << MIN_BITS) | minute, side="right") - 1
-    sidx = order[np.clip(pos, 0, None)] if len(order) else np.zeros(len(kept), dtype=np.int64)
-    hit = (pos >= 0) if len(order) else np.zeros(len(kept), dtype=bool)
-    if len(order):
-        hit &= (sessions["staff_id"].to_numpy()[sidx] == staff) & (minute < sessions["hi_abs"].to_numpy()[sidx])
-    joined = pd.DataFrame({"punch_id": kept["punch_id"].to_numpy()[hit], "sidx": sidx[hit],
-                           "minute": minute[hit], "sec": kept["sec"].to_numpy()[hit]})
-    return joined
+    if not inp.excuses:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, []
+    epoch = dt.datetime(1970, 1, 1)
+    items = sorted(
+        (e.staff_id, int((e.start - epoch).total_seconds()), int((e.end - epoch).total_seconds()),
+         e.id if e.id is not None else i)
+        for i, e in enumerate(inp.excuses) if e.end > e.start
+    )
+    staff = np.array([x[0] for x in items], dtype=np.int64)
+    a = np.array([x[1] for x in items], dtype=np.int64)
+    b = np.array([x[2] for x in items], dtype=np.int64)
+    # Packed (staff, time) values grow across people, so one running maximum serves all.
+    reach = np.maximum.accumulate((staff << 32) | (b - SEC_BASE))
+    starts = np.ones(len(items), dtype=bool)
+    starts[1:] = ((staff[1:] << 32) | (a[1:] - SEC_BASE)) > reach[:-1]
+    group = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    ends = np.maximum.reduceat(b, first)
+    ids: list[list[int]] = [[] for _ in first]
+    for g, item in zip(group.tolist(), items, strict=True):
+        ids[g].append(item[3])
+    return staff[first], a[first], ends, [tuple(x) for x in ids]
 
 
 def evaluate(inp: EngineInput, first_day: dt.date, last_day: dt.date) -> Evaluation:
     """Evaluate every rule of rules.md for all staff in ``inp`` from first_day to last_day."""
     first, last = day_number(first_day), day_number(last_day)
-    days = _staff_days(inp, first, last)
-    days = _attach_units(days, inp)
-    days = _attach_schedules(days, inp, first, last)
-    days = _attach_working(days, inp, first, last)
 
-    # Sessions of working days, with absolute minute clocks.
-    templates = _schedule_sessions(inp.schedules)
-    work = days.loc[days["working"], ["staff_id", "day", "schedule_id"]]
-    sessions = work.merge(templates, on="schedule_id", how="inner")
-    sessions = sessions.sort_values(["staff_id", "day", "session_no"]).reset_index(drop=True)
-    base = sessions["day"].to_numpy() * DAY_MIN
-    for col in ("s", "e", "lo", "hi", "mid"):
-        sessions[f"{col}_abs"] = base + sessions[col].to_numpy()
-    sessions["sidx"] = np.arange(len(sessions))
+    # ---- staff-days: unit, schedule, working or not (rules.md §2, §3)
+    d_staff, d_day = _staff_days(inp, first, last)
+    d_off = d_day - first
+    d_unit = _units_of(inp, d_staff, d_day)
+    d_sched = _schedules_of(inp, d_staff, d_day, d_unit, first, last)
+    force_work, force_off, cal_source, cal_ref = _calendar(inp, first, last)
+    sched_ids = np.array(sorted(s.id for s in inp.schedules) or [-2], dtype=np.int64)
+    masks = np.array([next(sum(1 << d for d in s.weekdays) for s in inp.schedules if s.id == i) if i >= 0 else 0
+                      for i in sched_ids], dtype=np.int64)
+    has_schedule = d_sched >= 0
+    sched_pos = np.clip(np.searchsorted(sched_ids, d_sched), 0, len(sched_ids) - 1)
+    weekday = (d_day + 3) % 7  # 1970-01-01 was a Thursday
+    in_week = has_schedule & (((masks[sched_pos] >> weekday) & 1) == 1)
+    working = has_schedule & (force_work[d_off] | (~force_off[d_off] & in_week))
+    source = np.where(in_week, 0, 1).astype(np.int8)
+    source = np.where(cal_source[d_off] >= 0, cal_source[d_off], source)
+    source = np.where(has_schedule, source, DAY_SOURCES.index("no_schedule")).astype(np.int8)
+    day_key = (d_staff << DAY_BITS) | d_off  # sorted: staff-days are in (staff, day) order
 
-    # Punches: double taps on exact seconds, then whole minutes for every rule after that.
+    # ---- sessions of working days (rules.md §4), in (staff, day, session) order
+    t = _templates(inp.schedules)
+    tmpl_order = np.lexsort((t["no"], t["schedule"])) if len(t["schedule"]) else np.zeros(0, np.int64)
+    t = {k: v[tmpl_order] for k, v in t.items()}
+    w_idx = np.flatnonzero(working & np.isin(d_sched, t["schedule"]))
+    t_first = np.searchsorted(t["schedule"], d_sched[w_idx], side="left")
+    t_count = np.searchsorted(t["schedule"], d_sched[w_idx], side="right") - t_first
+    s_day_idx = np.repeat(w_idx, t_count)
+    within = np.arange(len(s_day_idx)) - np.repeat(np.cumsum(t_count) - t_count, t_count)
+    tr = np.repeat(t_first, t_count) + within
+    s_staff, s_day = d_staff[s_day_idx], d_day[s_day_idx]
+    base = s_day * DAY_MIN
+    s_abs, e_abs = base + t["s"][tr], base + t["e"][tr]
+    lo_abs, hi_abs, mid_abs = base + t["lo"][tr], base + t["hi"][tr], base + t["mid"][tr]
+    n_sessions = len(tr)
+
+    # ---- punches: double taps on exact seconds, then whole minutes (rules.md §1)
     raw = inp.punches
-    punches = pd.DataFrame(
-        {
-            "punch_id": raw["punch_id"].to_numpy(dtype=np.int64),
-            "staff_id": raw["staff_id"].to_numpy(dtype=np.int64),
-            "sec": pd.to_datetime(raw["corrected_time"]).to_numpy().astype("datetime64[s]").astype(np.int64),
-        }
-    )
-    punches = _dedupe(punches, inp.dedupe_seconds)
-    punches["minute"] = punches["sec"] // 60
-    punches["cal_day"] = punches["minute"] // DAY_MIN
-    kept = punches[~punches["suppressed"]]
+    p_id_in = raw["punch_id"].to_numpy(dtype=np.int64)
+    p_staff_in = raw["staff_id"].to_numpy(dtype=np.int64)
+    p_sec_in = pd.to_datetime(raw["corrected_time"]).to_numpy().astype("datetime64[s]").astype(np.int64)
+    order, p_suppressed, last_kept = _dedupe(p_staff_in, p_sec_in, p_id_in, inp.dedupe_seconds)
+    p_id, p_staff, p_sec = p_id_in[order], p_staff_in[order], p_sec_in[order]
+    p_min = p_sec // 60
+    p_cal = p_min // DAY_MIN
+    kept = np.flatnonzero(~p_suppressed)
 
-    joined = _assign_punches(kept, sessions)
-    # Kept punches are in (staff, time) order and a person's windows never overlap, so
-    # ``joined`` is already ordered by session and by time inside each session.
-    joined_sidx = joined["sidx"].to_numpy()
-    is_in = joined["minute"].to_numpy() < sessions["mid_abs"].to_numpy()[joined_sidx]
-    in_rows = np.flatnonzero(is_in)
-    out_rows = np.flatnonzero(~is_in)
-    _, first_pos = np.unique(joined_sidx[in_rows], return_index=True)
-    _, last_pos_rev = np.unique(joined_sidx[out_rows][::-1], return_index=True)
-    first_in = joined.iloc[in_rows[first_pos]]
-    last_out = joined.iloc[out_rows[len(out_rows) - 1 - last_pos_rev]]
-    n_sessions = len(sessions)
-    checkin = np.full(n_sessions, np.nan)
-    checkout = np.full(n_sessions, np.nan)
-    checkin[first_in["sidx"].to_numpy()] = first_in["minute"].to_numpy()
-    checkout[last_out["sidx"].to_numpy()] = last_out["minute"].to_numpy()
-    checkin = pd.Series(checkin, index=sessions.index)
-    checkout = pd.Series(checkout, index=sessions.index)
-    sessions["checkin_min"] = checkin
-    sessions["checkout_min"] = checkout
-    in_punch = np.zeros(n_sessions, dtype=np.int64)
-    out_punch = np.zeros(n_sessions, dtype=np.int64)
-    in_punch[first_in["sidx"].to_numpy()] = first_in["punch_id"].to_numpy()
-    out_punch[last_out["sidx"].to_numpy()] = last_out["punch_id"].to_numpy()
-    sessions["checkin_punch"] = pd.array(in_punch, dtype="Int64")
-    sessions.loc[checkin.isna().to_numpy(), "checkin_punch"] = pd.NA
-    sessions["checkout_punch"] = pd.array(out_punch, dtype="Int64")
-    sessions.loc[checkout.isna().to_numpy(), "checkout_punch"] = pd.NA
+    # ---- each kept punch to the window that starts last at or before it (one staff-day's
+    # windows tile its span; where two days' windows overlap the later day wins)
+    lo_key = (s_staff << MIN_BITS) | lo_abs
+    lo_order = np.argsort(lo_key, kind="stable")
+    pos = np.searchsorted(lo_key[lo_order], (p_staff[kept] << MIN_BITS) | p_min[kept], side="right") - 1
+    sidx = lo_order[np.clip(pos, 0, None)] if n_sessions else np.zeros(len(kept), dtype=np.int64)
+    hit = (pos >= 0) & (s_staff[sidx] == p_staff[kept]) & (p_min[kept] < hi_abs[sidx]) if n_sessions else pos < -1
+    j_row = kept[hit]  # rows of the sorted punch arrays that fall in a window
+    j_sidx = sidx[hit]
+    # Kept punches are in (staff, time) order and one person's windows do not overlap, so
+    # j_sidx is non-decreasing and time-ordered inside each session.
+    is_in = p_min[j_row] < mid_abs[j_sidx]
+    in_rows, in_s = j_row[is_in], j_sidx[is_in]
+    out_rows, out_s = j_row[~is_in], j_sidx[~is_in]
+    first_in = np.ones(len(in_s), dtype=bool)
+    first_in[1:] = in_s[1:] != in_s[:-1]
+    last_out = np.ones(len(out_s), dtype=bool)
+    last_out[:-1] = out_s[:-1] != out_s[1:]
+    checkin_row = np.full(n_sessions, -1, dtype=np.int64)
+    checkout_row = np.full(n_sessions, -1, dtype=np.int64)
+    checkin_row[in_s[first_in]] = in_rows[first_in]
+    checkout_row[out_s[last_out]] = out_rows[last_out]
+    has_in, has_out = checkin_row >= 0, checkout_row >= 0
+    ci = np.where(has_in, p_min[np.clip(checkin_row, 0, None)], 0) if len(p_min) else np.zeros(n_sessions, np.int64)
+    co = np.where(has_out, p_min[np.clip(checkout_row, 0, None)], 0) if len(p_min) else np.zeros(n_sessions, np.int64)
 
-    # Verdicts (rules.md §5), then excuses (§6).
-    has_in = checkin.notna().to_numpy()
-    has_out = checkout.notna().to_numpy()
-    ci = checkin.fillna(0).to_numpy(dtype=np.int64)
-    co = checkout.fillna(0).to_numpy(dtype=np.int64)
-    s_abs = sessions["s_abs"].to_numpy()
-    e_abs = sessions["e_abs"].to_numpy()
-    late_raw = has_in & (ci > s_abs + sessions["grace_late"].to_numpy())
-    early_raw = has_out & (co < e_abs - sessions["grace_early"].to_numpy())
-    sessions["late_by"] = np.where(late_raw, ci - s_abs, 0)
-    sessions["early_by"] = np.where(early_raw, e_abs - co, 0)
-    sessions = _apply_excuses(sessions, _merge_excuses(inp))
-    excused = sessions["excused"].to_numpy()
-    start_ok = sessions["start_covered"].to_numpy() | excused
-    end_ok = sessions["end_covered"].to_numpy() | excused
-    sessions["absent"] = ~has_in & ~has_out & ~excused
-    sessions["late"] = late_raw & ~start_ok
-    sessions["early"] = early_raw & ~end_ok
-    sessions["missing_in"] = ~has_in & has_out & ~start_ok
-    sessions["missing_out"] = has_in & ~has_out & ~end_ok
-    sessions["late_minutes"] = np.where(sessions["late"], sessions["late_by"], 0)
-    sessions["early_minutes"] = np.where(sessions["early"], sessions["early_by"], 0)
+    # ---- verdicts (rules.md §5)
+    late_raw = has_in & (ci > s_abs + t["grace_late"][tr])
+    early_raw = has_out & (co < e_abs - t["grace_early"][tr])
+    late_by = np.where(late_raw, ci - s_abs, 0)
+    early_by = np.where(early_raw, e_abs - co, 0)
 
-    # Days: absent when every session is absent; punches on days off (after suppression).
-    day_key = (days["staff_id"].to_numpy() << 20) | (days["day"].to_numpy() - first + 1)
-    sess_key = (sessions["staff_id"].to_numpy() << 20) | (sessions["day"].to_numpy() - first + 1)
-    absent_day = np.zeros(len(days), dtype=bool)
+    # ---- excuses (rules.md §6): the merged interval with the greatest start <= S (covers the
+    # start if it reaches past S, the whole session if it reaches E), and the one with the
+    # greatest start < E (covers the end if it reaches E)
+    x_staff, x_a, x_b, x_ids = _merged_excuses(inp)
+    x_key = (x_staff << 32) | (x_a - SEC_BASE)
+    s_sec, e_sec = s_abs * 60, e_abs * 60
+    at_start = np.searchsorted(x_key, (s_staff << 32) | (s_sec - SEC_BASE), side="right") - 1
+    at_end = np.searchsorted(x_key, (s_staff << 32) | (e_sec - SEC_BASE), side="left") - 1
+    if len(x_key):
+        ok_start = (at_start >= 0) & (x_staff[np.clip(at_start, 0, None)] == s_staff)
+        ok_end = (at_end >= 0) & (x_staff[np.clip(at_end, 0, None)] == s_staff)
+        start_covered = ok_start & (s_sec < np.where(ok_start, x_b[np.clip(at_start, 0, None)], 0))
+        excused = start_covered & (x_b[np.clip(at_start, 0, None)] >= e_sec)
+        end_covered = ok_end & (e_sec <= np.where(ok_end, x_b[np.clip(at_end, 0, None)], 0))
+    else:
+        start_covered = excused = end_covered = np.zeros(n_sessions, dtype=bool)
+    excuse_ids = np.empty(n_sessions, dtype=object)
+    excuse_ids[:] = [()] * n_sessions
+    for i in np.flatnonzero(start_covered | end_covered).tolist():
+        found = (x_ids[at_start[i]] if start_covered[i] else ()) + (x_ids[at_end[i]] if end_covered[i] else ())
+        excuse_ids[i] = tuple(sorted(set(found)))
+    start_ok = start_covered | excused
+    end_ok = end_covered | excused
+    absent = ~has_in & ~has_out & ~excused
+    late = late_raw & ~start_ok
+    early = early_raw & ~end_ok
+
+    # ---- days: absent when every session is absent; punches on days off (rules.md §7)
+    absent_day = np.zeros(len(d_staff), dtype=bool)
+    s_key = (s_staff << DAY_BITS) | (s_day - first)
     if n_sessions:
-        starts = np.flatnonzero(np.r_[True, sess_key[1:] != sess_key[:-1]])
-        all_absent = np.logical_and.reduceat(sessions["absent"].to_numpy(), starts)
-        where = pd.Index(day_key).get_indexer(sess_key[starts])
-        absent_day[where] = all_absent
-    days["absent_day"] = absent_day
-    kept_day = kept["cal_day"].to_numpy()
-    in_range = (kept_day >= first) & (kept_day <= last)
-    kept_key = (kept["staff_id"].to_numpy()[in_range] << 20) | (kept_day[in_range] - first + 1)
-    days["has_punch"] = np.isin(day_key, kept_key)
-    days["offday_punch"] = days["has_punch"] & ~days["working"]
+        starts = np.flatnonzero(np.r_[True, s_key[1:] != s_key[:-1]])
+        absent_day[np.searchsorted(day_key, s_key[starts])] = np.logical_and.reduceat(absent, starts)
+    in_period = (p_cal[kept] >= first) & (p_cal[kept] <= last)
+    punch_day_key = (p_staff[kept][in_period] << DAY_BITS) | (p_cal[kept][in_period] - first)
+    probe = np.clip(np.searchsorted(punch_day_key, day_key), 0, max(len(punch_day_key) - 1, 0))
+    has_punch = (punch_day_key[probe] == day_key) if len(punch_day_key) else np.zeros(len(day_key), dtype=bool)
 
-    # Punch roles for explanations.
-    role = np.where(punches["suppressed"], "suppressed", "stray").astype(object)
-    punches["role"] = role
-    punches["sidx"] = pd.array([pd.NA] * len(punches), dtype="Int64")
-    pos = pd.Series(np.arange(len(punches)), index=punches["punch_id"].to_numpy())
-    used = pos.reindex(joined["punch_id"].to_numpy()).to_numpy()
-    punches.loc[used, "sidx"] = joined["sidx"].to_numpy()
-    punches.loc[used, "role"] = "unused"
-    punches.loc[pos.reindex(first_in["punch_id"].to_numpy()).to_numpy(), "role"] = "checkin"
-    punches.loc[pos.reindex(last_out["punch_id"].to_numpy()).to_numpy(), "role"] = "checkout"
-    off_keys = day_key[~days["working"].to_numpy()]
-    p_day = punches["cal_day"].to_numpy()
-    p_key = (punches["staff_id"].to_numpy() << 20) | np.clip(p_day - first + 1, 0, None)
-    is_off = (p_day >= first) & (p_day <= last) & np.isin(p_key, off_keys)
-    punches.loc[is_off & (punches["role"] == "stray").to_numpy(), "role"] = "offday"
+    # ---- punch roles for explanations
+    role = np.full(len(p_id), STRAY, dtype=np.int8)
+    role[p_suppressed] = SUPPRESSED
+    role[j_row] = UNUSED
+    role[checkin_row[has_in]] = CHECKIN
+    role[checkout_row[has_out]] = CHECKOUT
+    p_day_key = (p_staff << DAY_BITS) | np.clip(p_cal - first, 0, (1 << DAY_BITS) - 1)
+    probe = np.clip(np.searchsorted(day_key, p_day_key), 0, max(len(day_key) - 1, 0))
+    on_day_off = (p_cal >= first) & (p_cal <= last) & (day_key[probe] == p_day_key) & ~working[probe] if len(day_key) \
+        else np.zeros(len(p_id), dtype=bool)
+    role[(role == STRAY) & on_day_off] = OFFDAY
+    p_sidx = np.full(len(p_id), -1, dtype=np.int64)
+    p_sidx[j_row] = j_sidx
 
-    return Evaluation(sessions=_public_sessions(sessions), days=_public_days(days), punches=_public_punches(punches, sessions))
-
-
-def _public_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
-    out = sessions
-    out["date"] = _dates(out["day"].to_numpy())
-    out["start"] = _minutes_to_timestamps(out["s_abs"])
-    out["end"] = _minutes_to_timestamps(out["e_abs"])
-    out["checkin"] = _minutes_to_timestamps(out["checkin_min"])
-    out["checkout"] = _minutes_to_timestamps(out["checkout_min"])
-    return out
-
-
-def _public_days(days: pd.DataFrame) -> pd.DataFrame:
-    days["date"] = _dates(days["day"].to_numpy())
-    return days
-
-
-def _public_punches(punches: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
-    punches["corrected_time"] = pd.to_datetime(punches["sec"], unit="s")
-    punches["minute_time"] = pd.to_datetime(punches["minute"] * 60, unit="s")
-    sidx = punches["sidx"]
-    has = sidx.notna().to_numpy()
-    work_day = np.full(len(punches), -1, dtype=np.int64)
-    session_no = np.zeros(len(punches), dtype=np.int64)
-    if has.any():
-        idx = sidx[has].to_numpy(dtype=np.int64)
-        work_day[has] = sessions["day"].to_numpy()[idx]
-        session_no[has] = sessions["session_no"].to_numpy()[idx]
-    punches["work_day"] = pd.array(np.where(has, work_day, 0), dtype="Int64")
-    punches.loc[~has, "work_day"] = pd.NA
-    punches["session_no"] = pd.array(np.where(has, session_no, 0), dtype="Int64")
-    punches.loc[~has, "session_no"] = pd.NA
-    return punches
+    sessions = pd.DataFrame({
+        "staff_id": s_staff, "day": s_day, "date": _dates(s_day, first, last), "session_no": t["no"][tr],
+        "schedule_id": t["schedule"][tr], "s": t["s"][tr], "e": t["e"][tr], "lo": t["lo"][tr], "hi": t["hi"][tr],
+        "mid": t["mid"][tr], "grace_late": t["grace_late"][tr], "grace_early": t["grace_early"][tr],
+        "start": pd.to_datetime(s_abs * 60, unit="s"), "end": pd.to_datetime(e_abs * 60, unit="s"),
+        "checkin": pd.to_datetime(np.where(has_in, ci * 60, np.iinfo(np.int64).min).astype("datetime64[s]")),
+        "checkout": pd.to_datetime(np.where(has_out, co * 60, np.iinfo(np.int64).min).astype("datetime64[s]")),
+        "checkin_punch": _nullable(np.where(has_in, p_id[np.clip(checkin_row, 0, None)] if len(p_id) else 0, 0), ~has_in),
+        "checkout_punch": _nullable(np.where(has_out, p_id[np.clip(checkout_row, 0, None)] if len(p_id) else 0, 0), ~has_out),
+        "absent": absent, "late": late, "early": early,
+        "missing_in": ~has_in & has_out & ~start_ok, "missing_out": has_in & ~has_out & ~end_ok,
+        "excused": excused, "start_covered": start_covered, "end_covered": end_covered,
+        "late_minutes": np.where(late, late_by, 0), "early_minutes": np.where(early, early_by, 0),
+        "late_by": late_by, "early_by": early_by, "excuse_ids": excuse_ids,
+    })
+    days = pd.DataFrame({
+        "staff_id": d_staff, "day": d_day, "date": _dates(d_day, first, last), "unit_id": d_unit,
+        "schedule_id": d_sched, "working": working,
+        "day_source": pd.Categorical.from_codes(source, categories=list(DAY_SOURCES)),
+        "day_reference": cal_ref[d_off], "absent_day": absent_day, "has_punch": has_punch,
+        "offday_punch": has_punch & ~working,
+    })
+    none = p_sidx < 0
+    punches = pd.DataFrame({
+        "punch_id": p_id, "staff_id": p_staff, "sec": p_sec, "minute": p_min, "cal_day": p_cal,
+        "corrected_time": pd.to_datetime(p_sec, unit="s"), "minute_time": pd.to_datetime(p_min * 60, unit="s"),
+        "suppressed": p_suppressed,
+        "suppressed_by": _nullable(np.where(p_suppressed, p_id[last_kept], 0), ~p_suppressed),
+        "role": pd.Categorical.from_codes(role, categories=list(ROLES)),
+        "work_day": _nullable(np.where(none, 0, s_day[np.clip(p_sidx, 0, None)] if n_sessions else 0), none),
+        "session_no": _nullable(np.where(none, 0, t["no"][tr][np.clip(p_sidx, 0, None)] if n_sessions else 0), none),
+    })
+    return Evaluation(sessions=sessions, days=days, punches=punches)
 
 
 def summarize(ev: Evaluation, inp: EngineInput) -> pd.DataFrame:
     """rules.md §7: one row per staff member of ``inp`` with the monthly fields."""
     s = ev.sessions
     d = ev.days
-    per_session = pd.DataFrame(
-        {
-            "staff_id": s["staff_id"],
-            "working_sessions": 1,
-            "excused_sessions": s["excused"].astype(np.int64),
-            "late_count": s["late"].astype(np.int64),
-            "late_minutes": s["late_minutes"].astype(np.int64),
-            "early_count": s["early"].astype(np.int64),
-            "early_minutes": s["early_minutes"].astype(np.int64),
-            "missing_punch_count": (s["missing_in"] | s["missing_out"]).astype(np.int64),
-            "absent_sessions": s["absent"].astype(np.int64),
-        }
-    ).groupby("staff_id").sum()
-    per_day = pd.DataFrame(
-        {
-            "staff_id": d["staff_id"],
-            "working_days": d["working"].astype(np.int64),
-            "absent_days": d["absent_day"].astype(np.int64),
-            "offday_punch_days": d["offday_punch"].astype(np.int64),
-        }
-    ).groupby("staff_id").sum()
-    staff = pd.DataFrame({"staff_id": [m.id for m in inp.staff], "staff_code": [m.code for m in inp.staff]})
-    table = staff.merge(per_day, on="staff_id", how="left").merge(per_session, on="staff_id", how="left")
-    for name in SUMMARY_FIELDS:
-        if name not in table:
-            table[name] = 0
-        table[name] = table[name].fillna(0).astype(np.int64)
+    staff_ids = np.array(sorted({m.id for m in inp.staff}), dtype=np.int64)
+    table = pd.DataFrame({"staff_id": staff_ids})
+    s_pos = np.searchsorted(staff_ids, s["staff_id"].to_numpy())
+    d_pos = np.searchsorted(staff_ids, d["staff_id"].to_numpy())
+
+    def total(pos: np.ndarray, values: np.ndarray) -> np.ndarray:
+        return np.bincount(pos, weights=values.astype(np.int64), minlength=len(staff_ids)).astype(np.int64)
+
+    table["working_days"] = total(d_pos, d["working"].to_numpy())
+    table["working_sessions"] = total(s_pos, np.ones(len(s), dtype=np.int64))
+    table["excused_sessions"] = total(s_pos, s["excused"].to_numpy())
+    table["late_count"] = total(s_pos, s["late"].to_numpy())
+    table["late_minutes"] = total(s_pos, s["late_minutes"].to_numpy())
+    table["early_count"] = total(s_pos, s["early"].to_numpy())
+    table["early_minutes"] = total(s_pos, s["early_minutes"].to_numpy())
+    table["missing_punch_count"] = total(s_pos, (s["missing_in"] | s["missing_out"]).to_numpy())
+    table["absent_sessions"] = total(s_pos, s["absent"].to_numpy())
+    table["absent_days"] = total(d_pos, d["absent_day"].to_numpy())
+    table["offday_punch_days"] = total(d_pos, d["offday_punch"].to_numpy())
+    codes = {m.id: m.code for m in inp.staff}
+    table.insert(1, "staff_code", [codes[i] for i in staff_ids.tolist()])
     return table[["staff_id", "staff_code", *SUMMARY_FIELDS]].sort_values("staff_code").reset_index(drop=True)

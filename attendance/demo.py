@@ -1,0 +1,45 @@
+"""The demo district of `make run`: the bundle and exports in sample_logs/ (idempotent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .bundle import read_bundle_file, validate_bundle
+from .db import transaction
+from .ledger import import_file
+from .org import load_bundle
+from .services import monthly_summary
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_logs"
+IMPORTS = (
+    ("tk01_attlog.dat", "TK-01"),
+    ("tk02_1_attlog.dat", "TK-02"),
+    ("OIN7030067011301_attlog.dat", "BW-01"),
+    ("tk03_named_attlog.dat", "TK-03"),
+    ("wiseeye_export.csv", "TK-01"),  # the same punches as tk01 through vendor software: adds nothing
+)
+
+
+def load_demo(month: str = "2026-10") -> list[str]:
+    """Load the demo bundle and exports; return lines describing what is there now."""
+    if not (SAMPLES / "demo_bundle.yaml").exists():
+        raise FileNotFoundError(f"{SAMPLES}: the demo needs the repository's sample_logs/ folder")
+    lines = []
+    bundle = validate_bundle(read_bundle_file(SAMPLES / "demo_bundle.yaml"))
+    with transaction() as session:
+        report = load_bundle(session, bundle, actor="demo")
+    created = sum(report.created.values())
+    lines.append(f"Bộ thiết lập mẫu: {created} bản ghi mới" if created else "Bộ thiết lập mẫu: đã có, không thay đổi")
+    for name, device in IMPORTS:
+        with transaction() as session:
+            r = import_file(session, device, SAMPLES / name)
+        lines.append(f"  {name} → {device}: đọc {r.read}, thêm {r.inserted}, trùng {r.duplicates}, lỗi {r.rejected}")
+    with transaction() as session:
+        table = monthly_summary(session, month, "17830")
+    lines.append(f"Tổng hợp tháng {month[5:]}/{month[:4]} — Xã Tân Kỳ ({len(table)} người):")
+    lines.append(f"  {'Mã':6} {'Họ và tên':22} {'Ngày công':>9} {'Muộn':>5} {'Phút':>5} {'Sớm':>4} {'Thiếu':>5} {'Vắng':>5}")
+    worst = table.sort_values(["absent_sessions", "late_minutes"], ascending=False).head(6)
+    for row in worst.itertuples():
+        lines.append(f"  {row.staff_code:6} {row.name[:22]:22} {row.working_days:9} {row.late_count:5} "
+                     f"{row.late_minutes:5} {row.early_count:4} {row.missing_punch_count:5} {row.absent_sessions:5}")
+    return lines
