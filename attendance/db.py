@@ -37,6 +37,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # A 64 MiB page cache keeps the ledger indexes hot during bulk imports (default is 2 MiB).
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 

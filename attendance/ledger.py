@@ -223,7 +223,7 @@ def import_file(
     fmt: str = "auto",
     profile: MappingProfile | None = None,
     progress: Callable[[int], None] | None = None,
-    chunk_lines: int = 200_000,
+    chunk_lines: int = 100_000,  # bounds memory: ~300 MB peak for any file size
 ) -> ImportResult:
     """Import one exported punch-log file as one batch (the caller commits)."""
     path = Path(path)

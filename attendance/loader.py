@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import models as m
@@ -21,9 +22,12 @@ from .engine.types import (
     StaffMember,
 )
 
+# corrected = device time − offset, so a corrected-time range is inside the device-time range
+# widened by the offsets in force; that range is a seek on the natural key's index per enrollment.
 PUNCH_QUERY = (
-    "SELECT p.id, e.staff_id, p.device_id, p.corrected_time FROM punch p "
-    "JOIN enrollment e ON e.device_id = p.device_id AND e.user_id = p.user_id "
+    "SELECT p.id, e.staff_id, p.device_id, p.corrected_time FROM enrollment e "
+    "JOIN punch p ON p.device_id = e.device_id AND p.user_id = e.user_id "
+    "AND p.device_time >= :dev_low AND p.device_time < :dev_high "
     "WHERE p.corrected_time >= :low AND p.corrected_time < :high"
 )
 
@@ -78,13 +82,20 @@ def schedule_version(row: m.Schedule, unit_ids: frozenset[int]) -> ScheduleVersi
 def fetch_punches(session: Session, low: dt.datetime, high: dt.datetime) -> pd.DataFrame:
     """Enrolled punches with low <= corrected_time < high as a DataFrame."""
     sqlite = session.get_bind().dialect.name == "sqlite"
+    offsets = session.execute(
+        select(func.min(m.DeviceClockOffset.seconds), func.max(m.DeviceClockOffset.seconds))
+    ).one()
+    params: dict[str, dt.datetime] = {
+        "low": low, "high": high,
+        "dev_low": low + dt.timedelta(seconds=min(0, offsets[0] or 0)),
+        "dev_high": high + dt.timedelta(seconds=max(0, offsets[1] or 0)),
+    }
     # Plain DBAPI tuples: building a Row object per punch would cost more than the query.
     cursor = session.connection().connection.driver_connection.cursor()
-    if sqlite:
-        cursor.execute(PUNCH_QUERY.replace(":low", "?").replace(":high", "?"),
-                       (low.strftime("%Y-%m-%d %H:%M:%S"), high.strftime("%Y-%m-%d %H:%M:%S")))
-    else:
-        cursor.execute(PUNCH_QUERY.replace(":low", "%(low)s").replace(":high", "%(high)s"), {"low": low, "high": high})
+    if sqlite:  # sqlite3 takes :name parameters as written, times as stored text
+        cursor.execute(PUNCH_QUERY, {k: v.strftime("%Y-%m-%d %H:%M:%S") for k, v in params.items()})
+    else:  # psycopg takes %(name)s
+        cursor.execute(re.sub(r":(\w+)", r"%(\1)s", PUNCH_QUERY), params)
     frame = pd.DataFrame(cursor.fetchall(), columns=["punch_id", "staff_id", "device_id", "corrected_time"])
     cursor.close()
     frame["corrected_time"] = pd.to_datetime(frame["corrected_time"], format="%Y-%m-%d %H:%M:%S" if sqlite else None)

@@ -209,11 +209,9 @@ class Punch(Base):
     """The append-only punch ledger; the natural key is (device, user id, device time)."""
 
     __tablename__ = "punch"
-    __table_args__ = (
-        UniqueConstraint("device_id", "user_id", "device_time", name="uq_punch_key"),
-        # Period queries (monthly summaries) read by corrected time.
-        Index("ix_punch_corrected_time", "corrected_time"),
-    )
+    # The natural key's index also serves period queries: each enrollment's punches are a
+    # range of device times (see loader.PUNCH_QUERY), so no second index slows imports.
+    __table_args__ = (UniqueConstraint("device_id", "user_id", "device_time", name="uq_punch_key"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))
     user_id: Mapped[str] = mapped_column(String(32))

@@ -77,15 +77,18 @@ def floor_import(path: Path, db: Path, again: bool) -> float:
     return time.perf_counter() - start
 
 
+# Peak memory is VmHWM of the child's own address space: ru_maxrss would also count the
+# parent's peak, which Linux carries over fork and exec.
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from attendance.db import transaction
 from attendance.ledger import import_file
 start = time.perf_counter()
 with transaction(sys.argv[1]) as session:
     result = import_file(session, "TK-01", sys.argv[2])
 elapsed = time.perf_counter() - start
-print(json.dumps({"seconds": elapsed, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"seconds": elapsed, "peak_mb": hwm / 1024,
                   "inserted": result.inserted, "duplicates": result.duplicates, "read": result.read}))
 """
 

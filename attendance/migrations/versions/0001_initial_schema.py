@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 01:48:33.476750
+Create Date: 2026-11-22 01:53:08.549867
 """
 
 import sqlalchemy as sa
@@ -195,9 +195,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_punch')),
     sa.UniqueConstraint('device_id', 'user_id', 'device_time', name='uq_punch_key')
     )
-    with op.batch_alter_table('punch', schema=None) as batch_op:
-        batch_op.create_index('ix_punch_corrected_time', ['corrected_time'], unique=False)
-
     op.create_table('rejected_row',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('batch_id', sa.Integer(), nullable=False),
@@ -219,9 +216,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_rejected_row_batch_id'))
 
     op.drop_table('rejected_row')
-    with op.batch_alter_table('punch', schema=None) as batch_op:
-        batch_op.drop_index('ix_punch_corrected_time')
-
     op.drop_table('punch')
     op.drop_table('batch_content')
     with op.batch_alter_table('staff_assignment', schema=None) as batch_op:
