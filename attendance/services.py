@@ -51,7 +51,7 @@ def monthly_summary(session: Session, month: str, unit_code: str | None = None) 
     """rules.md §7 for every staff member of the unit (or everyone), one row each."""
     first, last = parse_month(month)
     inp, ctx = load_input(session, first, last, unit_code=unit_code)
-    table = summarize(evaluate(inp, first, last), inp)
+    table = summarize(evaluate(inp, first, last, detail=False), inp)
     table = table.merge(ctx.staff[["staff_id", "name", "unit_code", "unit_name"]], on="staff_id", how="left")
     return table[["staff_code", "name", "unit_code", "unit_name", *SUMMARY_FIELDS]]
 

@@ -219,33 +219,34 @@ def _merged_excuses(inp: EngineInput) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
     Returns staff, start and end (seconds, half-open) and the excuse ids of each interval.
     """
-    if not inp.excuses:
+    if not any(e.end > e.start for e in inp.excuses):
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty, []
-    epoch = dt.datetime(1970, 1, 1)
-    items = sorted(
-        (e.staff_id, int((e.start - epoch).total_seconds()), int((e.end - epoch).total_seconds()),
-         e.id if e.id is not None else i)
-        for i, e in enumerate(inp.excuses) if e.end > e.start
-    )
-    staff = np.array([x[0] for x in items], dtype=np.int64)
-    a = np.array([x[1] for x in items], dtype=np.int64)
-    b = np.array([x[2] for x in items], dtype=np.int64)
+    valid = [e for e in inp.excuses if e.end > e.start]
+    raw_staff = np.array([e.staff_id for e in valid], dtype=np.int64)
+    raw_a = np.array([e.start for e in valid], dtype="datetime64[s]").astype(np.int64)
+    raw_b = np.array([e.end for e in valid], dtype="datetime64[s]").astype(np.int64)
+    raw_id = np.array([e.id if e.id is not None else i for i, e in enumerate(valid)], dtype=np.int64)
+    order = np.lexsort((raw_id, raw_b, raw_a, raw_staff))
+    staff, a, b, id_sorted = raw_staff[order], raw_a[order], raw_b[order], raw_id[order]
     # Packed (staff, time) values grow across people, so one running maximum serves all.
     reach = np.maximum.accumulate((staff << 32) | (b - SEC_BASE))
-    starts = np.ones(len(items), dtype=bool)
+    starts = np.ones(len(staff), dtype=bool)
     starts[1:] = ((staff[1:] << 32) | (a[1:] - SEC_BASE)) > reach[:-1]
-    group = np.cumsum(starts) - 1
     first = np.flatnonzero(starts)
     ends = np.maximum.reduceat(b, first)
-    ids: list[list[int]] = [[] for _ in first]
-    for g, item in zip(group.tolist(), items, strict=True):
-        ids[g].append(item[3])
-    return staff[first], a[first], ends, [tuple(x) for x in ids]
+    bounds = np.r_[first, len(staff)].tolist()
+    id_list = id_sorted.tolist()
+    ids = [tuple(id_list[bounds[g]:bounds[g + 1]]) for g in range(len(first))]
+    return staff[first], a[first], ends, ids
 
 
-def evaluate(inp: EngineInput, first_day: dt.date, last_day: dt.date) -> Evaluation:
-    """Evaluate every rule of rules.md for all staff in ``inp`` from first_day to last_day."""
+def evaluate(inp: EngineInput, first_day: dt.date, last_day: dt.date, detail: bool = True) -> Evaluation:
+    """Evaluate every rule of rules.md for all staff in ``inp`` from first_day to last_day.
+
+    With ``detail=False`` the verdicts are the same but the per-punch table (roles for
+    explanations) is left empty: summaries do not need it.
+    """
     first, last = day_number(first_day), day_number(last_day)
 
     # ---- staff-days: unit, schedule, working or not (rules.md §2, §3)
@@ -364,19 +365,12 @@ def evaluate(inp: EngineInput, first_day: dt.date, last_day: dt.date) -> Evaluat
     probe = np.clip(np.searchsorted(punch_day_key, day_key), 0, max(len(punch_day_key) - 1, 0))
     has_punch = (punch_day_key[probe] == day_key) if len(punch_day_key) else np.zeros(len(day_key), dtype=bool)
 
-    # ---- punch roles for explanations
-    role = np.full(len(p_id), STRAY, dtype=np.int8)
-    role[p_suppressed] = SUPPRESSED
-    role[j_row] = UNUSED
-    role[checkin_row[has_in]] = CHECKIN
-    role[checkout_row[has_out]] = CHECKOUT
-    p_day_key = (p_staff << DAY_BITS) | np.clip(p_cal - first, 0, (1 << DAY_BITS) - 1)
-    probe = np.clip(np.searchsorted(day_key, p_day_key), 0, max(len(day_key) - 1, 0))
-    on_day_off = (p_cal >= first) & (p_cal <= last) & (day_key[probe] == p_day_key) & ~working[probe] if len(day_key) \
-        else np.zeros(len(p_id), dtype=bool)
-    role[(role == STRAY) & on_day_off] = OFFDAY
-    p_sidx = np.full(len(p_id), -1, dtype=np.int64)
-    p_sidx[j_row] = j_sidx
+    if detail:
+        punches = _punch_roles(p_id, p_staff, p_sec, p_min, p_cal, p_suppressed, last_kept, j_row, j_sidx,
+                               checkin_row[has_in], checkout_row[has_out], day_key, working, first, last,
+                               s_day, t["no"][tr])
+    else:
+        punches = pd.DataFrame(columns=["punch_id", "staff_id", "role"])
 
     sessions = pd.DataFrame({
         "staff_id": s_staff, "day": s_day, "date": _dates(s_day, first, last), "session_no": t["no"][tr],
@@ -400,17 +394,37 @@ def evaluate(inp: EngineInput, first_day: dt.date, last_day: dt.date) -> Evaluat
         "day_reference": cal_ref[d_off], "absent_day": absent_day, "has_punch": has_punch,
         "offday_punch": has_punch & ~working,
     })
+    return Evaluation(sessions=sessions, days=days, punches=punches)
+
+
+def _punch_roles(p_id: np.ndarray, p_staff: np.ndarray, p_sec: np.ndarray, p_min: np.ndarray, p_cal: np.ndarray,
+                 p_suppressed: np.ndarray, last_kept: np.ndarray, j_row: np.ndarray, j_sidx: np.ndarray,
+                 checkin_rows: np.ndarray, checkout_rows: np.ndarray, day_key: np.ndarray, working: np.ndarray,
+                 first: int, last: int, s_day: np.ndarray, s_no: np.ndarray) -> pd.DataFrame:
+    """What became of each punch (rules.md §1, §4): used, unused, stray, suppressed, day off."""
+    role = np.full(len(p_id), STRAY, dtype=np.int8)
+    role[p_suppressed] = SUPPRESSED
+    role[j_row] = UNUSED
+    role[checkin_rows] = CHECKIN
+    role[checkout_rows] = CHECKOUT
+    p_day_key = (p_staff << DAY_BITS) | np.clip(p_cal - first, 0, (1 << DAY_BITS) - 1)
+    probe = np.clip(np.searchsorted(day_key, p_day_key), 0, max(len(day_key) - 1, 0))
+    if len(day_key):
+        on_day_off = (p_cal >= first) & (p_cal <= last) & (day_key[probe] == p_day_key) & ~working[probe]
+        role[(role == STRAY) & on_day_off] = OFFDAY
+    p_sidx = np.full(len(p_id), -1, dtype=np.int64)
+    p_sidx[j_row] = j_sidx
     none = p_sidx < 0
-    punches = pd.DataFrame({
+    at = np.clip(p_sidx, 0, None)
+    return pd.DataFrame({
         "punch_id": p_id, "staff_id": p_staff, "sec": p_sec, "minute": p_min, "cal_day": p_cal,
         "corrected_time": pd.to_datetime(p_sec, unit="s"), "minute_time": pd.to_datetime(p_min * 60, unit="s"),
         "suppressed": p_suppressed,
         "suppressed_by": _nullable(np.where(p_suppressed, p_id[last_kept], 0), ~p_suppressed),
         "role": pd.Categorical.from_codes(role, categories=list(ROLES)),
-        "work_day": _nullable(np.where(none, 0, s_day[np.clip(p_sidx, 0, None)] if n_sessions else 0), none),
-        "session_no": _nullable(np.where(none, 0, t["no"][tr][np.clip(p_sidx, 0, None)] if n_sessions else 0), none),
+        "work_day": _nullable(np.where(none, 0, s_day[at] if len(s_day) else 0), none),
+        "session_no": _nullable(np.where(none, 0, s_no[at] if len(s_no) else 0), none),
     })
-    return Evaluation(sessions=sessions, days=days, punches=punches)
 
 
 def summarize(ev: Evaluation, inp: EngineInput) -> pd.DataFrame:
