@@ -37,6 +37,28 @@ class ParsedChunk:
     rejected: list[RejectedLine] = field(default_factory=list)
     skipped: int = 0  # recognised non-punch lines: header row, serial-number line, checksum footer
     bytes_done: int = 0  # bytes of the file consumed so far (for progress bars)
+    # added for the audit trail: the chunk's bytes as read (UTF-16 files transcoded to UTF-8,
+    # BOM removed); line n of the file is raw_line(n)
+    first_line_no: int = 1
+    raw: bytes = b""
+    _raw_lines: list[bytes] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def raw_lines(self) -> list[bytes]:
+        """The chunk's physical lines as bytes (without LF), split once and cached."""
+        if self._raw_lines is None:
+            lines = self.raw.split(b"\n")
+            if self.raw.endswith(b"\n") or not self.raw:
+                lines.pop()
+            self._raw_lines = lines
+        return self._raw_lines
+
+    def raw_line(self, line_no: int) -> bytes:
+        """The raw bytes of physical line ``line_no`` (without its LF) if it is in this chunk."""
+        index = line_no - self.first_line_no
+        lines = self.raw_lines()
+        if not 0 <= index < len(lines):
+            raise IndexError(f"line {line_no} is not in this chunk")
+        return lines[index]
 
 
 @dataclass(frozen=True)
@@ -63,6 +85,10 @@ class FileInfo:
     encoding: str  # "utf-8", "utf-8-sig", "utf-16", "cp1258", "cp1252"
     date_order: DateOrder | None
     size: int
+    # added for delimited files: what was used, so an import screen can show it
+    delimiter: str | None = None  # "," ";" "\t" "|" (None for attlog files)
+    columns: dict[str, str] = field(default_factory=dict)  # role -> header, e.g. user_id -> Mã CC
+    profile: str | None = None  # name of the MappingProfile applied, if any
 
 
 class PunchFile:

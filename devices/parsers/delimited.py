@@ -1,0 +1,608 @@
+"""Delimited exports (CSV with comma, semicolon or tab) mapped by header name.
+
+Covers the Vietnamese vendor programs (Wise Eye, MitaPro, Ronald Jack), ZKTime/Att2000
+CSV and Hikvision "Original Records" CSV through built-in header synonyms, and anything
+else through a ``MappingProfile``. Headers are matched by name, never by position;
+matching ignores case, accents, the letter đ and punctuation. Each physical line is one
+row: a quoted value cannot span lines (no punch export needs that).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from .common import (
+    Punch,
+    control_char_problem,
+    date_to_seconds,
+    field_reason,
+    frame_from_punches,
+    is_blank,
+    make_chunk,
+    show,
+    time_to_seconds,
+    user_id_problem,
+)
+from .encoding import DecodedLines
+from .types import DateOrder, MappingProfile, ParsedChunk, RejectedLine, UnsupportedFile
+
+DELIMITERS = (",", ";", "\t", "|")
+HEADER_SEARCH_LINES = 30  # vendor exports put a few title rows above the header
+
+#: Normalised header names per role, best first (see ``norm_label``).
+ROLE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    # the attendance code (device PIN) beats the HR employee code when both are present
+    "user_id": (
+        "ma cham cong",
+        "ma cc",
+        "ma so cham cong",
+        "user id",
+        "userid",
+        "pin",
+        "ac no",
+        "enroll no",
+        "enroll number",
+        "person id",
+        "employee id",
+        "ma nv",
+        "ma nhan vien",
+        "ma so nhan vien",
+        "no",
+        "id",
+    ),
+    "name": (
+        "ho ten",
+        "ho va ten",
+        "ten",
+        "name",
+        "ten nhan vien",
+        "full name",
+        "employee name",
+        "nhan vien",
+    ),
+    "datetime": (
+        "thoi gian",
+        "date time",
+        "datetime",
+        "ngay gio",
+        "thoi gian cham cong",
+        "thoi diem",
+        "check time",
+        "punch time",
+        "attendance time",
+    ),
+    "date": ("ngay", "date", "ngay cham cong", "ngay thang"),
+    # "Time" may also hold a full date and time (Hikvision); the values decide
+    "time": ("gio", "time", "gio cham", "gio cham cong", "gio vao"),
+    "status": ("trang thai", "status", "attendance status", "state", "vao ra", "in out"),
+}
+_OUT_TIME_HEADERS = ("gio ra", "time out", "check out time")
+
+_STATUS_WORDS: dict[str, int] = {
+    "c in": 0,
+    "check in": 0,
+    "checkin": 0,
+    "in": 0,
+    "vao": 0,
+    "c out": 1,
+    "check out": 1,
+    "checkout": 1,
+    "out": 1,
+    "ra": 1,
+    "break out": 2,
+    "break in": 3,
+    "ot in": 4,
+    "overtime in": 4,
+    "ot out": 5,
+    "overtime out": 5,
+}
+
+_ISO_DATE = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})")
+_DMY_DATE = re.compile(r"([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]([0-9]{4}|[0-9]{2})")
+_TIME = re.compile(
+    r"([0-9]{1,2})[:hH]([0-9]{2})(?:[:mM]([0-9]{2})(?:[.,][0-9]{1,6})?)?"
+    r"\s*(?:(AM|PM|SA|CH)\.?)?\s*(?:Z|[+-][0-9]{2}:?[0-9]{2})?",
+    re.IGNORECASE,
+)
+_DATETIME_SPLIT = re.compile(r"(\S+?)(?:T|\s+)(\S.*)")
+_INT = re.compile(r"[0-9]{1,9}")
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+ORDER_TEXT = {"dmy": "dd/mm/yyyy", "mdy": "mm/dd/yyyy", "ymd": "yyyy-mm-dd"}
+
+
+def norm_label(text: str) -> str:
+    """Header/label key: no accents, no đ, lower case, punctuation as single spaces."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return _NON_ALNUM.sub(" ", bare).strip()
+
+
+def split_row(line: str, delimiter: str) -> list[str]:
+    """Split one physical line into fields (quotes honoured within the line)."""
+    if '"' not in line:
+        return line.split(delimiter)
+    try:
+        return next(csv.reader([line], delimiter=delimiter))
+    except (csv.Error, StopIteration):
+        return line.split(delimiter)
+
+
+def clean_user_id(value: str) -> str:
+    """Strip spaces and the Excel text markers (leading apostrophe, ="...") around an id."""
+    value = value.strip()
+    if value.startswith('="') and value.endswith('"') and len(value) >= 3:
+        value = value[2:-1].strip()
+    if value.startswith("'"):
+        value = value[1:].strip()
+    return value
+
+
+# --- dates and times -------------------------------------------------------------------
+
+
+def date_evidence(value: str) -> str | None:
+    """What one date value says about day/month order: ymd, dmy, mdy, same, ambiguous."""
+    value = value.strip()
+    if _ISO_DATE.fullmatch(value):
+        return "ymd"
+    m = _DMY_DATE.fullmatch(value)
+    if m is None:
+        return None
+    a, b = int(m.group(1)), int(m.group(2))
+    if a > 12 and b <= 12:
+        return "dmy"
+    if b > 12 and a <= 12:
+        return "mdy"
+    if a == b and a <= 12:
+        return "same"  # 05/05/2026 reads the same either way
+    return "ambiguous" if a <= 12 and b <= 12 else None
+
+
+def parse_date(value: str, order: DateOrder | None) -> int | None:
+    """Seconds since 1970 of a date value in the file's order (ISO always accepted)."""
+    value = value.strip()
+    m = _ISO_DATE.fullmatch(value)
+    if m:
+        return date_to_seconds(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    m = _DMY_DATE.fullmatch(value)
+    if m is None:
+        return None
+    a, b, y = int(m.group(1)), int(m.group(2)), m.group(3)
+    year = int(y) + 2000 if len(y) == 2 else int(y)
+    if order == "dmy" or (a == b and order is not None):
+        return date_to_seconds(year, b, a)
+    if order == "mdy":
+        return date_to_seconds(year, a, b)
+    return None
+
+
+def parse_time(value: str) -> int | None:
+    """Seconds since midnight of ``H:MM``, ``HH:MM:SS`` (optionally AM/PM or SA/CH)."""
+    m = _TIME.fullmatch(value.strip())
+    if m is None:
+        return None
+    hour, minute = int(m.group(1)), int(m.group(2))
+    second = int(m.group(3) or 0)
+    half = (m.group(4) or "").upper()
+    if half:
+        if not 1 <= hour <= 12:
+            return None
+        # SA (sáng) / CH (chiều) are the Vietnamese Windows AM/PM designators
+        hour = hour % 12 + (12 if half in ("PM", "CH") else 0)
+    return time_to_seconds(hour, minute, second)
+
+
+def split_datetime(value: str) -> tuple[str, str] | None:
+    """Split a combined value into (date, time) text, whichever comes first."""
+    m = _DATETIME_SPLIT.fullmatch(value.strip())
+    if m is None:
+        return None
+    first, second = m.group(1), m.group(2)
+    if _TIME.fullmatch(first) and not _TIME.fullmatch(second):
+        return second, first  # "07:58 01/10/2026"
+    return first, second
+
+
+def parse_datetime(value: str, order: DateOrder | None) -> int | None:
+    """Seconds since 1970 of a combined date and time value."""
+    parts = split_datetime(value)
+    if parts is None:
+        return None
+    day, tod = parse_date(parts[0], order), parse_time(parts[1])
+    if day is None or tod is None:
+        return None
+    return day + tod
+
+
+def parse_status(value: str) -> int | None:
+    """A status code: digits as is, known in/out words mapped to ZK codes, else None."""
+    value = value.strip()
+    if _INT.fullmatch(value):
+        return int(value)
+    # an unknown label is not a reason to lose the punch: status is only an attribute
+    return _STATUS_WORDS.get(norm_label(value))
+
+
+# --- layout ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """Where the punch fields are in a delimited file."""
+
+    delimiter: str
+    header_line: int | None  # physical line number of the header row (None: no header)
+    header_key: tuple[str, ...] | None  # normalised header, to skip repeated header rows
+    user_id: int
+    datetime: int | None = None
+    date: int | None = None
+    time: int | None = None
+    status: int | None = None
+    columns: dict[str, str] = field(default_factory=dict)  # role -> header text
+
+    def needed(self) -> int:
+        """Fields a row must have to reach every mapped column."""
+        idx = [self.user_id, self.datetime, self.date, self.time, self.status]
+        return max(i for i in idx if i is not None) + 1
+
+    def date_column(self) -> int:
+        """The column whose values carry the date."""
+        col = self.datetime if self.datetime is not None else self.date
+        assert col is not None
+        return col
+
+
+def _match_roles(keys: list[str]) -> dict[str, int]:
+    """Map roles to column indices by synonym rank (each column used once)."""
+    found: dict[str, int] = {}
+    used: set[int] = set()
+    for role in ("user_id", "datetime", "date", "time", "status", "name"):
+        synonyms = ROLE_SYNONYMS[role]
+        best: tuple[int, int] | None = None
+        for i, key in enumerate(keys):
+            if i in used or key not in synonyms:
+                continue
+            rank = synonyms.index(key)
+            if best is None or rank < best[0]:
+                best = (rank, i)
+        if best is not None:
+            found[role] = best[1]
+            used.add(best[1])
+    return found
+
+
+def _has_date(value: str) -> bool:
+    parts = split_datetime(value)
+    return parts is not None and (
+        _ISO_DATE.fullmatch(parts[0]) is not None or _DMY_DATE.fullmatch(parts[0]) is not None
+    )
+
+
+def _layout_from_header(
+    name: str,
+    line_no: int,
+    fields: list[str],
+    delimiter: str,
+    roles: dict[str, int],
+    samples: list[list[str]],
+) -> CsvLayout:
+    """Decide datetime vs date+time columns for a recognised header (may refuse)."""
+    keys = tuple(norm_label(f) for f in fields)
+    uid = roles["user_id"]
+    dt, d, t = roles.get("datetime"), roles.get("date"), roles.get("time")
+    if t is not None and dt is None:
+        values = [row[t] for row in samples if len(row) > t and row[t].strip()]
+        if values and sum(_has_date(v) for v in values) * 2 > len(values):
+            dt, t, d = t, None, None  # a "Time" column that holds date and time
+    if dt is not None:
+        d = t = None
+    elif d is None or t is None:
+        missing = "time" if t is None else "date"
+        raise UnsupportedFile(
+            f"{name}: header on line {line_no} has a {'date' if d is not None else 'time'}"
+            f" column but no {missing} or date/time column"
+        )
+    if t is not None and keys[t] == "gio vao" and any(k in _OUT_TIME_HEADERS for k in keys):
+        raise UnsupportedFile(
+            f"{name}: header on line {line_no} has in/out time pairs ('Giờ vào'/'Giờ ra');"
+            " export the raw punch records instead"
+        )
+    status = roles.get("status")
+    used = {"user_id": uid, "datetime": dt, "date": d, "time": t, "status": status}
+    columns = {r: fields[i].strip() for r, i in used.items() if i is not None}
+    return CsvLayout(
+        delimiter=delimiter,
+        header_line=line_no,
+        header_key=keys,
+        user_id=uid,
+        datetime=dt,
+        date=d,
+        time=t,
+        status=status,
+        columns=columns,
+    )
+
+
+def find_layout(
+    name: str, lines: list[tuple[int, str]], profile: MappingProfile | None = None
+) -> CsvLayout:
+    """Find the header row and delimiter in the first non-blank lines (or apply a profile)."""
+    if profile is not None and not profile.has_header:
+        return _layout_without_header(name, lines, profile)
+    delimiters = (profile.delimiter,) if profile and profile.delimiter else DELIMITERS
+    for pos, (line_no, text) in enumerate(lines[:HEADER_SEARCH_LINES]):
+        best: tuple[int, int, str, list[str], dict[str, int]] | None = None
+        for delim in delimiters:
+            if delim not in text and len(delimiters) > 1:
+                continue
+            fields = split_row(text, delim)
+            keys = [norm_label(f) for f in fields]
+            roles = _profile_roles(keys, profile) if profile else _match_roles(keys)
+            if "user_id" not in roles or not ({"datetime", "date", "time"} & roles.keys()):
+                continue
+            score = (len(roles), len(fields))
+            if best is None or score > best[:2]:
+                best = (score[0], score[1], delim, fields, roles)
+        if best is not None:
+            _, _, delim, fields, roles = best
+            samples = [split_row(t, delim) for _, t in lines[pos + 1 : pos + 51]]
+            return _layout_from_header(name, line_no, fields, delim, roles, samples)
+    if profile is not None:
+        wanted = ", ".join(
+            repr(v) for v in (profile.user_id, profile.datetime, profile.date, profile.time) if v
+        )
+        raise UnsupportedFile(
+            f"{name}: profile {profile.name!r}: no header row with the columns {wanted}"
+            f" in the first {HEADER_SEARCH_LINES} lines"
+        )
+    raise UnsupportedFile(
+        f"{name}: no header row with a user id column (e.g. 'Mã chấm công', 'User ID') and a"
+        f" date/time column (e.g. 'Ngày' + 'Giờ', 'Thời gian') in the first"
+        f" {HEADER_SEARCH_LINES} lines"
+    )
+
+
+def _profile_roles(keys: list[str], profile: MappingProfile) -> dict[str, int]:
+    roles: dict[str, int] = {}
+    for role in ("user_id", "datetime", "date", "time", "status"):
+        wanted = getattr(profile, role)
+        if wanted is None:
+            continue
+        key = norm_label(wanted)
+        if key not in keys:
+            return {}
+        roles[role] = keys.index(key)
+    return roles
+
+
+def _column_index(profile: MappingProfile, role: str, value: str) -> int:
+    try:
+        idx = int(value)
+    except ValueError:
+        idx = -1
+    if idx < 0:
+        raise UnsupportedFile(
+            f"profile {profile.name!r}: {role} must be a 0-based column number when the file"
+            f" has no header, not {value!r}"
+        )
+    return idx
+
+
+def _layout_without_header(
+    name: str, lines: list[tuple[int, str]], profile: MappingProfile
+) -> CsvLayout:
+    roles = {
+        role: _column_index(profile, role, getattr(profile, role))
+        for role in ("user_id", "datetime", "date", "time", "status")
+        if getattr(profile, role) is not None
+    }
+    if "datetime" not in roles and not {"date", "time"} <= roles.keys():
+        raise UnsupportedFile(
+            f"{name}: profile {profile.name!r} names neither a date/time column nor both a date"
+            " and a time column"
+        )
+    need = max(roles.values()) + 1
+    delim = profile.delimiter
+    if delim is None:
+        # the delimiter that gives most sample lines enough fields
+        sample = [t for _, t in lines[:50]]
+        scores = {d: sum(len(split_row(t, d)) >= need for t in sample) for d in DELIMITERS}
+        delim = max(DELIMITERS, key=lambda d: scores[d])
+        if need > 1 and scores[delim] == 0:
+            raise UnsupportedFile(
+                f"{name}: no delimiter (, ; tab |) gives the {need} columns profile"
+                f" {profile.name!r} needs"
+            )
+    if "datetime" in roles:
+        roles.pop("date", None)
+        roles.pop("time", None)
+    return CsvLayout(
+        delimiter=delim,
+        header_line=None,
+        header_key=None,
+        user_id=roles["user_id"],
+        datetime=roles.get("datetime"),
+        date=roles.get("date"),
+        time=roles.get("time"),
+        status=roles.get("status"),
+        columns={r: f"column {i}" for r, i in roles.items()},
+    )
+
+
+# --- date order ----------------------------------------------------------------------------
+
+
+@dataclass
+class DateOrderVote:
+    """Evidence about day/month order collected over a whole file."""
+
+    seen: dict[str, int] = field(default_factory=dict)
+    example: dict[str, str] = field(default_factory=dict)
+
+    def add(self, value: str) -> None:
+        """Record the evidence of one date (or date/time) value."""
+        parts = split_datetime(value)
+        text = parts[0] if parts else value
+        kind = date_evidence(text)
+        if kind is not None:
+            self.seen[kind] = self.seen.get(kind, 0) + 1
+            self.example.setdefault(kind, text.strip())
+
+    def conflicting(self) -> bool:
+        """Both orders are proven (some day > 12 in each position)."""
+        return "dmy" in self.seen and "mdy" in self.seen
+
+    def decide(self, name: str, profile: MappingProfile | None) -> DateOrder | None:
+        """The file's order; refuses a file that proves none (or both) without a profile."""
+        if profile is not None and profile.date_order is not None:
+            return profile.date_order
+        if self.conflicting():
+            raise UnsupportedFile(
+                f"{name}: dates are written in both day/month orders (e.g."
+                f" {self.example['dmy']!r} and {self.example['mdy']!r}); name the order in a"
+                " mapping profile"
+            )
+        if "dmy" in self.seen:
+            return "dmy"
+        if "mdy" in self.seen:
+            return "mdy"
+        if "ambiguous" in self.seen:
+            raise UnsupportedFile(
+                f"{name}: cannot tell dd/mm from mm/dd: no date has a day above 12 (e.g."
+                f" {self.example['ambiguous']!r}); name the order in a mapping profile"
+            )
+        if "same" in self.seen:
+            return "dmy"  # every date reads the same in both orders
+        return "ymd" if self.seen else None
+
+
+def iter_rows(
+    lines: Iterable[tuple[int, str]], layout: CsvLayout
+) -> Iterator[tuple[int, str, list[str] | None]]:
+    """Yield (line_no, text, fields) for data rows; fields is None for structural rows."""
+    for line_no, text in lines:
+        if is_blank(text):
+            continue
+        if layout.header_line is not None and line_no <= layout.header_line:
+            yield line_no, text, None  # title rows and the header itself
+            continue
+        fields = split_row(text, layout.delimiter)
+        if layout.header_key is not None and len(fields) == len(layout.header_key):
+            if tuple(norm_label(f) for f in fields) == layout.header_key:
+                yield line_no, text, None  # header repeated (page breaks in exports)
+                continue
+        yield line_no, text, fields
+
+
+def parse_row(
+    line_no: int, text: str, fields: list[str], layout: CsvLayout, order: DateOrder | None
+) -> Punch | RejectedLine | None:
+    """Parse one data row; None for an empty spreadsheet row (only delimiters)."""
+    for i, value in enumerate(fields):
+        problem = control_char_problem(value)
+        if problem:
+            return RejectedLine(line_no, text, field_reason(i + 1, _label(layout, i), problem))
+    if not any(f.strip() for f in fields):
+        return None
+    need = layout.needed()
+    if len(fields) < need:
+        return RejectedLine(line_no, text, f"expected at least {need} fields, found {len(fields)}")
+    ui = layout.user_id
+    user_id = clean_user_id(fields[ui])
+    problem = user_id_problem(user_id)
+    if problem:
+        return RejectedLine(line_no, text, field_reason(ui + 1, "user id", problem))
+    fmt = ORDER_TEXT.get(order or "ymd", "yyyy-mm-dd")
+    if layout.datetime is not None:
+        value = fields[layout.datetime]
+        seconds = parse_datetime(value, order)
+        if seconds is None:
+            return RejectedLine(
+                line_no,
+                text,
+                field_reason(
+                    layout.datetime + 1,
+                    "date/time",
+                    f"{show(value.strip())} is not a valid date/time ({fmt} hh:mm[:ss])",
+                ),
+            )
+    else:
+        assert layout.date is not None and layout.time is not None
+        value = fields[layout.date]
+        day = parse_date(value, order)
+        if day is None:
+            return RejectedLine(
+                line_no,
+                text,
+                field_reason(
+                    layout.date + 1, "date", f"{show(value.strip())} is not a valid date ({fmt})"
+                ),
+            )
+        value = fields[layout.time]
+        tod = parse_time(value)
+        if tod is None:
+            return RejectedLine(
+                line_no,
+                text,
+                field_reason(
+                    layout.time + 1,
+                    "time",
+                    f"{show(value.strip())} is not a valid time (hh:mm[:ss])",
+                ),
+            )
+        seconds = day + tod
+    status = parse_status(fields[layout.status]) if layout.status is not None else None
+    return Punch(line_no, user_id, seconds, status, None, None)
+
+
+def _label(layout: CsvLayout, index: int) -> str:
+    for role, attr in (
+        ("user id", layout.user_id),
+        ("date/time", layout.datetime),
+        ("date", layout.date),
+        ("time", layout.time),
+        ("status", layout.status),
+    ):
+        if attr == index:
+            return role
+    return "unmapped column"
+
+
+def parse_csv_lines(
+    decoded: DecodedLines,
+    first_line_no: int,
+    layout: CsvLayout,
+    order: DateOrder | None,
+    bytes_done: int = 0,
+    raw: bytes = b"",
+) -> ParsedChunk:
+    """Parse a run of decoded lines of a delimited file."""
+    punches: list[Punch] = []
+    rejected: list[RejectedLine] = []
+    skipped = 0
+    numbered: list[tuple[int, str]] = []
+    for i, text in enumerate(decoded.lines):
+        reason = decoded.errors.get(i)
+        if reason is not None:
+            rejected.append(RejectedLine(first_line_no + i, text, reason))
+        else:
+            numbered.append((first_line_no + i, text))
+    for line_no, text, fields in iter_rows(numbered, layout):
+        if fields is None:
+            skipped += 1
+            continue
+        res = parse_row(line_no, text, fields, layout, order)
+        if res is None:
+            skipped += 1
+        elif isinstance(res, Punch):
+            punches.append(res)
+        else:
+            rejected.append(res)
+    frame = frame_from_punches(punches)
+    return make_chunk([frame], rejected, skipped, bytes_done, first_line_no, raw)

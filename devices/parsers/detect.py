@@ -1,0 +1,265 @@
+"""Format detection and the ``open_punch_file`` entry point."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+
+from .common import is_blank, make_chunk
+from .delimited import CsvLayout, DateOrderVote, find_layout, iter_rows, parse_csv_lines
+from .encoding import decode_lines
+from .source import ScanResult, Source, iter_chunks, scan
+from .types import (
+    DateOrder,
+    FileInfo,
+    MappingProfile,
+    ParsedChunk,
+    PunchFile,
+    RejectedLine,
+    UnsupportedFile,
+)
+from .zk_attlog import ParseMode, ZkChunkContext, parse_zk_chunk, zk_votes
+
+FORMATS = ("auto", "zk_attlog", "csv")
+_SAMPLE_LINES = 200
+
+# Magic numbers of files people pick by mistake, with what to tell them.
+_BINARY_KINDS = (
+    (b"PK\x03\x04", "an Excel .xlsx workbook (zip); save it as CSV (UTF-8) first"),
+    (b"\xd0\xcf\x11\xe0", "an Excel .xls workbook; save it as CSV (UTF-8) first"),
+    (b"%PDF", "a PDF document, not a punch log"),
+)
+
+
+class ZkAttlogFile(PunchFile):
+    """A ZK USB attlog.dat file, parsed chunk by chunk."""
+
+    def __init__(
+        self, source: Source, info: FileInfo, scanned: ScanResult, chunk_lines: int
+    ) -> None:
+        self.info = info
+        self._source = source
+        self._chunk_lines = chunk_lines
+        self._ctx = ZkChunkContext(
+            scanned.encoding, scanned.first_content_line, scanned.last_content_line
+        )
+
+    def chunks(self, *, mode: ParseMode = "auto") -> Iterator[ParsedChunk]:
+        """Parse the file in runs of at most ``chunk_lines`` lines (mode: see parse_zk_chunk)."""
+        for raw in iter_chunks(self._source, self._chunk_lines):
+            yield parse_zk_chunk(
+                raw.data,
+                raw.first_line_no,
+                self._ctx,
+                raw.bytes_done,
+                n_lines=raw.n_lines,
+                mode=mode,
+            )
+
+
+class DelimitedFile(PunchFile):
+    """A delimited (CSV) export, parsed chunk by chunk."""
+
+    def __init__(
+        self,
+        source: Source,
+        info: FileInfo,
+        layout: CsvLayout,
+        chunk_lines: int,
+    ) -> None:
+        self.info = info
+        self.layout = layout
+        self._source = source
+        self._chunk_lines = chunk_lines
+
+    def chunks(self) -> Iterator[ParsedChunk]:
+        """Parse the file in runs of at most ``chunk_lines`` lines."""
+        for raw in iter_chunks(self._source, self._chunk_lines):
+            decoded = decode_lines(raw.data, self.info.encoding)
+            order = self.info.date_order
+            yield parse_csv_lines(
+                decoded, raw.first_line_no, self.layout, order, raw.bytes_done, raw.data
+            )
+
+
+def _head_lines(scanned: ScanResult, limit: int = _SAMPLE_LINES) -> list[tuple[int, str]]:
+    """The first non-blank lines (number, text) from the scanned head of the file."""
+    head = scanned.head
+    if len(head) < scanned.size and b"\n" in head:
+        head = head[: head.rfind(b"\n") + 1]  # drop a line cut by the head's end
+    decoded = decode_lines(head, scanned.encoding)
+    out: list[tuple[int, str]] = []
+    for i, text in enumerate(decoded.lines):
+        if not is_blank(text):
+            out.append((i + 1, text))
+            if len(out) >= limit:
+                break
+    return out
+
+
+def _refuse_binary(name: str, scanned: ScanResult, lines: list[tuple[int, str]]) -> None:
+    for magic, what in _BINARY_KINDS:
+        if scanned.head.startswith(magic):
+            raise UnsupportedFile(f"{name}: this is {what}")
+    first = lines[0][1].lstrip().lower() if lines else ""
+    if first.startswith("<") and any(tag in first for tag in ("<html", "<table", "<!doctype")):
+        raise UnsupportedFile(
+            f"{name}: this is an HTML table (e.g. an iVMS-4200 '.xls' export), not supported;"
+            " open it in Excel and save it as CSV (UTF-8)"
+        )
+
+
+def _decide_csv_order(
+    source: Source, encoding: str, layout: CsvLayout, profile: MappingProfile | None
+) -> DateOrder | None:
+    """Stream the date column once and decide day/month order for the whole file."""
+    if profile is not None and profile.date_order is not None:
+        return profile.date_order
+    vote = DateOrderVote()
+    col = layout.date_column()
+    cache: set[str] = set()  # dates repeat on every row; look at each one once
+    for raw in iter_chunks(source, 100_000):
+        decoded = decode_lines(raw.data, encoding)
+        numbered = ((raw.first_line_no + i, t) for i, t in enumerate(decoded.lines))
+        for _, _, fields in iter_rows(numbered, layout):
+            if fields is None or len(fields) <= col:
+                continue
+            value = fields[col].strip()
+            if value in cache:
+                continue
+            cache.add(value)
+            vote.add(value)
+        if vote.conflicting():
+            break
+    return vote.decide(source.name, profile)
+
+
+def _guess_format(name: str, lines: list[tuple[int, str]]) -> str:
+    """zk_attlog when attlog punches dominate; else csv with a header; else attlog if any."""
+    good, bad = zk_votes(lines)
+    if good and good >= bad:
+        return "zk_attlog"
+    try:
+        find_layout(name, lines, None)
+    except UnsupportedFile as exc:
+        if good:
+            # a damaged attlog: its rejects with reasons beat "unknown format"
+            return "zk_attlog"
+        raise UnsupportedFile(
+            f"{name}: unknown format: not a ZK attlog (lines like"
+            " 'PIN<TAB>YYYY-MM-DD HH:MM:SS<TAB>...') and not a delimited export with"
+            f" a recognised header ({str(exc).removeprefix(name + ': ')})"
+        ) from None
+    return "csv"
+
+
+def _open(source: Source, fmt: str, profile: MappingProfile | None, chunk_lines: int) -> PunchFile:
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if chunk_lines < 1:
+        raise ValueError("chunk_lines must be at least 1")
+    scanned = scan(source)
+    lines = _head_lines(scanned)
+    _refuse_binary(source.name, scanned, lines)
+    if fmt == "auto":
+        if profile is not None:
+            fmt = "csv"  # a mapping profile describes a delimited file
+        elif not lines:
+            # A terminal with no new punches exports an empty attlog: nothing to import,
+            # which an unattended scheduled import must not treat as a failure.
+            fmt = "zk_attlog"
+        else:
+            fmt = _guess_format(source.name, lines)
+    if fmt == "zk_attlog":
+        info = FileInfo(source.name, "zk_attlog", scanned.encoding, "ymd", scanned.size)
+        return ZkAttlogFile(source, info, scanned, chunk_lines)
+    if not lines and profile is None:
+        raise UnsupportedFile(f"{source.name}: the file has no data lines")
+    layout = find_layout(source.name, lines, profile)
+    order = _decide_csv_order(source, scanned.encoding, layout, profile)
+    info = FileInfo(
+        source.name,
+        "csv",
+        scanned.encoding,
+        order,
+        scanned.size,
+        delimiter=layout.delimiter,
+        columns=dict(layout.columns),
+        profile=profile.name if profile else None,
+    )
+    return DelimitedFile(source, info, layout, chunk_lines)
+
+
+def open_punch_file(
+    path: str | os.PathLike[str],
+    fmt: str = "auto",
+    profile: MappingProfile | None = None,
+    chunk_lines: int = 200_000,
+) -> PunchFile:
+    """Detect encoding, format and date order of a punch-log file; stream it with .chunks()."""
+    return _open(Source.from_path(path), fmt, profile, chunk_lines)
+
+
+def open_punch_bytes(
+    data: bytes,
+    name: str = "<bytes>",
+    fmt: str = "auto",
+    profile: MappingProfile | None = None,
+    chunk_lines: int = 200_000,
+) -> PunchFile:
+    """Like ``open_punch_file`` for bytes already in memory (an upload, a serial capture)."""
+    return _open(Source.from_bytes(data, name), fmt, profile, chunk_lines)
+
+
+def read_all(punch_file: PunchFile) -> ParsedChunk:
+    """Parse a whole file into one ParsedChunk (convenience for small files and tests)."""
+    frames = []
+    rejected: list[RejectedLine] = []
+    raws: list[bytes] = []
+    skipped = 0
+    done = 0
+    for chunk in punch_file.chunks():
+        frames.append(chunk.punches)
+        rejected.extend(chunk.rejected)
+        raws.append(chunk.raw)
+        skipped += chunk.skipped
+        done = chunk.bytes_done
+    return make_chunk(frames, rejected, skipped, done, 1, b"".join(raws))
+
+
+def parse_lines(
+    lines: Iterable[str],
+    fmt: str = "zk_attlog",
+    profile: MappingProfile | None = None,
+    first_line_no: int = 1,
+) -> ParsedChunk:
+    """Parse decoded text lines (e.g. from a serial line-protocol terminal) in one go.
+
+    Each item is one line; a trailing CR/LF is removed. An item that still contains a
+    line break is rejected rather than split, so numbering always follows the items.
+    """
+    items = list(lines)
+    body: list[str] = []
+    broken: list[RejectedLine] = []
+    for i, text in enumerate(items):
+        text = text.removesuffix("\n").removesuffix("\r")
+        if "\n" in text:
+            broken.append(RejectedLine(first_line_no + i, text, "line contains a line break"))
+            text = ""
+        body.append(text)
+    data = "\n".join(body).encode("utf-8", errors="replace")  # a lone surrogate becomes '?'
+    if fmt == "auto":
+        fmt = "csv" if profile is not None else "zk_attlog"
+    if not data.strip():
+        return make_chunk([], broken, 0, len(data), first_line_no, data)
+    punch_file = _open(Source.from_bytes(data, "<lines>"), fmt, profile, max(1, len(items)))
+    result = read_all(punch_file)
+    if first_line_no != 1:
+        shift = first_line_no - 1
+        result.punches["line_no"] += shift
+        result.rejected = [
+            RejectedLine(r.line_no + shift, r.raw, r.reason) for r in result.rejected
+        ]
+    return make_chunk(
+        [result.punches], result.rejected + broken, result.skipped, len(data), first_line_no, data
+    )

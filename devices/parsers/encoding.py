@@ -1,0 +1,251 @@
+"""Text encoding detection and decoding of punch-log files (devices.md section 2).
+
+Order: BOM (UTF-8 / UTF-16), else strict UTF-8, else Windows-1258 (Vietnamese ANSI code
+page), else Windows-1252. A file no encoding decodes is read as UTF-8 and its
+undecodable lines are rejected one by one. Decoded text is normalised to NFC, because
+Windows-1258 spells tone marks as combining characters.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+BOM_UTF8 = codecs.BOM_UTF8
+_BOMS_UTF16 = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_FALLBACKS = ("utf-8", "cp1258", "cp1252")
+
+# Bytes that cannot be part of a clean line in the C tokenizer: ASCII controls except TAB
+# and LF (CR is checked separately), DEL, and the UTF-8 form of the C1 controls.
+_BAD_LINE_BYTES_RE = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
+_C1_RE = re.compile(rb"\xc2[\x80-\x9f]")
+_NON_CONTROL_BYTES = bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
+
+
+def bom_encoding(head: bytes) -> str | None:
+    """The encoding named by a byte-order mark at the start of ``head``, if any."""
+    if head.startswith(BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith(_BOMS_UTF16):
+        return "utf-16"
+    return None
+
+
+class EncodingSniffer:
+    """Decide the encoding of a byte stream fed block by block (bounded memory)."""
+
+    def __init__(self) -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+        self._ok = dict.fromkeys(_FALLBACKS, True)
+
+    def feed(self, block: bytes) -> None:
+        """Check one more block of the stream."""
+        pending = self._utf8.getstate()[0]
+        # pure ASCII decodes the same under every candidate: the common case costs one scan
+        if block.isascii() and not pending:
+            return
+        if self._ok["utf-8"]:
+            try:
+                self._utf8.decode(block)
+            except UnicodeDecodeError:
+                self._ok["utf-8"] = False
+        for enc in _FALLBACKS[1:]:
+            if self._ok[enc]:
+                try:
+                    block.decode(enc)
+                except UnicodeDecodeError:
+                    self._ok[enc] = False
+
+    def result(self) -> str:
+        """The first candidate that decoded every block ("utf-8" if none did)."""
+        if self._ok["utf-8"]:
+            try:
+                self._utf8.decode(b"", final=True)  # a truncated multi-byte sequence at EOF
+            except UnicodeDecodeError:
+                self._ok["utf-8"] = False
+        for enc in _FALLBACKS:
+            if self._ok[enc]:
+                return enc
+        return "utf-8"
+
+
+def detect_encoding(data: bytes) -> str:
+    """Detect the encoding of a whole file's bytes per devices.md (BOM, UTF-8, cp1258, cp1252)."""
+    bom = bom_encoding(data)
+    if bom is not None:
+        return bom
+    sniffer = EncodingSniffer()
+    sniffer.feed(data)
+    return sniffer.result()
+
+
+def nfc(text: str) -> str:
+    """Normalise text to NFC (cheap when it already is)."""
+    if text.isascii() or unicodedata.is_normalized("NFC", text):
+        return text
+    return unicodedata.normalize("NFC", text)
+
+
+def decode_text(data: bytes, encoding: str | None = None) -> str:
+    """Decode bytes (detecting the encoding when not given) to NFC text, never raising."""
+    enc = encoding or detect_encoding(data)
+    return nfc(data.decode(enc, errors="replace"))
+
+
+def undecodable_reason(line: bytes, exc: UnicodeDecodeError, encoding: str) -> str:
+    """Reject reason for a line that is not valid text in the file's encoding."""
+    bad = line[exc.start : exc.start + 1]
+    return f"not valid {encoding} text (byte 0x{bad.hex()} at byte {exc.start + 1})"
+
+
+@dataclass
+class DecodedLines:
+    """A run of physical lines decoded to NFC text (trailing CR removed)."""
+
+    lines: list[str]
+    errors: dict[int, str] = field(default_factory=dict)  # index -> reason (undecodable)
+
+
+def _codec(encoding: str) -> str:
+    # the chunk readers strip BOMs and transcode UTF-16 to UTF-8 before lines get here
+    return "utf-8" if encoding in ("utf-8-sig", "utf-16") else encoding
+
+
+def decode_lines(data: bytes, encoding: str) -> DecodedLines:
+    """Split ``data`` into physical lines on LF and decode each one (undecodable ones noted)."""
+    codec = _codec(encoding)
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        lines = nfc(text).split("\n")
+        if data.endswith(b"\n"):
+            lines.pop()
+        return DecodedLines([ln[:-1] if ln.endswith("\r") else ln for ln in lines])
+    raw_lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        raw_lines.pop()
+    out: list[str] = []
+    errors: dict[int, str] = {}
+    for i, raw in enumerate(raw_lines):
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        try:
+            out.append(nfc(raw.decode(codec)))
+        except UnicodeDecodeError as exc:
+            errors[i] = undecodable_reason(raw, exc, codec)
+            out.append(nfc(raw.decode(codec, errors="replace")))
+    return DecodedLines(out, errors)
+
+
+@dataclass
+class TokenizerBuffer:
+    """UTF-8 bytes safe for the pandas C tokenizer: exactly one row per physical line.
+
+    Lines the tokenizer could mis-split (control bytes, a stray CR, a BOM, undecodable
+    bytes) are blanked in ``data`` and listed in ``special`` for the per-line parser.
+    The text is *not* NFC-normalised here (too slow on whole chunks): NFC never touches
+    the ASCII spaces/tabs the tokenizer splits on, so callers normalise the distinct
+    tokens they keep instead (``is_ascii`` tells when that is unnecessary).
+    """
+
+    data: bytes
+    special: dict[int, str | None]  # line index -> undecodable reason, or None
+    is_ascii: bool = False
+    text_lines: list[str] | None = None  # decoded lines, filled lazily by line_text()
+
+    def line_text(self, index: int, original: bytes, encoding: str) -> str:
+        """Decoded NFC text of one line of the original chunk (for the per-line parser)."""
+        if self.text_lines is None:
+            self.text_lines = decode_lines(original, encoding).lines
+        return self.text_lines[index]
+
+
+def tokenizer_buffer(data: bytes, encoding: str) -> TokenizerBuffer:
+    """Turn a chunk of complete lines into UTF-8 bytes the C tokenizer splits safely."""
+    codec = _codec(encoding)
+    is_ascii = data.isascii()
+    utf8: bytes | None
+    if is_ascii:
+        utf8 = data
+    else:
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            utf8 = None
+        else:
+            utf8 = data if codec == "utf-8" else text.encode("utf-8")
+    if utf8 is not None and _looks_clean(utf8):
+        return TokenizerBuffer(utf8, {}, is_ascii)
+    buf = _blank_special_lines(data, utf8, codec)
+    buf.is_ascii = is_ascii
+    return buf
+
+
+def _looks_clean(buf: bytes) -> bool:
+    """Fast whole-buffer check that no line needs the per-line parser."""
+    if buf.startswith(BOM_UTF8):
+        # the C parser silently drops a BOM at the start of its input
+        return False
+    controls = buf.translate(None, _NON_CONTROL_BYTES)  # one pass; keeps TAB/LF/CR/...
+    if controls.translate(None, b"\t\n\r"):
+        return False  # some other control byte
+    if b"\r" in controls and controls.count(b"\r") != buf.count(b"\r\n"):
+        return False  # a lone CR would end a row early in the tokenizer
+    if not buf.isascii() and b"\xc2" in buf and _C1_RE.search(buf):
+        return False
+    return True
+
+
+def _blank_special_lines(data: bytes, utf8: bytes | None, codec: str) -> TokenizerBuffer:
+    special: dict[int, str | None] = {}
+    if utf8 is None:
+        # some lines do not decode: decode line by line, blanking the bad ones
+        lines: list[bytes] = []
+        for i, raw in enumerate(data.split(b"\n")):
+            body = raw[:-1] if raw.endswith(b"\r") else raw
+            try:
+                text = body.decode(codec)
+            except UnicodeDecodeError as exc:
+                special[i] = undecodable_reason(body, exc, codec)
+                lines.append(b"")
+                continue
+            lines.append(raw if codec == "utf-8" else text.encode("utf-8") + raw[len(body) :])
+    else:
+        lines = utf8.split(b"\n")
+    for i, raw in enumerate(lines):
+        if i in special:
+            continue
+        body = raw[:-1] if raw.endswith(b"\r") else raw
+        if b"\r" in body or _BAD_LINE_BYTES_RE.search(body) or (i == 0 and body[:3] == BOM_UTF8):
+            special[i] = None
+            lines[i] = b""
+    return TokenizerBuffer(b"\n".join(lines), special)
+
+
+class Utf16ToUtf8Reader:
+    """A binary stream view that transcodes a UTF-16 file (BOM first) to UTF-8."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        # undecodable code units become U+FFFD; user-id checks refuse that character
+        self._decoder = codecs.getincrementaldecoder("utf-16")("replace")
+        self._done = False
+        self.raw_consumed = 0
+
+    def read(self, size: int = -1) -> bytes:
+        """Read about ``size`` bytes of UTF-8 (b'' at end of file)."""
+        while not self._done:
+            block = self._raw.read(size if size > 0 else -1)
+            self.raw_consumed += len(block)
+            final = not block or size <= 0
+            text = self._decoder.decode(block, final=final)
+            if final:
+                self._done = True
+            if text:
+                return text.encode("utf-8")  # NFC is applied later, per line or per token
+        return b""
