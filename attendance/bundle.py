@@ -252,37 +252,27 @@ def _record(value: Any, spec: Spec, path: str, errors: list[str]) -> dict[str, A
     return out
 
 
-def _section(data: dict[str, Any], name: str, spec: Spec, errors: list[str]) -> list[dict[str, Any]] | None:
-    if name not in data:
-        return None
-    items = data[name] or []
+def _records(items: Any, spec: Spec, path: str, errors: list[str]) -> list[dict[str, Any]]:
+    """Validate a list of records, each remembering its path for later error messages."""
     if not isinstance(items, list):
-        errors.append(f"{name}: expected a list")
-        return None
+        errors.append(f"{path}: expected a list")
+        return []
     out = []
     for i, item in enumerate(items):
-        record = _record(item, spec, f"{name}[{i}]", errors)
+        record = _record(item, spec, f"{path}[{i}]", errors)
         if record is not None:
-            record["_path"] = f"{name}[{i}]"
+            record["_path"] = f"{path}[{i}]"
             out.append(record)
     return out
 
 
+def _section(data: dict[str, Any], name: str, spec: Spec, errors: list[str]) -> list[dict[str, Any]] | None:
+    return _records(data[name] or [], spec, name, errors) if name in data else None
+
+
 def _sub_list(record: dict[str, Any], key: str, spec: Spec, errors: list[str]) -> None:
-    if key not in record:
-        return
-    items = record[key]
-    if not isinstance(items, list):
-        errors.append(f"{record['_path']}.{key}: expected a list")
-        record[key] = []
-        return
-    parsed = []
-    for i, item in enumerate(items):
-        sub = _record(item, spec, f"{record['_path']}.{key}[{i}]", errors)
-        if sub is not None:
-            sub["_path"] = f"{record['_path']}.{key}[{i}]"
-            parsed.append(sub)
-    record[key] = parsed
+    if key in record:
+        record[key] = _records(record[key], spec, f"{record['_path']}.{key}", errors)
 
 
 def _duplicates(records: list[dict[str, Any]] | None, key: str, errors: list[str]) -> None:
@@ -323,7 +313,7 @@ def validate_bundle(data: dict[str, Any]) -> Bundle:
                 except _Invalid as exc:
                     errors.append(f"calendar.country: {exc}")
             if "overrides" in calendar:
-                bundle.overrides = _section({"calendar.overrides": calendar["overrides"]}, "calendar.overrides", OVERRIDE, errors)
+                bundle.overrides = _records(calendar["overrides"] or [], OVERRIDE, "calendar.overrides", errors)
     for device in bundle.devices or []:
         _sub_list(device, "clock_offsets", OFFSET, errors)
     for person in bundle.staff or []:

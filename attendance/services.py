@@ -14,8 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import models as m
-from .engine import evaluate, summarize
-from .engine.evaluate import SUMMARY_FIELDS
+from .engine import SUMMARY_FIELDS, evaluate, summarize
 from .engine.explain import explain_day
 from .loader import UnknownCode, load_input
 

@@ -16,11 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .engine.calendar import country_calendar
+from .engine.types import SUMMARY_FIELDS as FIELDS
 
-FIELDS = (
-    "working_days", "working_sessions", "excused_sessions", "late_count", "late_minutes", "early_count",
-    "early_minutes", "missing_punch_count", "absent_sessions", "absent_days", "offday_punch_days",
-)
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương"]
 MIDDLE = ["Văn", "Thị", "Hữu", "Đức", "Minh", "Thanh", "Ngọc", "Quang", "Thu", "Hoài"]
 GIVEN = ["An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hùng", "Lan", "Linh", "Mai", "Nam",

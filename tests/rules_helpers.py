@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 from attendance.engine.types import (
+    SUMMARY_FIELDS,
     Assignment,
     CalendarOverride,
     EngineInput,
@@ -26,19 +27,6 @@ from attendance.engine.types import (
 )
 
 FLAGS = ("absent", "late", "early", "missing_in", "missing_out", "excused")
-SUMMARY_FIELDS = (
-    "working_days",
-    "working_sessions",
-    "excused_sessions",
-    "late_count",
-    "late_minutes",
-    "early_count",
-    "early_minutes",
-    "missing_punch_count",
-    "absent_sessions",
-    "absent_days",
-    "offday_punch_days",
-)
 
 
 def hm(text: str) -> int:

@@ -2,6 +2,7 @@
 
 from .evaluate import evaluate, summarize
 from .types import (
+    SUMMARY_FIELDS,
     Assignment,
     CalendarOverride,
     EngineInput,
@@ -12,6 +13,7 @@ from .types import (
 )
 
 __all__ = [
+    "SUMMARY_FIELDS",
     "Assignment",
     "CalendarOverride",
     "EngineInput",

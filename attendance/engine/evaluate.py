@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .calendar import country_calendar
-from .types import EngineInput, Evaluation, ScheduleVersion
+from .types import SUMMARY_FIELDS, EngineInput, Evaluation, ScheduleVersion
 
 DAY_MIN = 1440
 EPOCH = dt.date(1970, 1, 1)
@@ -23,7 +23,6 @@ NO_DATE_HIGH = 10**9
 SEC_BASE = -(2**31)  # shifts seconds since 1970 to non-negative values for packed keys
 MIN_BITS = 26  # absolute minutes since 1970 stay below 2**26 until the year 2097
 DAY_BITS = 20  # day offsets inside an evaluated period
-SUMMARY_FIELDS = Evaluation.__dataclass_fields__["summary_fields"].default
 
 DAY_SOURCES = ("weekday", "weekend", "holiday", "makeup", "override", "no_schedule")
 ROLES = ("stray", "suppressed", "unused", "checkin", "checkout", "offday")

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 PunchPolicy = Literal["per_session", "first_last"]
 OverrideKind = Literal["working_day", "day_off"]
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+#: The monthly summary fields of rules.md §7, in report order.
+SUMMARY_FIELDS = (
+    "working_days",
+    "working_sessions",
+    "excused_sessions",
+    "late_count",
+    "late_minutes",
+    "early_count",
+    "early_minutes",
+    "missing_punch_count",
+    "absent_sessions",
+    "absent_days",
+    "offday_punch_days",
+)
 
 
 @dataclass(frozen=True)
@@ -119,18 +134,3 @@ class Evaluation:
     sessions: object
     days: object
     punches: object
-    summary_fields: tuple[str, ...] = field(
-        default=(
-            "working_days",
-            "working_sessions",
-            "excused_sessions",
-            "late_count",
-            "late_minutes",
-            "early_count",
-            "early_minutes",
-            "missing_punch_count",
-            "absent_sessions",
-            "absent_days",
-            "offday_punch_days",
-        )
-    )
