@@ -26,6 +26,8 @@ def test_units_and_summary_pages(db_url: str, tmp_path: Path) -> None:
     page = client.get("/").get_data(as_text=True)
     assert "Xã Tân 1" in page and "Huyện Tân Kỳ" in page
     assert "month=2026-10" in page  # the month of the newest punch is the default
+    assert "Tổng hợp tháng 10/2026" in page and "<td>Huyện</td>" in page
+    assert '<td class="num">6</td>' in page  # the district counts the people of its communes
 
     page = client.get("/units/17830/summary?month=2026-10").get_data(as_text=True)
     assert "Tổng hợp chấm công tháng 10/2026" in page

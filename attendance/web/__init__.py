@@ -14,6 +14,9 @@ from ..services import SUMMARY_HEADINGS_VI, monthly_summary, parse_month
 
 bp = Blueprint("attendance", __name__, template_folder="templates")
 
+UNIT_KINDS_VI = {"province": "Tỉnh", "city": "Thành phố", "district": "Huyện", "town": "Thị xã", "commune": "Xã",
+                 "ward": "Phường", "township": "Thị trấn", "hamlet": "Thôn, xóm", "office": "Cơ quan"}
+
 
 def _month() -> str:
     month = request.args.get("month") or current_app.config.get("DEFAULT_MONTH")
@@ -46,7 +49,16 @@ def units() -> str:
             walk(unit.id, depth + 1)
 
     walk(None, 0)
-    return render_template("units.html", units=ordered, counts=counts, month=_month())
+    totals: dict[int, int] = {}
+
+    def total(unit_id: int) -> int:  # people of the unit and every unit under it
+        if unit_id not in totals:
+            totals[unit_id] = counts.get(unit_id, 0) + sum(total(c.id) for c in children.get(unit_id, []))
+        return totals[unit_id]
+
+    month = _month()
+    return render_template("units.html", units=ordered, totals={u.id: total(u.id) for u in rows}, month=month,
+                           month_label=f"{month[5:]}/{month[:4]}", kinds=UNIT_KINDS_VI)
 
 
 @bp.route("/units/<code>/summary")
