@@ -164,7 +164,7 @@ def load_input(
     low = dt.datetime.combine(first_day - dt.timedelta(days=1), dt.time())
     high = dt.datetime.combine(last_day + dt.timedelta(days=2), dt.time())
     excuses = [
-        Excuse(staff_id=staff_id, start=start, end=end, kind=kind, reference=reference, id=excuse_id)
+        Excuse(staff_id, start, end, kind, reference, excuse_id)
         for excuse_id, staff_id, start, end, kind, reference in fetch_excuses(session, low, high)
         if staff_id in chosen
     ]
@@ -174,14 +174,10 @@ def load_input(
 
     inp = EngineInput(
         staff=[
-            StaffMember(id=s.id, code=s.code, employed_from=s.employed_from, employed_to=s.employed_to,
-                        schedule_ids=(s.schedule_id,) if s.schedule_id else ())
+            StaffMember(s[0], s[1], s[4], s[5], (s[6],) if s[6] else ())  # id, code, employed, schedule
             for s in staff_rows
         ],
-        assignments=[
-            Assignment(staff_id=a.staff_id, unit_id=a.unit_id, valid_from=a.valid_from, valid_to=a.valid_to)
-            for a in assignments if a.staff_id in chosen
-        ],
+        assignments=[Assignment(*a) for a in assignments if a[0] in chosen],
         unit_parents={u.id: u.parent_id for u in units.values()},
         schedules=versions,
         overrides=[

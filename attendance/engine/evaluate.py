@@ -213,18 +213,20 @@ def _dedupe(staff: np.ndarray, sec: np.ndarray, pid: np.ndarray, dedupe_seconds:
     return order, suppressed, last_kept
 
 
-def _merged_excuses(inp: EngineInput) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, ...]]]:
+def _merged_excuses(inp: EngineInput, with_ids: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, ...]]]:
     """rules.md §6: each person's excuses merged into their union, sorted by (staff, start).
 
-    Returns staff, start and end (seconds, half-open) and the excuse ids of each interval.
+    Returns staff, start and end (seconds, half-open) and, when asked, the excuse ids of
+    each interval (only explanations need them).
     """
     if not any(e.end > e.start for e in inp.excuses):
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty, []
     valid = [e for e in inp.excuses if e.end > e.start]
     raw_staff = np.array([e.staff_id for e in valid], dtype=np.int64)
-    raw_a = np.array([e.start for e in valid], dtype="datetime64[s]").astype(np.int64)
-    raw_b = np.array([e.end for e in valid], dtype="datetime64[s]").astype(np.int64)
+    epoch, second = dt.datetime(1970, 1, 1), dt.timedelta(seconds=1)
+    raw_a = np.array([(e.start - epoch) // second for e in valid], dtype=np.int64)
+    raw_b = np.array([(e.end - epoch) // second for e in valid], dtype=np.int64)
     raw_id = np.array([e.id if e.id is not None else i for i, e in enumerate(valid)], dtype=np.int64)
     order = np.lexsort((raw_id, raw_b, raw_a, raw_staff))
     staff, a, b, id_sorted = raw_staff[order], raw_a[order], raw_b[order], raw_id[order]
@@ -234,9 +236,11 @@ def _merged_excuses(inp: EngineInput) -> tuple[np.ndarray, np.ndarray, np.ndarra
     starts[1:] = ((staff[1:] << 32) | (a[1:] - SEC_BASE)) > reach[:-1]
     first = np.flatnonzero(starts)
     ends = np.maximum.reduceat(b, first)
-    bounds = np.r_[first, len(staff)].tolist()
-    id_list = id_sorted.tolist()
-    ids = [tuple(id_list[bounds[g]:bounds[g + 1]]) for g in range(len(first))]
+    ids: list[tuple[int, ...]] = []
+    if with_ids:
+        bounds = np.r_[first, len(staff)].tolist()
+        id_list = id_sorted.tolist()
+        ids = [tuple(id_list[bounds[g]:bounds[g + 1]]) for g in range(len(first))]
     return staff[first], a[first], ends, ids
 
 
@@ -329,7 +333,7 @@ def evaluate(inp: EngineInput, first_day: dt.date, last_day: dt.date, detail: bo
     # ---- excuses (rules.md §6): the merged interval with the greatest start <= S (covers the
     # start if it reaches past S, the whole session if it reaches E), and the one with the
     # greatest start < E (covers the end if it reaches E)
-    x_staff, x_a, x_b, x_ids = _merged_excuses(inp)
+    x_staff, x_a, x_b, x_ids = _merged_excuses(inp, with_ids=detail)
     x_key = (x_staff << 32) | (x_a - SEC_BASE)
     s_sec, e_sec = s_abs * 60, e_abs * 60
     at_start = np.searchsorted(x_key, (s_staff << 32) | (s_sec - SEC_BASE), side="right") - 1
@@ -344,7 +348,7 @@ def evaluate(inp: EngineInput, first_day: dt.date, last_day: dt.date, detail: bo
         start_covered = excused = end_covered = np.zeros(n_sessions, dtype=bool)
     excuse_ids = np.empty(n_sessions, dtype=object)
     excuse_ids[:] = [()] * n_sessions
-    for i in np.flatnonzero(start_covered | end_covered).tolist():
+    for i in np.flatnonzero(start_covered | end_covered).tolist() if detail else ():
         found = (x_ids[at_start[i]] if start_covered[i] else ()) + (x_ids[at_end[i]] if end_covered[i] else ())
         excuse_ids[i] = tuple(sorted(set(found)))
     start_ok = start_covered | excused
@@ -385,14 +389,14 @@ def evaluate(inp: EngineInput, first_day: dt.date, last_day: dt.date, detail: bo
         "excused": excused, "start_covered": start_covered, "end_covered": end_covered,
         "late_minutes": np.where(late, late_by, 0), "early_minutes": np.where(early, early_by, 0),
         "late_by": late_by, "early_by": early_by, "excuse_ids": excuse_ids,
-    })
+    }, copy=False)  # fresh arrays: no need for pandas to copy them into consolidated blocks
     days = pd.DataFrame({
         "staff_id": d_staff, "day": d_day, "date": _dates(d_day, first, last), "unit_id": d_unit,
         "schedule_id": d_sched, "working": working,
         "day_source": pd.Categorical.from_codes(source, categories=list(DAY_SOURCES)),
         "day_reference": cal_ref[d_off], "absent_day": absent_day, "has_punch": has_punch,
         "offday_punch": has_punch & ~working,
-    })
+    }, copy=False)
     return Evaluation(sessions=sessions, days=days, punches=punches)
 
 
@@ -423,7 +427,7 @@ def _punch_roles(p_id: np.ndarray, p_staff: np.ndarray, p_sec: np.ndarray, p_min
         "role": pd.Categorical.from_codes(role, categories=list(ROLES)),
         "work_day": _nullable(np.where(none, 0, s_day[at] if len(s_day) else 0), none),
         "session_no": _nullable(np.where(none, 0, s_no[at] if len(s_no) else 0), none),
-    })
+    }, copy=False)
 
 
 def summarize(ev: Evaluation, inp: EngineInput) -> pd.DataFrame:

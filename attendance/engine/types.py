@@ -51,7 +51,7 @@ class ScheduleVersion:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Assignment:
     """A staff member's unit over an inclusive date range (open ends allowed)."""
 
@@ -61,7 +61,7 @@ class Assignment:
     valid_to: dt.date | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StaffMember:
     """What the engine needs to know about one person."""
 
@@ -72,7 +72,7 @@ class StaffMember:
     schedule_ids: tuple[int, ...] = ()  # staff-level override schedule versions
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CalendarOverride:
     """A dated working_day/day_off decision with its legal reference."""
 
@@ -81,7 +81,7 @@ class CalendarOverride:
     reference: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Excuse:
     """Leave, business trip, ...: the half-open local interval [start, end)."""
 
