@@ -66,7 +66,8 @@ def test_explanation_lists_punches_thresholds_and_schedule(db_url: str, tmp_path
     assert (first["window"], first["midpoint"]) == ({"from": "06:00", "until_before": "12:30"}, "09:15")
     assert first["verdicts"] == ["late"] and first["late_minutes"] == 12
     assert second["verdicts"] == ["early"] and second["early_minutes"] == 19
-    assert any("12 min" in line and "07:00 + 5 min grace" in line for line in first["en"])
+    assert any("12 min" in line and "07:00 + 5 min grace (threshold missed by 7 min)" in line for line in first["en"])
+    assert any("threshold missed by 14 min" in line for line in second["en"])
     assert any("Đi muộn 12 phút" in line for line in first["vi"])
     text = explain_text(data, "vi")
     assert "Ca 1 07:00–11:30" in text and "chấm trùng" in text

@@ -156,15 +156,21 @@ def _explain_session(s: pd.Series, excuses: dict[int | None, Any]) -> dict[str, 
         en.append(f"Check-out {checkout} (latest punch from the midpoint {_hm(int(s['mid']))}).")
     if s["late"]:
         verdicts.append("late")
-        vi.append(f"Đi muộn {int(s['late_minutes'])} phút: vào {checkin} sau {_hm(start)} + {int(s['grace_late'])} phút cho phép.")
-        en.append(f"Late by {int(s['late_minutes'])} min: in at {checkin}, after {_hm(start)} + {int(s['grace_late'])} min grace.")
+        past = int(s["late_minutes"]) - int(s["grace_late"])
+        vi.append(f"Đi muộn {int(s['late_minutes'])} phút: vào {checkin} sau {_hm(start)} + {int(s['grace_late'])} phút cho phép"
+                  f" (quá ngưỡng {past} phút).")
+        en.append(f"Late by {int(s['late_minutes'])} min: in at {checkin}, after {_hm(start)} + {int(s['grace_late'])} min grace"
+                  f" (threshold missed by {past} min).")
     elif s["late_by"] and (s["start_covered"] or s["excused"]):
         vi.append(f"Vào muộn {int(s['late_by'])} phút nhưng đã có lý do cho đầu ca.")
         en.append(f"In {int(s['late_by'])} min late, but the start of the session is excused.")
     if s["early"]:
         verdicts.append("early")
-        vi.append(f"Về sớm {int(s['early_minutes'])} phút: ra {checkout} trước {_hm(end)} − {int(s['grace_early'])} phút cho phép.")
-        en.append(f"Left {int(s['early_minutes'])} min early: out at {checkout}, before {_hm(end)} − {int(s['grace_early'])} min grace.")
+        past = int(s["early_minutes"]) - int(s["grace_early"])
+        vi.append(f"Về sớm {int(s['early_minutes'])} phút: ra {checkout} trước {_hm(end)} − {int(s['grace_early'])} phút cho phép"
+                  f" (quá ngưỡng {past} phút).")
+        en.append(f"Left {int(s['early_minutes'])} min early: out at {checkout}, before {_hm(end)} − {int(s['grace_early'])} min grace"
+                  f" (threshold missed by {past} min).")
     elif s["early_by"] and (s["end_covered"] or s["excused"]):
         vi.append(f"Ra sớm {int(s['early_by'])} phút nhưng đã có lý do cho cuối ca.")
         en.append(f"Out {int(s['early_by'])} min early, but the end of the session is excused.")
