@@ -120,6 +120,8 @@ class Device(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     serial: Mapped[str | None] = mapped_column(String(64), unique=True)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)  # port, baudrate, host, comm_key...
+    push_stamp: Mapped[str | None] = mapped_column(String(40))  # ADMS ATTLOGStamp of the last stored upload
+    last_contact_at: Mapped[dt.datetime | None] = mapped_column(SecondDateTime)  # last pull or push request
 
 
 class DeviceClockOffset(Base):
@@ -247,3 +249,65 @@ class AuditLog(Base):
     entity: Mapped[str] = mapped_column(String(40))
     entity_key: Mapped[str] = mapped_column(String(200))
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PullLog(Base):
+    """One pull from a terminal: what was read and stored, its clock, how long, what failed."""
+
+    __tablename__ = "pull_log"
+    __table_args__ = (Index("ix_pull_log_device_started", "device_id", "started_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
+    started_at: Mapped[dt.datetime] = mapped_column(SecondDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(SecondDateTime)
+    ok: Mapped[bool] = mapped_column(default=False)
+    records_read: Mapped[int] = mapped_column(default=0)
+    inserted: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    device_clock: Mapped[dt.datetime | None] = mapped_column(SecondDateTime)
+    server_clock: Mapped[dt.datetime | None] = mapped_column(SecondDateTime)
+    skew_seconds: Mapped[int | None]
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    log_capacity: Mapped[int | None]  # records the terminal can hold, when it says
+    log_used: Mapped[int | None]
+    cleared: Mapped[bool] = mapped_column(default=False)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class DeviceCommand(Base):
+    """A command queued for a push (ADMS) terminal, delivered on its next heartbeat."""
+
+    __tablename__ = "device_command"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), index=True)
+    command: Mapped[str] = mapped_column(Text)  # e.g. "DATA QUERY ATTLOG StartTime=...\tEndTime=..."
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued | sent | done | failed
+    created_at: Mapped[dt.datetime] = mapped_column(SecondDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(SecondDateTime)
+    done_at: Mapped[dt.datetime | None] = mapped_column(SecondDateTime)
+    return_code: Mapped[int | None]
+    result: Mapped[str] = mapped_column(Text, default="")
+
+
+class PendingTerminal(Base):
+    """A push terminal whose serial number is not registered: kept for an administrator."""
+
+    __tablename__ = "pending_terminal"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(64), unique=True)
+    first_seen: Mapped[dt.datetime] = mapped_column(SecondDateTime)
+    last_seen: Mapped[dt.datetime] = mapped_column(SecondDateTime)
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    requests: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | approved | rejected
+
+
+class SavedProfile(Base):
+    """A named column-mapping profile for exports we do not know by heart."""
+
+    __tablename__ = "saved_profile"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(default=dict)
