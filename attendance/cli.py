@@ -188,6 +188,118 @@ def punches(device_code: str, date_from: dt.datetime | None, date_to: dt.datetim
 
 
 @main.command()
+@click.option("--device", "device_code", help="Code of the terminal to pull.")
+@click.option("--all", "pull_all", is_flag=True, help="Pull every network or serial terminal.")
+@click.option("--clear", is_flag=True, help="Clear the terminal's log after the batch is committed.")
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each reply.")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def pull(device_code: str | None, pull_all: bool, clear: bool, timeout: float, as_json: bool) -> None:
+    """Pull new punches from terminals over serial or network."""
+    from .db import transaction
+    from .pull import pull_device, pullable_devices
+
+    if bool(device_code) == pull_all:
+        raise CommandError("give either --device CODE or --all")
+    if pull_all:
+        with transaction() as session:
+            codes = pullable_devices(session)
+    else:
+        codes = [device_code or ""]
+    results = []
+    for code in codes:
+        with _progress_records(code, quiet=as_json) as tick:
+            results.append(pull_device(None, code, clear=clear, timeout=timeout, progress=tick))
+    if as_json:
+        _dump(results[0].as_dict() if device_code else [r.as_dict() for r in results])
+    else:
+        for r in results:
+            if r.ok:
+                click.echo(f"{r.device}: read {r.records_read}, new {r.inserted}, duplicates {r.duplicates}, "
+                           f"rejected {r.rejected}, clock skew {r.skew_seconds:+d} s, {r.duration_ms} ms"
+                           + (", log cleared" if r.cleared else ""))
+            else:
+                click.echo(f"{r.device}: FAILED after {r.duration_ms} ms: {r.error}", err=True)
+    failed = [r.device for r in results if not r.ok]
+    if failed:
+        raise CommandError(f"pull failed for {', '.join(failed)}")
+
+
+class _progress_records:
+    """A record-count progress bar for pulls, on a terminal only."""
+
+    def __init__(self, label: str, quiet: bool):
+        self.label, self.enabled, self.bar = label, not quiet and sys.stderr.isatty(), None
+
+    def __enter__(self) -> Callable[[int, int], None]:
+        return self.tick
+
+    def tick(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="B", unit_scale=True, desc=self.label, file=sys.stderr)
+        self.bar.n = done
+        self.bar.refresh()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@main.group()
+def devices() -> None:
+    """Terminals: health, pending push terminals."""
+
+
+@devices.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--skew", "skew", default=120, show_default=True, help="Clock skew (s) that counts as a problem.")
+@click.option("--idle-days", default=2, show_default=True, help="Working days without punches that count as a problem.")
+@reports_errors
+def devices_status(as_json: bool, skew: int, idle_days: int) -> None:
+    """Each terminal's health: last successful pull, clock skew, days without punches, errors."""
+    from .db import transaction
+    from .health import PROBLEM_TEXT, Thresholds, device_health
+
+    with transaction() as session:
+        rows = device_health(session, limits=Thresholds(clock_skew_seconds=skew, idle_working_days=idle_days))
+    if as_json:
+        _dump([r.as_dict() for r in rows])
+        return
+    for r in rows:
+        state = "OK" if not r.problems else "; ".join(PROBLEM_TEXT[p][0] for p in r.problems)
+        skew_text = f"{r.clock_skew_seconds:+d} s" if r.clock_skew_seconds is not None else "?"
+        click.echo(f"{r.device:10} {r.kind:10} lần lấy tốt gần nhất {r.last_success or '—':19}  lệch giờ {skew_text:>7}"
+                   f"  ngày không chấm {r.days_without_punches if r.days_without_punches is not None else '—'}  {state}")
+        if r.last_error:
+            click.echo(f"{'':10} lỗi {r.last_error_at}: {r.last_error}")
+
+
+@main.command()
+@reports_errors
+def scheduler() -> None:
+    """Pull every terminal on its interval until stopped (retry with back-off)."""
+    import logging
+
+    from .scheduler import build_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+    def report(result) -> None:  # type: ignore[no-untyped-def]
+        line = json.dumps(result.as_dict(), ensure_ascii=False)
+        click.echo(line, err=not result.ok)
+
+    click.echo("attendance scheduler: pulling terminals on their intervals (Ctrl+C to stop)", err=True)
+    try:
+        build_scheduler(None, report).start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@main.command()
 @click.option("--month", required=True, help="YYYY-MM")
 @click.option("--unit", "unit_code", help="Only this unit and the units under it.")
 @click.option("--format", "fmt", default="json", type=click.Choice(["json", "csv", "xlsx"]), show_default=True)

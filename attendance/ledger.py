@@ -164,6 +164,11 @@ def _store_rejects(session: Session, batch_id: int, rejects: Iterable[RejectedLi
     )
 
 
+def compress_bytes(data: bytes) -> bytes:
+    """Raw bytes as kept with their batch (zlib, fast level: this is audit storage)."""
+    return zlib.compress(data, 1)
+
+
 def _file_digest(path: Path) -> tuple[str, int, bytes]:
     """sha256, size and zlib-compressed bytes of a file, read in blocks."""
     digest = hashlib.sha256()

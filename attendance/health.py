@@ -1,0 +1,133 @@
+"""Terminal health: last successful pull, clock skew, days without punches, log filling up."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import models as m
+from .engine.calendar import country_calendar
+from .loader import setting
+from .pull import PULL_KINDS
+
+PROBLEM_TEXT = {
+    "never_pulled": ("Chưa lấy được dữ liệu lần nào", "Never pulled successfully"),
+    "pull_failed": ("Lần lấy dữ liệu gần nhất bị lỗi", "The last pull failed"),
+    "pull_overdue": ("Quá lâu chưa lấy được dữ liệu", "No successful pull for too long"),
+    "clock_skew": ("Đồng hồ máy chấm công lệch", "Terminal clock is off"),
+    "no_punches": ("Nhiều ngày làm việc không có lượt chấm công", "No punches for several working days"),
+    "log_nearly_full": ("Bộ nhớ chấm công sắp đầy", "Attendance log nearly full"),
+    "no_contact": ("Máy đẩy dữ liệu không liên lạc", "Push terminal out of contact"),
+}
+
+
+@dataclass
+class Thresholds:
+    """When a reading becomes a problem."""
+
+    clock_skew_seconds: int = 120
+    idle_working_days: int = 2
+    log_full_ratio: float = 0.9
+    pull_overdue_hours: int = 24
+    contact_overdue_hours: int = 24
+
+
+@dataclass
+class DeviceHealth:
+    """One terminal's health readings and the problems they show."""
+
+    device: str
+    name: str
+    kind: str
+    unit: str | None
+    last_contact: str | None = None
+    last_success: str | None = None
+    last_error: str | None = None
+    last_error_at: str | None = None
+    clock_skew_seconds: int | None = None
+    last_punch: str | None = None
+    days_without_punches: int | None = None
+    log_used: int | None = None
+    log_capacity: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for --json, with the problems spelled out in both languages."""
+        data = asdict(self)
+        data["problem_texts"] = [{"code": p, "vi": PROBLEM_TEXT[p][0], "en": PROBLEM_TEXT[p][1]} for p in self.problems]
+        return data
+
+
+def _stamp(value: dt.datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else None
+
+
+def working_days_between(session: Session, after: dt.date, until: dt.date) -> int:
+    """Working days d with after < d <= until (Mon–Fri, holidays off, make-up days and overrides)."""
+    if until <= after:
+        return 0
+    entries = country_calendar(setting(session, "country", "VN"), after, until)
+    overrides = {o.date: o.kind for o in session.scalars(
+        select(m.CalendarOverride).where(m.CalendarOverride.date > after, m.CalendarOverride.date <= until))}
+    count, day = 0, after + dt.timedelta(days=1)
+    while day <= until:
+        if day in overrides:
+            count += overrides[day] == "working_day"
+        elif day in entries:
+            count += entries[day].kind == "makeup"
+        else:
+            count += day.weekday() < 5
+        day += dt.timedelta(days=1)
+    return count
+
+
+def device_health(session: Session, now: dt.datetime | None = None, limits: Thresholds | None = None) -> list[DeviceHealth]:
+    """Health of every terminal, worst problems first within the device list order."""
+    now = now or dt.datetime.now()
+    limits = limits or Thresholds()
+    units = dict(session.execute(select(m.Unit.id, m.Unit.code)).all())
+    last_ok = dict(session.execute(
+        select(m.PullLog.device_id, func.max(m.PullLog.started_at)).where(m.PullLog.ok).group_by(m.PullLog.device_id)
+    ).all())
+    latest_ids = select(func.max(m.PullLog.id)).group_by(m.PullLog.device_id)
+    latest = {p.device_id: p for p in session.scalars(select(m.PullLog).where(m.PullLog.id.in_(latest_ids)))}
+    last_punch = dict(session.execute(
+        select(m.Punch.device_id, func.max(m.Punch.device_time)).group_by(m.Punch.device_id)
+    ).all())
+    out = []
+    for device in session.scalars(select(m.Device).order_by(m.Device.code)):
+        h = DeviceHealth(device=device.code, name=device.name, kind=device.kind, unit=units.get(device.unit_id))
+        h.last_contact = _stamp(device.last_contact_at)
+        h.last_success = _stamp(last_ok.get(device.id))
+        pull = latest.get(device.id)
+        if pull is not None:
+            h.clock_skew_seconds = pull.skew_seconds
+            h.log_used, h.log_capacity = pull.log_used, pull.log_capacity
+            if not pull.ok:
+                h.last_error, h.last_error_at = pull.error, _stamp(pull.started_at)
+        punched = last_punch.get(device.id)
+        h.last_punch = _stamp(punched)
+        if punched is not None:
+            h.days_without_punches = working_days_between(session, punched.date(), now.date())
+        if device.kind in PULL_KINDS:
+            if device.id not in last_ok:
+                h.problems.append("never_pulled")
+            elif now - last_ok[device.id] > dt.timedelta(hours=limits.pull_overdue_hours):
+                h.problems.append("pull_overdue")
+            if pull is not None and not pull.ok:
+                h.problems.append("pull_failed")
+        if device.kind == "adms_push" and (
+            device.last_contact_at is None or now - device.last_contact_at > dt.timedelta(hours=limits.contact_overdue_hours)
+        ):
+            h.problems.append("no_contact")
+        if h.clock_skew_seconds is not None and abs(h.clock_skew_seconds) > limits.clock_skew_seconds:
+            h.problems.append("clock_skew")
+        if h.days_without_punches is not None and h.days_without_punches >= limits.idle_working_days:
+            h.problems.append("no_punches")
+        if h.log_used is not None and h.log_capacity and h.log_used >= limits.log_full_ratio * h.log_capacity:
+            h.problems.append("log_nearly_full")
+        out.append(h)
+    return out

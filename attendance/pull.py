@@ -1,0 +1,193 @@
+"""Pulling punches from terminals over the network or a serial line, and recording each pull."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from devices.parsers import ParsedChunk, RejectedLine
+
+from . import models as m
+from .db import transaction
+from .ledger import compress_bytes, import_chunks
+from .loader import UnknownCode
+
+PULL_KINDS = ("zk_tcp", "zk_udp", "zk_serial")
+
+
+@dataclass
+class PullResult:
+    """What one pull did (cli.md `pull --json`)."""
+
+    device: str
+    ok: bool
+    records_read: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    device_clock: str | None = None
+    server_clock: str | None = None
+    skew_seconds: int | None = None
+    duration_ms: int = 0
+    cleared: bool = False
+    batch: int | None = None
+    error: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for --json."""
+        return asdict(self)
+
+
+def records_to_chunk(records: list, quarantined: list[tuple[bytes, str]]) -> ParsedChunk:
+    """Terminal records (and quarantined raw records) as a ParsedChunk for the ledger.
+
+    Record numbers stand in for line numbers: record i of the download is line i.
+    """
+    frame = pd.DataFrame(
+        {
+            "line_no": pd.array(range(1, len(records) + 1), dtype="int64"),
+            "user_id": [r.user_id for r in records],
+            "device_time": pd.to_datetime([r.timestamp for r in records]).astype("datetime64[s]")
+            if records else pd.Series([], dtype="datetime64[s]"),
+            "status": pd.array([r.status for r in records], dtype="Int64"),
+            "verify": pd.array([r.verify for r in records], dtype="Int64"),
+            "work_code": [None if r.work_code in (None, 0) else str(r.work_code) for r in records],
+        }
+    )
+    start = len(records) + 1
+    rejected = [RejectedLine(start + i, raw.hex(" "), reason) for i, (raw, reason) in enumerate(quarantined)]
+    return ParsedChunk(punches=frame, rejected=rejected)
+
+
+def connection_settings(device: m.Device) -> dict[str, object]:
+    """The transport settings of a terminal, with the protocol defaults filled in."""
+    settings = dict(device.settings or {})
+    if device.kind in ("zk_tcp", "zk_udp"):
+        settings.setdefault("port", 4370)
+        if "host" not in settings:
+            raise ValueError(f"device {device.code}: no host configured for {device.kind}")
+    elif device.kind == "zk_serial":
+        settings.setdefault("baudrate", 115200)
+        settings.setdefault("machine_number", 1)
+        if "port" not in settings:
+            raise ValueError(f"device {device.code}: no serial port configured")
+    else:
+        raise ValueError(f"device {device.code} is a {device.kind!r} source: only {', '.join(PULL_KINDS)} can be pulled")
+    return settings
+
+
+def pull_device(
+    url: str | None,
+    device_code: str,
+    clear: bool = False,
+    timeout: float = 10.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> PullResult:
+    """Pull every record of one terminal into the ledger; record the pull, success or not.
+
+    The terminal is disabled while it is read; its log is cleared only when asked, only
+    after the batch is committed, and before the terminal is enabled again.
+    """
+    from devices.zk.client import ZKClient
+    from devices.zk.transport import open_transport
+
+    started = dt.datetime.now().replace(microsecond=0)
+    clock = time.perf_counter()
+    with transaction(url) as session:
+        device = _device(session, device_code)
+        settings = connection_settings(device)
+        device_id, kind = device.id, device.kind
+    result = PullResult(device=device_code, ok=False)
+    sizes = None
+    try:
+        transport = open_transport(kind, settings, timeout)
+        with ZKClient(transport, comm_key=int(settings.get("comm_key", 0) or 0), timeout=timeout) as client:
+            server_before = dt.datetime.now()
+            device_clock = client.get_time()
+            server_after = dt.datetime.now()
+            server_clock = server_before + (server_after - server_before) / 2
+            result.device_clock = device_clock.strftime("%Y-%m-%d %H:%M:%S")
+            result.server_clock = server_clock.strftime("%Y-%m-%d %H:%M:%S")
+            result.skew_seconds = round((device_clock - server_clock).total_seconds())
+            sizes = client.free_sizes()
+            client.disable()
+            try:
+                read = client.read_attendance(progress=progress)
+                chunk = records_to_chunk(read.records, read.quarantined)
+                with transaction(url) as session:
+                    device = session.get(m.Device, device_id)
+                    assert device is not None
+                    batch = m.ImportBatch(
+                        device_id=device_id, source="pull", filename=f"pull:{device_code}:{started:%Y-%m-%dT%H:%M:%S}",
+                        format=f"zk_binary_{read.width}", encoding="binary", started_at=started,
+                    )
+                    session.add(batch)
+                    session.flush()
+                    raw = b"".join(r.raw for r in read.records) + b"".join(q[0] for q in read.quarantined)
+                    session.add(m.BatchContent(batch_id=batch.id, data=compress_bytes(raw)))
+                    stored = import_chunks(session, device, [chunk], batch)
+                    for name in ("read", "inserted", "duplicates", "rejected", "unknown_users"):
+                        setattr(batch, name, getattr(stored, name))
+                    batch.size = len(raw)
+                    batch.finished_at = dt.datetime.now().replace(microsecond=0)
+                    device.last_contact_at = batch.finished_at
+                result.records_read, result.inserted = stored.read, stored.inserted
+                result.duplicates, result.rejected, result.batch = stored.duplicates, stored.rejected, batch.id
+                # Committed: only now may the terminal forget what it gave us.
+                if clear and read.records:
+                    client.clear_attendance()
+                    result.cleared = True
+            finally:
+                client.enable()
+        result.ok = True
+    except Exception as exc:  # any failure is recorded on the device's history, then reported
+        result.error = f"{type(exc).__name__}: {exc}"
+    result.duration_ms = round((time.perf_counter() - clock) * 1000)
+    with transaction(url) as session:
+        session.add(m.PullLog(
+            device_id=device_id, started_at=started, finished_at=dt.datetime.now().replace(microsecond=0),
+            ok=result.ok, records_read=result.records_read, inserted=result.inserted,
+            duplicates=result.duplicates, rejected=result.rejected,
+            device_clock=dt.datetime.fromisoformat(result.device_clock) if result.device_clock else None,
+            server_clock=dt.datetime.fromisoformat(result.server_clock) if result.server_clock else None,
+            skew_seconds=result.skew_seconds, duration_ms=result.duration_ms,
+            log_capacity=getattr(sizes, "records_capacity", None), log_used=getattr(sizes, "records", None),
+            cleared=result.cleared, batch_id=result.batch, error=result.error,
+        ))
+    return result
+
+
+def pullable_devices(session: Session) -> list[str]:
+    """Codes of every terminal that can be pulled."""
+    return list(session.scalars(select(m.Device.code).where(m.Device.kind.in_(PULL_KINDS)).order_by(m.Device.code)))
+
+
+def pull_with_retry(url: str | None, device_code: str, attempts: int = 3, first_delay: float = 10.0,
+                    sleep: Callable[[float], None] = time.sleep, **kwargs: object) -> PullResult:
+    """Pull, retrying failures with exponential back-off (10 s, 30 s, 90 s by default).
+
+    Retrying is safe: the ledger ignores what it already holds, and nothing is cleared
+    on the terminal unless a batch was committed.
+    """
+    delay = first_delay
+    result = pull_device(url, device_code, **kwargs)  # type: ignore[arg-type]
+    for _ in range(attempts - 1):
+        if result.ok:
+            break
+        sleep(delay)
+        delay *= 3
+        result = pull_device(url, device_code, **kwargs)  # type: ignore[arg-type]
+    return result
+
+
+def _device(session: Session, code: str) -> m.Device:
+    device = session.scalar(select(m.Device).where(m.Device.code == code))
+    if device is None:
+        raise UnknownCode(f"no device {code!r}")
+    return device
