@@ -21,4 +21,12 @@ def create_app(config: dict[str, Any] | None = None):  # type: ignore[no-untyped
     from .web import bp
 
     app.register_blueprint(bp)
+
+    @app.template_filter("vn_datetime")
+    def vn_datetime(value: str | None) -> str:
+        """'YYYY-MM-DD HH:MM:SS' as the dd/mm/yyyy HH:MM people read."""
+        if not value:
+            return ""
+        return f"{value[8:10]}/{value[5:7]}/{value[0:4]} {value[11:16]}"
+
     return app

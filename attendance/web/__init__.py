@@ -79,3 +79,13 @@ def unit_summary(code: str) -> str:
         "summary.html", unit=unit, month=month, first=first, last=last, rows=table.to_dict(orient="records"),
         columns=columns, headings=SUMMARY_HEADINGS_VI,
     )
+
+
+@bp.route("/devices")
+def devices() -> str:
+    """Máy chấm công: each terminal's health."""
+    from ..health import PROBLEM_TEXT, device_health
+
+    with transaction(current_app.config["DATABASE_URL"]) as session:
+        rows = device_health(session)
+    return render_template("devices.html", rows=rows, texts=PROBLEM_TEXT)
