@@ -9,6 +9,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -169,17 +170,16 @@ def compress_bytes(data: bytes) -> bytes:
     return zlib.compress(data, 1)
 
 
-def _file_digest(path: Path) -> tuple[str, int, bytes]:
-    """sha256, size and zlib-compressed bytes of a file, read in blocks."""
+def content_digest(handle: BinaryIO) -> tuple[str, int, bytes]:
+    """sha256, size and zlib-compressed bytes of a stream (a file, a request body), read in blocks."""
     digest = hashlib.sha256()
     packer = zlib.compressobj(1)
     out = io.BytesIO()
     size = 0
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-            size += len(block)
-            out.write(packer.compress(block))
+    while block := handle.read(1 << 20):
+        digest.update(block)
+        size += len(block)
+        out.write(packer.compress(block))
     out.write(packer.flush())
     return digest.hexdigest(), size, out.getvalue()
 
@@ -234,7 +234,8 @@ def import_file(
     path = Path(path)
     device = device_by_code(session, device_code)
     punch_file = open_punch_file(path, fmt=fmt, profile=profile, chunk_lines=chunk_lines)
-    sha, size, packed = _file_digest(path)
+    with path.open("rb") as handle:
+        sha, size, packed = content_digest(handle)
     batch = m.ImportBatch(
         device_id=device.id, source="file", filename=str(path), sha256=sha, size=size,
         format=punch_file.info.format, encoding=punch_file.info.encoding,
