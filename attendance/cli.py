@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 import click
 
+from devices.parsers import FORMATS as PARSER_FORMATS
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -104,22 +106,24 @@ def org_load(file: str, as_json: bool) -> None:
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--device", "device_code", required=True, help="Code of the terminal the files come from.")
-@click.option("--format", "fmt", default="auto", type=click.Choice(["auto", "zk_attlog", "csv"]), show_default=True)
-@click.option("--profile", type=click.Path(dir_okay=False), help="Column-mapping profile (YAML/JSON) for other layouts.")
+@click.option("--format", "fmt", default="auto", type=click.Choice(list(PARSER_FORMATS)), show_default=True)
+@click.option("--profile", help="Column-mapping profile for other layouts: a YAML/JSON file, or the name of a saved one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON document.")
 @reports_errors
 def import_(paths: tuple[str, ...], device_code: str, fmt: str, profile: str | None, as_json: bool) -> None:
     """Import punch-log files exported from a terminal."""
     from .db import transaction
     from .ledger import device_by_code, import_file
-    from .profiles import read_profile
+    from .profiles import read_profile, saved_profile
 
-    mapping = read_profile(profile) if profile else None
     for path in paths:
         if not Path(path).is_file():
             raise CommandError(f"{path}: no such file")
     with transaction() as session:
         device_by_code(session, device_code)
+        mapping = None
+        if profile:
+            mapping = read_profile(profile) if Path(profile).is_file() else saved_profile(session, profile)
     results = []
     for path in paths:
         with transaction() as session, _progress(Path(path).stat().st_size, Path(path).name, quiet=as_json) as tick:
@@ -250,6 +254,44 @@ class _progress_records:
 
 
 @main.group()
+def profile() -> None:
+    """Saved column-mapping profiles for exports of other layouts."""
+
+
+@profile.command("save")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@reports_errors
+def profile_save(file: str) -> None:
+    """Save (or replace) the profile in FILE under its name."""
+    from .db import transaction
+    from .profiles import read_profile, save_profile
+
+    mapping = read_profile(file)
+    with transaction() as session:
+        save_profile(session, mapping, actor=f"cli:{Path(file).name}")
+    click.echo(f"saved profile {mapping.name!r}")
+
+
+@profile.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def profile_list(as_json: bool) -> None:
+    """The saved profiles."""
+    from sqlalchemy import select
+
+    from . import models as m
+    from .db import transaction
+
+    with transaction() as session:
+        rows = [{"name": r.name, **r.definition} for r in session.scalars(select(m.SavedProfile).order_by(m.SavedProfile.name))]
+    if as_json:
+        _dump(rows)
+    else:
+        for r in rows:
+            click.echo(f"{r['name']}: " + ", ".join(f"{k}={v}" for k, v in r.items() if k != "name" and v is not None))
+
+
+@main.group()
 def devices() -> None:
     """Terminals: health, pending push terminals."""
 
@@ -276,6 +318,71 @@ def devices_status(as_json: bool, skew: int, idle_days: int) -> None:
                    f"  ngày không chấm {r.days_without_punches if r.days_without_punches is not None else '—'}  {state}")
         if r.last_error:
             click.echo(f"{'':10} lỗi {r.last_error_at}: {r.last_error}")
+
+
+@devices.command("pending")
+@click.option("--all", "include_decided", is_flag=True, help="Also list approved and rejected terminals.")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def devices_pending(include_decided: bool, as_json: bool) -> None:
+    """Push (ADMS) terminals with an unregistered serial that called in."""
+    from .db import transaction
+    from .push import pending_terminals
+
+    with transaction() as session:
+        rows = pending_terminals(session, include_decided=include_decided)
+    if as_json:
+        _dump(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['serial']:20} {r['status']:9} lần đầu {r['first_seen']}  lần cuối {r['last_seen']}"
+                   f"  {r['remote_addr']:15} {r['requests']} lần gọi")
+
+
+@devices.command("approve")
+@click.argument("serial")
+@click.option("--device", "device_code", required=True, help="Code of the device to create or update (kind adms_push).")
+@click.option("--unit", "unit_code", help="Code of the unit the terminal belongs to.")
+@reports_errors
+def devices_approve(serial: str, device_code: str, unit_code: str | None) -> None:
+    """Accept a pending push terminal: register its serial on a device."""
+    from .db import transaction
+    from .push import approve_terminal
+
+    with transaction() as session:
+        approve_terminal(session, serial, device_code, unit_code, actor="cli")
+    click.echo(f"approved {serial} as device {device_code}")
+
+
+@devices.command("reject")
+@click.argument("serial")
+@reports_errors
+def devices_reject(serial: str) -> None:
+    """Refuse a pending push terminal (it stays listed and refused)."""
+    from .db import transaction
+    from .push import reject_terminal
+
+    with transaction() as session:
+        reject_terminal(session, serial, actor="cli")
+    click.echo(f"rejected {serial}")
+
+
+@devices.command("backfill")
+@click.option("--device", "device_code", required=True)
+@click.option("--from", "first", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--to", "last", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@reports_errors
+def devices_backfill(device_code: str, first: dt.datetime, last: dt.datetime) -> None:
+    """Ask a push terminal to upload again its punches of these days (on its next heartbeat)."""
+    from .db import transaction
+    from .ledger import device_by_code
+    from .push import queue_backfill
+
+    with transaction() as session:
+        command = queue_backfill(session, device_by_code(session, device_code), first,
+                                 last + dt.timedelta(days=1, seconds=-1))
+        number, text = command.id, command.command
+    click.echo(f"queued command {number} for {device_code}: {text!r}")
 
 
 @main.command()

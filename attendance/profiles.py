@@ -1,23 +1,44 @@
-"""Saved column-mapping profiles for delimited exports we do not know by heart."""
+"""Saved column-mapping profiles for delimited and Excel exports we do not know by heart."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from devices.parsers import MappingProfile
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from devices.parsers import MappingProfile, ProfileError, profile_from_dict, profile_to_dict
+
+from . import models as m
+from .audit import record_change
 from .bundle import BundleError, read_bundle_file
-
-PROFILE_KEYS = set(MappingProfile.__dataclass_fields__)
 
 
 def read_profile(path: str | Path) -> MappingProfile:
-    """A MappingProfile from a YAML/JSON file; unknown keys are errors that name the key."""
+    """A MappingProfile from a YAML/JSON file; unknown keys and bad values name the key."""
     data = read_bundle_file(path)
-    unknown = sorted(set(data) - PROFILE_KEYS)
-    if unknown:
-        raise BundleError([f"{path}: {key}: unknown key (allowed: {', '.join(sorted(PROFILE_KEYS))})" for key in unknown])
-    data.setdefault("name", Path(path).stem)
-    if "user_id" not in data:
-        raise BundleError([f"{path}: user_id: missing"])
-    return MappingProfile(**{k: (str(v) if k not in ("has_header",) and v is not None else v) for k, v in data.items()})
+    try:
+        return profile_from_dict(data, name=str(data.get("name") or Path(path).stem))
+    except ProfileError as exc:
+        raise BundleError([f"{path}: {e}" for e in exc.errors]) from exc
+
+
+def save_profile(session: Session, profile: MappingProfile, actor: str) -> None:
+    """Store (or replace) a named profile so later imports can refer to it by name."""
+    definition = profile_to_dict(profile)
+    row = session.scalar(select(m.SavedProfile).where(m.SavedProfile.name == profile.name))
+    if row is None:
+        session.add(m.SavedProfile(name=profile.name, definition=definition))
+        record_change(session, actor, "create", "profile", profile.name, {"definition": [None, definition]})
+    elif row.definition != definition:
+        record_change(session, actor, "update", "profile", profile.name, {"definition": [row.definition, definition]})
+        row.definition = definition
+
+
+def saved_profile(session: Session, name: str) -> MappingProfile:
+    """A stored profile by name, or a clear error listing the names there are."""
+    row = session.scalar(select(m.SavedProfile).where(m.SavedProfile.name == name))
+    if row is None:
+        names = ", ".join(session.scalars(select(m.SavedProfile.name).order_by(m.SavedProfile.name))) or "none"
+        raise BundleError([f"no saved profile {name!r} (saved: {names})"])
+    return profile_from_dict(row.definition, name=name)

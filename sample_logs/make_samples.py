@@ -6,16 +6,27 @@ A fictional commune office (UBND xã) in October 2026: 15 staff punch on the mai
 terminal TK-01, the one-stop-shop team also on TK-02, the commune military command on an
 old black-and-white terminal, the health station on TK-03; Wise Eye exported part of
 TK-01 as CSV. See README.md for the PIN table.
+
+Added later (written after the files above, from their own random streams, so the older
+files stay byte for byte the same): ZKTime 5 / Att2000 and Ronald Jack exports of TK-01
+and TK-02, a MitaPro workbook of TK-03, and the "Original Records" of a Hikvision face
+terminal HK-01 at the side gate, as iVMS-4200 CSV and as its HTML ".xls".
 """
 
 from __future__ import annotations
 
+import html
+import io
 import random
+import re
 import unicodedata
+import zipfile
 import zlib
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+
+from openpyxl import Workbook
 
 HERE = Path(__file__).resolve().parent
 SEED = 20261001
@@ -210,6 +221,235 @@ def write_all(out_dir: Path = HERE) -> None:
     csv_lines += [f"{p.pin},{names[p.pin]},{p.when:%d/%m/%Y},{p.when:%H:%M:%S}" for p in rows]
     data = "\ufeff" + "\r\n".join(csv_lines) + "\r\n"
     (out_dir / "wiseeye_export.csv").write_bytes(data.encode("utf-8"))
+
+    write_more(out_dir, logs)
+
+
+# --- ZKTime 5 / Att2000, Hikvision, MitaPro, Ronald Jack ------------------------------------
+
+# HR staff codes of the demo bundle (sample_logs/demo_bundle.yaml), TK-01 PIN -> code
+STAFF_CODES = {pin: f"NV{i:03d}" for i, (pin, _n, _h) in enumerate(STAFF + EXTRA_TK01, 1)}
+DEPARTMENTS = {"107": "Ban CHQS xã"}  # everyone else on TK-01 works for the UBND
+# HK-01 (Hikvision, side gate): Person IDs are the TK-01 PINs zero-padded to 5 digits
+HK01_IDS = {pin: f"{int(pin):05d}" for pin, _n, _h in STAFF + EXTRA_TK01}
+FIXED_ZIP_TIME = (2026, 11, 2, 8, 0, 0)  # workbooks: fixed timestamps, reproducible bytes
+
+
+def ampm(when: datetime) -> str:
+    """ZKTime's ``MM/DD/YYYY H:MM AM/PM`` (seconds are not exported)."""
+    hour = when.hour % 12 or 12
+    return f"{when:%m/%d/%Y} {hour}:{when:%M} {'AM' if when.hour < 12 else 'PM'}"
+
+
+def write_zktime(out_dir: Path, tk01: list[P], names: dict[str, str]) -> None:
+    """Att2000 export of TK-01, 1-12 October: every date reads both ways (month first)."""
+    rows = [(p.pin, p.when, "C/In" if p.status == 0 else "C/Out") for p in tk01 if p.when.day <= 12]
+    # records typed in by the office in Att2000 ("manual log"): two forgotten lunch punches
+    # and one typed as 12:00 AM (midnight) where noon was meant
+    rows += [
+        ("101", datetime(2026, 10, 5, 12, 0), "C/Out"),
+        ("00007", datetime(2026, 10, 7, 12, 30), "C/Out"),
+        ("114", datetime(2026, 10, 7, 0, 0), "C/Out"),
+    ]
+    rows.sort(key=lambda r: (int(r[0]), r[0], r[1]))
+    lines = ["Department,Name,No.,Date/Time,Status,Location ID"]
+    for pin, when, status in rows:
+        dept = DEPARTMENTS.get(pin, "UBND xã")
+        lines.append(f"{dept},{names[pin]},{pin},{ampm(when)},{status},1")
+    # deliberately bad: a user deleted from Att2000 (no number, no name), and a manual
+    # record typed as 13:05 PM
+    lines.insert(200, "UBND xã,,,10/08/2026 7:12 AM,C/In,1")
+    bad = next(
+        i for i, ln in enumerate(lines) if ln.startswith("UBND xã,Trịnh Thị Quỳnh,114,10/09")
+    )
+    lines.insert(bad, "UBND xã,Trịnh Thị Quỳnh,114,10/09/2026 13:05 PM,,1")
+    text = "\r\n".join(lines) + "\r\n"
+    (out_dir / "zktime_att2000.csv").write_bytes(encode_cp1258(text))
+
+
+HK_HEADER = [
+    "Person ID",
+    "Name",
+    "Department",
+    "Time",
+    "Attendance Status",
+    "Attendance Check Point",
+    "Custom Name",
+    "Data Source",
+    "Handling Type",
+    "Temperature",
+    "Abnormal",
+]
+
+
+def hikvision_rows(names: dict[str, str]) -> list[list[str]]:
+    """HK-01's records for October: the UBND staff pass the side gate now and then."""
+    rng = random.Random(SEED + 4)
+    punches = [
+        p
+        for day in month_days()
+        for pin, _n, habit in STAFF + EXTRA_TK01
+        for p in person_day(rng, pin, habit, day, 15)
+        if rng.random() < 0.3
+    ]
+    punches.sort(key=lambda p: (p.when, p.pin))
+    rows = []
+    for p in punches:
+        status = "Check-in" if p.status == 0 else "Check-out"
+        if rng.random() < 0.1:
+            status = "None"  # the person did not pick a status on the screen
+        temperature = f"{rng.choice([36.2, 36.3, 36.4, 36.5, 36.6, 36.7]):.1f}"
+        dept = "UBND xã Tân Kỳ/" + DEPARTMENTS.get(p.pin, "Văn phòng")
+        rows.append(
+            [
+                "'" + HK01_IDS[p.pin],
+                names[p.pin],
+                dept,
+                f"{p.when:%Y-%m-%d %H:%M:%S}",
+                status,
+                "Cổng phụ_Cửa1",
+                "",
+                "Device",
+                "Normal",
+                temperature,
+                "No",
+            ]
+        )
+    # deliberately bad: a stranger's face (no Person ID) and an event without a time
+    stranger = ["", "", "", "2026-10-14 18:42:07", "None", "Cổng phụ_Cửa1", "", "Device"]
+    rows.insert(150, stranger + ["Normal", "36.4", "No"])
+    rows.insert(
+        280,
+        [
+            "'00113",
+            names["113"],
+            "UBND xã Tân Kỳ/Văn phòng",
+            "",
+            "Check-in",
+            "Cổng phụ_Cửa1",
+            "",
+            "Device",
+            "Normal",
+            "36.5",
+            "No",
+        ],
+    )
+    return rows
+
+
+def write_hikvision(out_dir: Path, names: dict[str, str]) -> None:
+    """iVMS-4200 "Original Records" of HK-01 as CSV and as the HTML table saved as .xls."""
+    rows = hikvision_rows(names)
+    lines = [",".join(HK_HEADER)] + [",".join(r) for r in rows]
+    data = "\ufeff" + "\r\n".join(lines) + "\r\n"
+    (out_dir / "hikvision_original_records.csv").write_bytes(data.encode("utf-8"))
+
+    def cell(value: str, tag: str = "td") -> str:
+        return f"<{tag}>{html.escape(value, quote=False) if value else '&nbsp;'}</{tag}>"
+
+    out = [
+        '<html xmlns:o="urn:schemas-microsoft-com:office:office"'
+        ' xmlns:x="urn:schemas-microsoft-com:office:excel"'
+        ' xmlns="http://www.w3.org/TR/REC-html40">',
+        '<head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"/>',
+        '<style>td{mso-number-format:"\\@";}</style></head>',
+        "<body>",
+        '<table border="1" cellspacing="0">',
+        "<tr>" + "".join(cell(h, "th") for h in HK_HEADER) + "</tr>",
+    ]
+    out += ["<tr>" + "".join(cell(v) for v in r) + "</tr>" for r in rows]
+    out += ["</table>", "</body>", "</html>"]
+    (out_dir / "hikvision_original_records.xls").write_bytes(("\n".join(out) + "\n").encode())
+
+
+def save_workbook(wb: Workbook, path: Path) -> None:
+    """Save with fixed zip and document timestamps so the bytes are reproducible."""
+    buf = io.BytesIO()
+    wb.save(buf)
+    stamp = "2026-11-02T08:00:00Z"
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                text = data.decode()
+                text = re.sub(r"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rf"\g<1>{stamp}", text)
+                data = text.encode()
+            info = zipfile.ZipInfo(item.filename, FIXED_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, data)
+    path.write_bytes(out.getvalue())
+
+
+def write_mitapro(out_dir: Path, tk03: list[P]) -> None:
+    """MitaPro workbook of TK-03: a summary sheet first, then the details with a title."""
+    full = {pin: name for pin, _s, name, _h in TK03_STAFF}
+    wb = Workbook()
+    summary = wb.active
+    summary.title = "Tổng hợp"
+    summary.append(["BẢNG TỔNG HỢP LƯỢT CHẤM CÔNG THÁNG 10/2026"])
+    summary.append(["Mã chấm công", "Họ và tên", "Số lượt"])
+    for pin, _s, name, _h in TK03_STAFF:
+        summary.append([pin, name, sum(p.pin == pin for p in tk03)])
+    detail = wb.create_sheet("Chi tiết")
+    detail.append(["BÁO CÁO DỮ LIỆU CHẤM CÔNG CHI TIẾT"])
+    detail.merge_cells("A1:G1")
+    detail.append(["Từ ngày 01/10/2026 đến ngày 31/10/2026 - Trạm y tế xã"])
+    detail.append([])
+    detail.append(["STT", "Mã chấm công", "Họ và tên", "Phòng ban", "Ngày", "Giờ", "Máy chấm công"])
+    rows: list[list[object]] = [
+        [p.pin, full[p.pin], "Trạm y tế", datetime.combine(p.when.date(), time()), p.when.time()]
+        for p in tk03
+    ]
+    # deliberately bad: a record whose time was lost, and a hand-typed date that is no date
+    rows.insert(120, ["302", full["302"], "Trạm y tế", datetime(2026, 10, 20), None])
+    rows.insert(400, ["305", full["305"], "Trạm y tế", "31/09/2026", time(7, 2, 41)])
+    for i, row in enumerate(rows, 1):
+        detail.append([i, *row, "TK-03"])
+        r = detail.max_row
+        if isinstance(row[3], datetime):
+            detail.cell(r, 5).number_format = "dd/mm/yyyy"
+        detail.cell(r, 6).number_format = "hh:mm:ss"
+    save_workbook(wb, out_dir / "mitapro_export.xlsx")
+
+
+def write_ronaldjack(out_dir: Path, tk02: list[P]) -> None:
+    """Ronald Jack workbook of TK-02: text dates dd/mm/yyyy and text times, numeric PINs."""
+    tk02_to_tk01 = {v: k for k, v in TK02_PINS.items()}
+    names = {pin: name for pin, name, _h in STAFF}
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "DuLieuChamCong"
+    ws.append(["DỮ LIỆU CHẤM CÔNG - BỘ PHẬN MỘT CỬA (máy TK-02)"])
+    ws.append(["Mã NV", "Mã chấm công", "Tên nhân viên", "Ngày", "Giờ", "Trạng thái"])
+    rows: list[list[object]] = []
+    for p in tk02:
+        tk01_pin = tk02_to_tk01[p.pin]
+        rows.append(
+            [
+                STAFF_CODES[tk01_pin],
+                int(p.pin),
+                names[tk01_pin],
+                f"{p.when:%d/%m/%Y}",
+                f"{p.when:%H:%M:%S}",
+                "Vào",
+            ]
+        )
+    # deliberately bad: a guest card with no code, and a time typed with a letter O
+    rows.insert(100, ["", None, "Khách", "09/10/2026", "09:15:22", "Vào"])
+    rows.insert(300, ["NV006", 203, names["106"], "23/10/2026", "7:3O", "Vào"])
+    for row in rows:
+        ws.append(row)
+    save_workbook(wb, out_dir / "ronaldjack_export.xlsx")
+
+
+def write_more(out_dir: Path, logs: dict[str, list[P]]) -> None:
+    """The ZKTime, Hikvision, MitaPro and Ronald Jack samples."""
+    names = {pin: name for pin, name, _h in STAFF + EXTRA_TK01}
+    write_zktime(out_dir, logs["tk01"], names)
+    write_hikvision(out_dir, names)
+    write_mitapro(out_dir, logs["tk03"])
+    write_ronaldjack(out_dir, logs["tk02"])
 
 
 if __name__ == "__main__":

@@ -546,7 +546,7 @@ def test_workbooks_and_html_are_refused_with_advice(head: bytes, message: str) -
 
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="fmt must be one of"):
-        open_punch_bytes(b"x", fmt="xlsx")
+        open_punch_bytes(b"x", fmt="xls")
     with pytest.raises(ValueError, match="chunk_lines"):
         open_punch_bytes(b"x", chunk_lines=0)
 

@@ -119,3 +119,24 @@ def test_mapping_profile_import(db_url: str, tmp_path: Path) -> None:
         result = import_file(session, "TK-01", export, fmt="csv", profile=read_profile(profile))
     assert (result.read, result.inserted, result.rejected) == (2, 2, 0)
     assert row()["late_minutes"] == 20
+
+
+def test_saved_profile_by_name_through_the_cli(db_url: str, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from attendance.cli import main
+
+    setup(tmp_path, lines=[])
+    profile = tmp_path / "mitapro_custom.yaml"
+    profile.write_text("name: mitapro_custom\nuser_id: ma\ndatetime: thoigian\ndelimiter: ';'\n", encoding="utf-8")
+    export = tmp_path / "export.csv"
+    export.write_text("ma;thoigian\n101;13/10/2026 07:31\n", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(main, ["profile", "save", str(profile)]).exit_code == 0
+    listed = json.loads(runner.invoke(main, ["profile", "list", "--json"]).output)
+    assert listed[0]["name"] == "mitapro_custom" and listed[0]["user_id"] == "ma"
+    done = runner.invoke(main, ["import", str(export), "--device", "TK-01", "--profile", "mitapro_custom", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["inserted"] == 1
+    missing = runner.invoke(main, ["import", str(export), "--device", "TK-01", "--profile", "nope"])
+    assert missing.exit_code != 0 and "no saved profile 'nope' (saved: mitapro_custom)" in missing.output

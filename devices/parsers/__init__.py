@@ -1,4 +1,4 @@
-"""Punch-log file parsers (ZK attlog.dat, delimited vendor exports); pure Python + pandas.
+"""Punch-log file parsers (ZK attlog.dat, CSV/HTML/xlsx vendor exports); pure Python + pandas.
 
 Typical use::
 
@@ -7,8 +7,16 @@ Typical use::
         store(chunk.punches, chunk.rejected)     # punches: DataFrame of PUNCH_COLUMNS
 """
 
-from .detect import open_punch_bytes, open_punch_file, parse_lines, read_all
+from .detect import (
+    FORMATS,
+    PROFILE_FORMATS,
+    open_punch_bytes,
+    open_punch_file,
+    parse_lines,
+    read_all,
+)
 from .encoding import decode_text, detect_encoding
+from .mapping import ProfileError, profile_from_dict, profile_to_dict
 from .types import (
     PUNCH_COLUMNS,
     DateOrder,
@@ -21,11 +29,14 @@ from .types import (
 )
 
 __all__ = [
+    "FORMATS",
+    "PROFILE_FORMATS",
     "PUNCH_COLUMNS",
     "DateOrder",
     "FileInfo",
     "MappingProfile",
     "ParsedChunk",
+    "ProfileError",
     "PunchFile",
     "RejectedLine",
     "UnsupportedFile",
@@ -34,5 +45,7 @@ __all__ = [
     "open_punch_bytes",
     "open_punch_file",
     "parse_lines",
+    "profile_from_dict",
+    "profile_to_dict",
     "read_all",
 ]

@@ -2,7 +2,8 @@
 
 Covers the Vietnamese vendor programs (Wise Eye, MitaPro, Ronald Jack), ZKTime/Att2000
 CSV and Hikvision "Original Records" CSV through built-in header synonyms, and anything
-else through a ``MappingProfile``. Headers are matched by name, never by position;
+else through a ``MappingProfile``. The header logic here also serves the HTML-table and
+xlsx readers, which hand over rows already split into cells. Headers are matched by name, never by position;
 matching ignores case, accents, the letter đ and punctuation. Each physical line is one
 row: a quoted value cannot span lines (no punch export needs that).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .common import (
@@ -245,6 +246,7 @@ class CsvLayout:
     time: int | None = None
     status: int | None = None
     columns: dict[str, str] = field(default_factory=dict)  # role -> header text
+    dialect: str = "csv"  # "zktime_csv" / "hikvision" when the header is that export's
 
     def needed(self) -> int:
         """Fields a row must have to reach every mapped column."""
@@ -277,6 +279,21 @@ def _match_roles(keys: list[str]) -> dict[str, int]:
     return found
 
 
+#: Known exports recognised by their header (normalised keys, see ``norm_label``).
+ZKTIME_KEYS = frozenset({"no", "date time"})  # Department, Name, No., Date/Time, Status, ...
+HIKVISION_KEYS = frozenset({"person id", "time"})  # Person ID, Name, Department, Time, ...
+
+
+def header_dialect(keys: Sequence[str], user_id: int) -> str:
+    """Which known export a recognised header is: "zktime_csv", "hikvision" or "csv"."""
+    present = set(keys)
+    if keys[user_id] == "no" and ZKTIME_KEYS <= present:
+        return "zktime_csv"
+    if keys[user_id] == "person id" and HIKVISION_KEYS <= present:
+        return "hikvision"
+    return "csv"
+
+
 def _has_date(value: str) -> bool:
     parts = split_datetime(value)
     return parts is not None and (
@@ -291,11 +308,17 @@ def _layout_from_header(
     delimiter: str,
     roles: dict[str, int],
     samples: list[list[str]],
+    *,
+    unit: str = "line",
+    by_profile: bool = False,
 ) -> CsvLayout:
     """Decide datetime vs date+time columns for a recognised header (may refuse)."""
     keys = tuple(norm_label(f) for f in fields)
     uid = roles["user_id"]
+    dialect = "csv" if by_profile else header_dialect(keys, uid)
     dt, d, t = roles.get("datetime"), roles.get("date"), roles.get("time")
+    if t is not None and dt is None and d is None and dialect == "hikvision":
+        dt, t = t, None  # Hikvision's "Time" is a date and time (no sample vote needed)
     if t is not None and dt is None:
         values = [row[t] for row in samples if len(row) > t and row[t].strip()]
         if values and sum(_has_date(v) for v in values) * 2 > len(values):
@@ -305,12 +328,12 @@ def _layout_from_header(
     elif d is None or t is None:
         missing = "time" if t is None else "date"
         raise UnsupportedFile(
-            f"{name}: header on line {line_no} has a {'date' if d is not None else 'time'}"
+            f"{name}: header on {unit} {line_no} has a {'date' if d is not None else 'time'}"
             f" column but no {missing} or date/time column"
         )
     if t is not None and keys[t] == "gio vao" and any(k in _OUT_TIME_HEADERS for k in keys):
         raise UnsupportedFile(
-            f"{name}: header on line {line_no} has in/out time pairs ('Giờ vào'/'Giờ ra');"
+            f"{name}: header on {unit} {line_no} has in/out time pairs ('Giờ vào'/'Giờ ra');"
             " export the raw punch records instead"
         )
     status = roles.get("status")
@@ -326,7 +349,49 @@ def _layout_from_header(
         time=t,
         status=status,
         columns=columns,
+        dialect=dialect,
     )
+
+
+def header_roles(fields: Sequence[str], profile: MappingProfile | None) -> dict[str, int] | None:
+    """Roles of a candidate header row (None unless it has a user id and a date/time)."""
+    keys = [norm_label(f) for f in fields]
+    roles = _profile_roles(keys, profile) if profile else _match_roles(keys)
+    if "user_id" not in roles or not ({"datetime", "date", "time"} & roles.keys()):
+        return None
+    return roles
+
+
+def no_header_message(name: str, profile: MappingProfile | None, where: str) -> str:
+    """Refusal text when no header row is found (``where``: "in the first 30 lines")."""
+    if profile is not None:
+        wanted = ", ".join(
+            repr(v) for v in (profile.user_id, profile.datetime, profile.date, profile.time) if v
+        )
+        return f"{name}: profile {profile.name!r}: no header row with the columns {wanted} {where}"
+    return (
+        f"{name}: no header row with a user id column (e.g. 'Mã chấm công', 'User ID') and a"
+        f" date/time column (e.g. 'Ngày' + 'Giờ', 'Thời gian') {where}"
+    )
+
+
+def layout_from_rows(
+    name: str,
+    rows: Sequence[tuple[int, list[str]]],
+    profile: MappingProfile | None = None,
+    *,
+    unit: str = "row",
+) -> CsvLayout | None:
+    """The header among rows already split into cells (HTML tables, sheets), or None."""
+    for pos, (row_no, fields) in enumerate(rows[:HEADER_SEARCH_LINES]):
+        roles = header_roles(fields, profile)
+        if roles is None:
+            continue
+        samples = [cells for _, cells in rows[pos + 1 : pos + 51]]
+        return _layout_from_header(
+            name, row_no, fields, "", roles, samples, unit=unit, by_profile=profile is not None
+        )
+    return None
 
 
 def find_layout(
@@ -342,9 +407,8 @@ def find_layout(
             if delim not in text and len(delimiters) > 1:
                 continue
             fields = split_row(text, delim)
-            keys = [norm_label(f) for f in fields]
-            roles = _profile_roles(keys, profile) if profile else _match_roles(keys)
-            if "user_id" not in roles or not ({"datetime", "date", "time"} & roles.keys()):
+            roles = header_roles(fields, profile)
+            if roles is None:
                 continue
             score = (len(roles), len(fields))
             if best is None or score > best[:2]:
@@ -352,19 +416,11 @@ def find_layout(
         if best is not None:
             _, _, delim, fields, roles = best
             samples = [split_row(t, delim) for _, t in lines[pos + 1 : pos + 51]]
-            return _layout_from_header(name, line_no, fields, delim, roles, samples)
-    if profile is not None:
-        wanted = ", ".join(
-            repr(v) for v in (profile.user_id, profile.datetime, profile.date, profile.time) if v
-        )
-        raise UnsupportedFile(
-            f"{name}: profile {profile.name!r}: no header row with the columns {wanted}"
-            f" in the first {HEADER_SEARCH_LINES} lines"
-        )
+            return _layout_from_header(
+                name, line_no, fields, delim, roles, samples, by_profile=profile is not None
+            )
     raise UnsupportedFile(
-        f"{name}: no header row with a user id column (e.g. 'Mã chấm công', 'User ID') and a"
-        f" date/time column (e.g. 'Ngày' + 'Giờ', 'Thời gian') in the first"
-        f" {HEADER_SEARCH_LINES} lines"
+        no_header_message(name, profile, f"in the first {HEADER_SEARCH_LINES} lines")
     )
 
 
@@ -394,9 +450,8 @@ def _column_index(profile: MappingProfile, role: str, value: str) -> int:
     return idx
 
 
-def _layout_without_header(
-    name: str, lines: list[tuple[int, str]], profile: MappingProfile
-) -> CsvLayout:
+def profile_indices(name: str, profile: MappingProfile) -> dict[str, int]:
+    """Role -> 0-based column of a profile for files without a header (may refuse)."""
     roles = {
         role: _column_index(profile, role, getattr(profile, role))
         for role in ("user_id", "datetime", "date", "time", "status")
@@ -407,6 +462,32 @@ def _layout_without_header(
             f"{name}: profile {profile.name!r} names neither a date/time column nor both a date"
             " and a time column"
         )
+    if "datetime" in roles:
+        roles.pop("date", None)
+        roles.pop("time", None)
+    return roles
+
+
+def layout_by_index(name: str, profile: MappingProfile, delimiter: str = "") -> CsvLayout:
+    """The layout of a header-less file whose columns a profile names by index."""
+    roles = profile_indices(name, profile)
+    return CsvLayout(
+        delimiter=delimiter,
+        header_line=None,
+        header_key=None,
+        user_id=roles["user_id"],
+        datetime=roles.get("datetime"),
+        date=roles.get("date"),
+        time=roles.get("time"),
+        status=roles.get("status"),
+        columns={r: f"column {i}" for r, i in roles.items()},
+    )
+
+
+def _layout_without_header(
+    name: str, lines: list[tuple[int, str]], profile: MappingProfile
+) -> CsvLayout:
+    roles = profile_indices(name, profile)
     need = max(roles.values()) + 1
     delim = profile.delimiter
     if delim is None:
@@ -419,20 +500,7 @@ def _layout_without_header(
                 f"{name}: no delimiter (, ; tab |) gives the {need} columns profile"
                 f" {profile.name!r} needs"
             )
-    if "datetime" in roles:
-        roles.pop("date", None)
-        roles.pop("time", None)
-    return CsvLayout(
-        delimiter=delim,
-        header_line=None,
-        header_key=None,
-        user_id=roles["user_id"],
-        datetime=roles.get("datetime"),
-        date=roles.get("date"),
-        time=roles.get("time"),
-        status=roles.get("status"),
-        columns={r: f"column {i}" for r, i in roles.items()},
-    )
+    return layout_by_index(name, profile, delim)
 
 
 # --- date order ----------------------------------------------------------------------------
@@ -458,10 +526,21 @@ class DateOrderVote:
         """Both orders are proven (some day > 12 in each position)."""
         return "dmy" in self.seen and "mdy" in self.seen
 
-    def decide(self, name: str, profile: MappingProfile | None) -> DateOrder | None:
-        """The file's order; refuses a file that proves none (or both) without a profile."""
+    def decide(
+        self, name: str, profile: MappingProfile | None, *, iso_wins: bool = False
+    ) -> DateOrder | None:
+        """The file's order; refuses a file that proves none (or both) without a profile.
+
+        With ``iso_wins`` (exports known to write ISO dates) a file holding any ISO date is
+        read as ISO instead of being refused: its odd day/month values are rejected row by row.
+        """
         if profile is not None and profile.date_order is not None:
             return profile.date_order
+        undecided = self.conflicting() or (
+            "ambiguous" in self.seen and "dmy" not in self.seen and "mdy" not in self.seen
+        )
+        if iso_wins and undecided and "ymd" in self.seen:
+            return "ymd"
         if self.conflicting():
             raise UnsupportedFile(
                 f"{name}: dates are written in both day/month orders (e.g."
@@ -500,61 +579,84 @@ def iter_rows(
         yield line_no, text, fields
 
 
+@dataclass(frozen=True)
+class RowStyle:
+    """How reject reasons name a row's fields (CSV fields, HTML table cells, ...)."""
+
+    #: (row number, 0-based field index, role label, problem) -> reason
+    field: Callable[[int, int, str, str], str]
+    #: (row number, fields needed, fields found) -> reason
+    count: Callable[[int, int, int], str]
+
+
+CSV_STYLE = RowStyle(
+    field=lambda _n, i, label, problem: field_reason(i + 1, label, problem),
+    count=lambda _n, need, found: f"expected at least {need} fields, found {found}",
+)
+
+
+def is_repeated_header(fields: Sequence[str], layout: CsvLayout) -> bool:
+    """True for a row that repeats the header (page breaks), trailing empty cells ignored."""
+    key = layout.header_key
+    if key is None or not fields or norm_label(fields[0]) != key[0]:
+        return False  # the first cell settles almost every row cheaply
+    keys = [norm_label(f) for f in fields]
+    while keys and not keys[-1]:
+        keys.pop()
+    end = len(key)
+    while end and not key[end - 1]:
+        end -= 1
+    return tuple(keys) == key[:end]
+
+
 def parse_row(
-    line_no: int, text: str, fields: list[str], layout: CsvLayout, order: DateOrder | None
+    line_no: int,
+    text: str,
+    fields: list[str],
+    layout: CsvLayout,
+    order: DateOrder | None,
+    style: RowStyle = CSV_STYLE,
 ) -> Punch | RejectedLine | None:
     """Parse one data row; None for an empty spreadsheet row (only delimiters)."""
+
+    def reject(index: int, label: str, problem: str) -> RejectedLine:
+        return RejectedLine(line_no, text, style.field(line_no, index, label, problem))
+
     for i, value in enumerate(fields):
         problem = control_char_problem(value)
         if problem:
-            return RejectedLine(line_no, text, field_reason(i + 1, _label(layout, i), problem))
+            return reject(i, _label(layout, i), problem)
     if not any(f.strip() for f in fields):
         return None
     need = layout.needed()
     if len(fields) < need:
-        return RejectedLine(line_no, text, f"expected at least {need} fields, found {len(fields)}")
+        return RejectedLine(line_no, text, style.count(line_no, need, len(fields)))
     ui = layout.user_id
     user_id = clean_user_id(fields[ui])
     problem = user_id_problem(user_id)
     if problem:
-        return RejectedLine(line_no, text, field_reason(ui + 1, "user id", problem))
+        return reject(ui, "user id", problem)
     fmt = ORDER_TEXT.get(order or "ymd", "yyyy-mm-dd")
     if layout.datetime is not None:
         value = fields[layout.datetime]
         seconds = parse_datetime(value, order)
         if seconds is None:
-            return RejectedLine(
-                line_no,
-                text,
-                field_reason(
-                    layout.datetime + 1,
-                    "date/time",
-                    f"{show(value.strip())} is not a valid date/time ({fmt} hh:mm[:ss])",
-                ),
+            return reject(
+                layout.datetime,
+                "date/time",
+                f"{show(value.strip())} is not a valid date/time ({fmt} hh:mm[:ss])",
             )
     else:
         assert layout.date is not None and layout.time is not None
         value = fields[layout.date]
         day = parse_date(value, order)
         if day is None:
-            return RejectedLine(
-                line_no,
-                text,
-                field_reason(
-                    layout.date + 1, "date", f"{show(value.strip())} is not a valid date ({fmt})"
-                ),
-            )
+            return reject(layout.date, "date", f"{show(value.strip())} is not a valid date ({fmt})")
         value = fields[layout.time]
         tod = parse_time(value)
         if tod is None:
-            return RejectedLine(
-                line_no,
-                text,
-                field_reason(
-                    layout.time + 1,
-                    "time",
-                    f"{show(value.strip())} is not a valid time (hh:mm[:ss])",
-                ),
+            return reject(
+                layout.time, "time", f"{show(value.strip())} is not a valid time (hh:mm[:ss])"
             )
         seconds = day + tod
     status = parse_status(fields[layout.status]) if layout.status is not None else None

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from .common import is_blank, make_chunk
 from .delimited import CsvLayout, DateOrderVote, find_layout, iter_rows, parse_csv_lines
 from .encoding import decode_lines
+from .html_table import HtmlTableFile, find_table_layout, looks_like_html
 from .source import ScanResult, Source, iter_chunks, scan
 from .types import (
     DateOrder,
@@ -18,15 +19,23 @@ from .types import (
     RejectedLine,
     UnsupportedFile,
 )
+from .xlsx import open_xlsx
 from .zk_attlog import ParseMode, ZkChunkContext, parse_zk_chunk, zk_votes
 
-FORMATS = ("auto", "zk_attlog", "csv")
+#: Names ``open_punch_file(fmt=...)`` accepts ("auto" detects by content, never by name).
+FORMATS = ("auto", "zk_attlog", "csv", "zktime_csv", "hikvision", "xlsx")
+#: Formats a MappingProfile applies to.
+PROFILE_FORMATS = ("csv", "xlsx")
 _SAMPLE_LINES = 200
+_ZIP_MAGIC = b"PK\x03\x04"
 
 # Magic numbers of files people pick by mistake, with what to tell them.
 _BINARY_KINDS = (
-    (b"PK\x03\x04", "an Excel .xlsx workbook (zip); save it as CSV (UTF-8) first"),
-    (b"\xd0\xcf\x11\xe0", "an Excel .xls workbook; save it as CSV (UTF-8) first"),
+    (
+        b"\xd0\xcf\x11\xe0",
+        "an Excel .xls workbook in the binary Excel 97-2003 format (or another OLE2"
+        " document), which cannot be read; open it in Excel and save it as .xlsx or CSV (UTF-8)",
+    ),
     (b"%PDF", "a PDF document, not a punch log"),
 )
 
@@ -97,24 +106,26 @@ def _head_lines(scanned: ScanResult, limit: int = _SAMPLE_LINES) -> list[tuple[i
     return out
 
 
-def _refuse_binary(name: str, scanned: ScanResult, lines: list[tuple[int, str]]) -> None:
-    for magic, what in _BINARY_KINDS:
-        if scanned.head.startswith(magic):
+def _magic(source: Source) -> bytes:
+    with source.open() as handle:
+        return handle.read(8)
+
+
+def _refuse_binary(name: str, magic: bytes) -> None:
+    for start, what in _BINARY_KINDS:
+        if magic.startswith(start):
             raise UnsupportedFile(f"{name}: this is {what}")
-    first = lines[0][1].lstrip().lower() if lines else ""
-    if first.startswith("<") and any(tag in first for tag in ("<html", "<table", "<!doctype")):
-        raise UnsupportedFile(
-            f"{name}: this is an HTML table (e.g. an iVMS-4200 '.xls' export), not supported;"
-            " open it in Excel and save it as CSV (UTF-8)"
-        )
 
 
 def _decide_csv_order(
-    source: Source, encoding: str, layout: CsvLayout, profile: MappingProfile | None
+    source: Source, encoding: str, layout: CsvLayout, profile: MappingProfile | None, fmt: str
 ) -> DateOrder | None:
     """Stream the date column once and decide day/month order for the whole file."""
     if profile is not None and profile.date_order is not None:
         return profile.date_order
+    if fmt == "zktime_csv":
+        return "mdy"  # ZKTime 5 / Att2000 write MM/DD/YYYY whatever the PC's locale
+    iso_wins = fmt == "hikvision"  # iVMS writes ISO times; odd rows must not refuse the file
     vote = DateOrderVote()
     col = layout.date_column()
     cache: set[str] = set()  # dates repeat on every row; look at each one once
@@ -129,28 +140,53 @@ def _decide_csv_order(
                 continue
             cache.add(value)
             vote.add(value)
-        if vote.conflicting():
+        if vote.conflicting() and not iso_wins:
             break
-    return vote.decide(source.name, profile)
+    return vote.decide(source.name, profile, iso_wins=iso_wins)
 
 
-def _guess_format(name: str, lines: list[tuple[int, str]]) -> str:
-    """zk_attlog when attlog punches dominate; else csv with a header; else attlog if any."""
+def _guess_format(name: str, lines: list[tuple[int, str]]) -> tuple[str, CsvLayout | None]:
+    """zk_attlog when attlog punches dominate; else a delimited export with a header
+    (csv, or zktime_csv / hikvision by their header); else attlog if any line parses."""
     good, bad = zk_votes(lines)
     if good and good >= bad:
-        return "zk_attlog"
+        return "zk_attlog", None
     try:
-        find_layout(name, lines, None)
+        layout = find_layout(name, lines, None)
     except UnsupportedFile as exc:
         if good:
             # a damaged attlog: its rejects with reasons beat "unknown format"
-            return "zk_attlog"
+            return "zk_attlog", None
         raise UnsupportedFile(
             f"{name}: unknown format: not a ZK attlog (lines like"
-            " 'PIN<TAB>YYYY-MM-DD HH:MM:SS<TAB>...') and not a delimited export with"
-            f" a recognised header ({str(exc).removeprefix(name + ': ')})"
+            " 'PIN<TAB>YYYY-MM-DD HH:MM:SS<TAB>...'), not a delimited export with"
+            " a recognised header, not an HTML table and not an .xlsx workbook"
+            f" ({str(exc).removeprefix(name + ': ')})"
         ) from None
-    return "csv"
+    return layout.dialect, layout
+
+
+_DIALECT_HEADERS = {
+    "zktime_csv": "a ZKTime 5 / Att2000 export: no header with 'No.' and 'Date/Time' columns",
+    "hikvision": "a Hikvision 'Original Records' export: no header with 'Person ID' and"
+    " 'Time' columns",
+}
+
+
+def _open_html(source: Source, scanned: ScanResult, chunk_lines: int) -> PunchFile:
+    table, layout = find_table_layout(source, scanned)
+    info = FileInfo(
+        source.name,
+        "hikvision",
+        scanned.encoding,
+        None,
+        scanned.size,
+        columns=dict(layout.columns),
+        line_unit="table row",
+    )
+    punch_file = HtmlTableFile(source, info, table, layout, chunk_lines)
+    info.date_order = punch_file.vote_date_order(iso_wins=True)
+    return punch_file
 
 
 def _open(source: Source, fmt: str, profile: MappingProfile | None, chunk_lines: int) -> PunchFile:
@@ -158,9 +194,41 @@ def _open(source: Source, fmt: str, profile: MappingProfile | None, chunk_lines:
         raise ValueError(f"fmt must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if chunk_lines < 1:
         raise ValueError("chunk_lines must be at least 1")
+    if profile is not None and fmt not in ("auto", "zk_attlog", *PROFILE_FORMATS):
+        raise ValueError(
+            f"a mapping profile applies to fmt {' or '.join(map(repr, PROFILE_FORMATS))}"
+            f" (or 'auto'), not {fmt!r}"
+        )
+    name = source.name
+    magic = _magic(source)
+    if magic.startswith(_ZIP_MAGIC):
+        if fmt not in ("auto", "xlsx"):
+            raise UnsupportedFile(
+                f"{name}: this is a zip archive (an Excel .xlsx workbook?), not a {fmt} file;"
+                " read it with fmt 'xlsx' or 'auto'"
+            )
+        return open_xlsx(source, profile, chunk_lines)
+    _refuse_binary(name, magic)
     scanned = scan(source)
     lines = _head_lines(scanned)
-    _refuse_binary(source.name, scanned, lines)
+    if lines and lines[0][1].lstrip().startswith("<"):
+        if not looks_like_html(lines[0][1], scanned.head):
+            raise UnsupportedFile(f"{name}: this is an XML/HTML document without a table")
+        if fmt not in ("auto", "hikvision"):
+            raise UnsupportedFile(
+                f"{name}: this is an HTML table (e.g. an iVMS-4200 '.xls' export), not a {fmt}"
+                " file; read it with fmt 'hikvision' or 'auto'"
+            )
+        if profile is not None:
+            raise UnsupportedFile(
+                f"{name}: this is an HTML table; mapping profiles apply to CSV and .xlsx files"
+            )
+        return _open_html(source, scanned, chunk_lines)
+    if fmt == "xlsx":
+        raise UnsupportedFile(
+            f"{name}: not an Excel .xlsx workbook (an .xlsx file is a zip archive)"
+        )
+    layout: CsvLayout | None = None
     if fmt == "auto":
         if profile is not None:
             fmt = "csv"  # a mapping profile describes a delimited file
@@ -169,17 +237,20 @@ def _open(source: Source, fmt: str, profile: MappingProfile | None, chunk_lines:
             # which an unattended scheduled import must not treat as a failure.
             fmt = "zk_attlog"
         else:
-            fmt = _guess_format(source.name, lines)
+            fmt, layout = _guess_format(name, lines)
     if fmt == "zk_attlog":
-        info = FileInfo(source.name, "zk_attlog", scanned.encoding, "ymd", scanned.size)
+        info = FileInfo(name, "zk_attlog", scanned.encoding, "ymd", scanned.size)
         return ZkAttlogFile(source, info, scanned, chunk_lines)
     if not lines and profile is None:
-        raise UnsupportedFile(f"{source.name}: the file has no data lines")
-    layout = find_layout(source.name, lines, profile)
-    order = _decide_csv_order(source, scanned.encoding, layout, profile)
+        raise UnsupportedFile(f"{name}: the file has no data lines")
+    if layout is None:
+        layout = find_layout(name, lines, profile)
+    if fmt in _DIALECT_HEADERS and layout.dialect != fmt:
+        raise UnsupportedFile(f"{name}: not {_DIALECT_HEADERS[fmt]} in the first lines")
+    order = _decide_csv_order(source, scanned.encoding, layout, profile, fmt)
     info = FileInfo(
-        source.name,
-        "csv",
+        name,
+        fmt,
         scanned.encoding,
         order,
         scanned.size,

@@ -9,6 +9,7 @@ from typing import Literal
 import pandas as pd
 
 DateOrder = Literal["ymd", "dmy", "mdy"]
+LineUnit = Literal["line", "table row", "sheet row"]
 
 #: Columns of ``ParsedChunk.punches``, in this order.
 PUNCH_COLUMNS = ("line_no", "user_id", "device_time", "status", "verify", "work_code")
@@ -19,7 +20,8 @@ class RejectedLine:
     """A non-blank line that is not a punch, kept with why."""
 
     line_no: int  # 1-based physical line number in the file
-    raw: str  # the line as decoded (without its line ending)
+    raw: str  # the line as decoded (without its line ending); for HTML/xlsx rows the cells
+    # joined by TAB (line breaks inside a cell written as \n)
     reason: str  # e.g. "field 2 (time): '2024-13-01 07:00:00' is not a valid date/time"
 
 
@@ -63,15 +65,19 @@ class ParsedChunk:
 
 @dataclass(frozen=True)
 class MappingProfile:
-    """Where the punch fields are in a delimited file whose shape we do not know by heart."""
+    """Where the punch fields are in a delimited file or xlsx sheet we do not know by heart.
+
+    Store it with ``profile_to_dict`` and load it with ``profile_from_dict`` (validated).
+    """
 
     name: str
-    user_id: str  # header name (or 0-based column index as text when has_header is False)
+    user_id: str  # header name (or 0-based column index as text when has_header is False;
+    # in an xlsx sheet column A is 0)
     datetime: str | None = None  # one column holding date and time
     date: str | None = None  # or separate date and time columns
     time: str | None = None
     status: str | None = None
-    delimiter: str | None = None  # None: sniffed
+    delimiter: str | None = None  # None: sniffed (ignored for xlsx)
     has_header: bool = True
     date_order: DateOrder | None = None  # None: decided per file from the values
 
@@ -81,14 +87,18 @@ class FileInfo:
     """What was detected about a file before parsing it."""
 
     path: str
-    format: str  # "zk_attlog", "csv", ...
-    encoding: str  # "utf-8", "utf-8-sig", "utf-16", "cp1258", "cp1252"
+    format: str  # "zk_attlog", "csv", "zktime_csv", "hikvision", "xlsx"
+    encoding: str  # "utf-8", "utf-8-sig", "utf-16", "cp1258", "cp1252" ("utf-8" for xlsx)
     date_order: DateOrder | None
     size: int
     # added for delimited files: what was used, so an import screen can show it
     delimiter: str | None = None  # "," ";" "\t" "|" (None for attlog files)
     columns: dict[str, str] = field(default_factory=dict)  # role -> header, e.g. user_id -> Mã CC
     profile: str | None = None  # name of the MappingProfile applied, if any
+    # added for tables that are not text lines: what RejectedLine.line_no / punches.line_no
+    # count ("line" of a text file, "table row" of an HTML table, "sheet row" of a workbook)
+    line_unit: LineUnit = "line"
+    sheet: str | None = None  # xlsx: title of the worksheet read
 
 
 class PunchFile:

@@ -1,0 +1,488 @@
+"""Excel ``.xlsx`` exports of the Vietnamese vendor programs (Wise Eye, MitaPro, Ronald Jack).
+
+Read with openpyxl in read-only mode (rows are streamed from the sheet's XML; openpyxl
+keeps only the shared-strings table in memory). Headers are mapped by name with the
+same synonyms as CSV files (``Mã chấm công``/``Mã NV``, ``Họ tên``, ``Ngày``, ``Giờ``,
+``Thời gian``, ...), title rows above the header are skipped, and the first worksheet
+with a recognisable header is read (``FileInfo.sheet`` names it). A ``MappingProfile``
+maps columns by header name, or by 0-based index (column A is 0) when ``has_header`` is
+False.
+
+Row numbers are sheet row numbers. Cells may be real Excel dates/times or text:
+
+* date cells give their date (a time part is ignored); text dates are read in the order
+  decided per file from all *text* dates of the column, as for CSV (a workbook whose
+  dates are all real date cells needs no decision: ``FileInfo.date_order`` is None);
+* time cells give their time of day; text times as for CSV (``7:05``, ``07:05:09``,
+  ``5:02 PM``, ``05:30 CH``);
+* date/time cells give both; numbers in a date or time column are read as Excel serials
+  (the workbook's 1900 or 1904 epoch), as Excel would show them with a date format;
+* times are rounded to the second (Excel stores fractions of a day);
+* user ids: text as in CSV (apostrophe and ``="..."`` removed); a whole number cell
+  becomes its digits (``101``; leading zeros a number cell lost cannot be recovered);
+* status: whole numbers, or the CSV words (``Vào``/``Ra``, ``C/In``, ``Check-in``, ...).
+
+Blank rows (every cell empty) are not counted. Each other row is a punch, a
+``RejectedLine`` whose reason names the column letter (``column F (time): ...``) with the
+row's cells joined by TAB as ``raw``, or skipped (title rows, the header, a repeated
+header, a row with nothing in it but spaces).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import warnings
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, TypeGuard
+
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import from_excel
+
+from .common import (
+    Punch,
+    control_char_problem,
+    date_to_seconds,
+    frame_from_punches,
+    is_blank,
+    make_chunk,
+    show,
+    user_id_problem,
+)
+from .delimited import (
+    HEADER_SEARCH_LINES,
+    ORDER_TEXT,
+    CsvLayout,
+    DateOrderVote,
+    clean_user_id,
+    is_repeated_header,
+    layout_by_index,
+    layout_from_rows,
+    no_header_message,
+    parse_date,
+    parse_datetime,
+    parse_status,
+    parse_time,
+)
+from .encoding import nfc
+from .source import Source
+from .types import (
+    DateOrder,
+    FileInfo,
+    MappingProfile,
+    ParsedChunk,
+    PunchFile,
+    RejectedLine,
+    UnsupportedFile,
+)
+
+_EPOCH = dt.datetime(1970, 1, 1)
+_MAX_SERIAL = 2958466  # 9999-12-31 in Excel's 1900 system
+_SAMPLE_ROWS = 50
+
+#: Zip members that tell what kind of zip a file is (when it is not an xlsx workbook).
+_OTHER_ZIPS = (
+    ("xl/workbook.bin", "an Excel binary workbook (.xlsb); save it as .xlsx or CSV (UTF-8)"),
+    ("content.xml", "an OpenDocument file (.ods); save it as .xlsx or CSV (UTF-8)"),
+    ("word/document.xml", "a Word document, not a punch log"),
+)
+
+
+def _workbook_kind(source: Source) -> str | None:
+    """None for an xlsx/xlsm workbook, else what the zip is (for the refusal)."""
+    try:
+        with source.open() as handle, zipfile.ZipFile(handle) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        return f"an Excel .xlsx workbook (zip) that cannot be read ({exc})"
+    if "xl/workbook.xml" in names:
+        return None
+    for member, what in _OTHER_ZIPS:
+        if member in names:
+            return what
+    return "a zip archive, not an Excel .xlsx workbook"
+
+
+def _open_workbook(source: Source) -> Any:
+    target: Any = source.path if source.path is not None else io.BytesIO(source.data or b"")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Workbook contains no default style"
+            return load_workbook(target, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged files
+        raise UnsupportedFile(
+            f"{source.name}: this is an Excel .xlsx workbook (zip) that cannot be read"
+            f" ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+# --- cells ---------------------------------------------------------------------------------
+
+
+def cell_text(value: object) -> str:
+    """How a cell reads as text (header matching, raw rows, reject reasons)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return nfc(value)
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.isoformat(" ", "seconds")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _audit_text(texts: list[str]) -> str:
+    """The row's cell texts joined by TAB; line breaks in cells written as \\r, \\n."""
+    end = len(texts)
+    while end and not texts[end - 1]:
+        end -= 1
+    text = "\t".join(texts[:end])
+    if "\n" in text or "\r" in text:
+        text = text.replace("\r", "\\r").replace("\n", "\\n")
+    return text
+
+
+def _is_blank_row(cells: tuple[object, ...]) -> bool:
+    return all(c is None or (isinstance(c, str) and is_blank(c)) for c in cells)
+
+
+def _round_seconds(value: dt.datetime | dt.time) -> int:
+    """Seconds of the time of day, rounded to the nearest second."""
+    secs = (value.hour * 60 + value.minute) * 60 + value.second
+    return secs + (1 if value.microsecond >= 500_000 else 0)
+
+
+def _datetime_seconds(value: dt.datetime) -> int:
+    day = (value.date() - _EPOCH.date()).days * 86400
+    return day + _round_seconds(value)
+
+
+def _serial(value: float, epoch: dt.datetime) -> dt.datetime | dt.time | None:
+    if not 0 <= value < _MAX_SERIAL:
+        return None
+    try:
+        converted = from_excel(value, epoch)
+    except (OverflowError, ValueError):
+        return None
+    return converted if isinstance(converted, dt.datetime | dt.time) else None
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class CellReader:
+    """Turns typed cells of the mapped columns into punch fields (or problems)."""
+
+    order: DateOrder | None
+    epoch: dt.datetime
+
+    def user_id(self, value: object) -> tuple[str | None, str | None]:
+        """(user id, problem)."""
+        if isinstance(value, str):
+            text = clean_user_id(nfc(value))
+        elif _is_number(value):
+            number = float(value)
+            if not number.is_integer():
+                return None, f"{show(cell_text(value))} is not a whole number"
+            text = str(int(number))
+        elif value is None:
+            text = ""
+        else:
+            return None, f"{show(cell_text(value))} is a date/time, not a user id"
+        problem = user_id_problem(text)
+        return (None, problem) if problem else (text, None)
+
+    def datetime(self, value: object) -> tuple[int | None, str]:
+        """(seconds since 1970, what was expected)."""
+        expected = f"{ORDER_TEXT.get(self.order or 'ymd')} hh:mm[:ss]"
+        if _is_number(value):
+            value = _serial(float(value), self.epoch)
+        if isinstance(value, dt.datetime):
+            return _datetime_seconds(value), expected
+        if isinstance(value, str):
+            return parse_datetime(value, self.order), expected
+        return None, expected
+
+    def date(self, value: object) -> tuple[int | None, str]:
+        """(seconds since 1970 of the day, what was expected)."""
+        expected = ORDER_TEXT.get(self.order or "ymd", "yyyy-mm-dd")
+        if _is_number(value):
+            value = _serial(float(value), self.epoch)
+        if isinstance(value, dt.datetime):
+            return date_to_seconds(value.year, value.month, value.day), expected
+        if isinstance(value, dt.date):
+            return date_to_seconds(value.year, value.month, value.day), expected
+        if isinstance(value, str):
+            return parse_date(value, self.order), expected
+        return None, expected
+
+    def time(self, value: object) -> int | None:
+        """Seconds since midnight."""
+        if _is_number(value):
+            number = float(value)
+            if not 0 <= number < 1:
+                return None
+            value = _serial(number, self.epoch)
+        if isinstance(value, dt.timedelta):
+            secs = round(value.total_seconds())
+            return secs if 0 <= secs < 86400 else None
+        if isinstance(value, dt.time | dt.datetime):
+            secs = _round_seconds(value)
+            return secs if secs < 86400 else None
+        if isinstance(value, str):
+            return parse_time(value)
+        return None
+
+    def status(self, value: object) -> int | None:
+        """A status code, or None (unknown labels do not cost the punch)."""
+        if isinstance(value, str):
+            return parse_status(value)
+        if _is_number(value) and float(value).is_integer():
+            number = int(value)
+            return number if 0 <= number <= 999_999_999 else None
+        return None
+
+
+def _reason(col: int, label: str, problem: str) -> str:
+    return f"column {get_column_letter(col + 1)} ({label}): {problem}"
+
+
+def text_problem(value: object) -> str | None:
+    """The control-character problem of a text cell (other cell types have none)."""
+    return control_char_problem(value) if isinstance(value, str) else None
+
+
+def parse_cells(
+    row_no: int, cells: tuple[object, ...], layout: CsvLayout, reader: CellReader, text: str
+) -> Punch | RejectedLine:
+    """Parse one non-blank sheet row of the data part (below the header); text: its raw."""
+    need = layout.needed()
+    if len(cells) < need:
+        cells = cells + (None,) * (need - len(cells))  # trailing empty cells are not stored
+    mapped = (
+        (layout.user_id, "user id"),
+        (layout.datetime, "date/time"),
+        (layout.date, "date"),
+        (layout.time, "time"),
+        (layout.status, "status"),
+    )
+    for i, label in mapped:
+        problem = None if i is None else text_problem(cells[i])
+        if i is not None and problem:
+            return RejectedLine(row_no, text, _reason(i, label, problem))
+    user_id, problem = reader.user_id(cells[layout.user_id])
+    if user_id is None:
+        return RejectedLine(row_no, text, _reason(layout.user_id, "user id", problem or "empty"))
+    if layout.datetime is not None:
+        value = cells[layout.datetime]
+        seconds, expected = reader.datetime(value)
+        if seconds is None:
+            problem = _bad(value, "date/time", expected)
+            return RejectedLine(row_no, text, _reason(layout.datetime, "date/time", problem))
+    else:
+        assert layout.date is not None and layout.time is not None
+        value = cells[layout.date]
+        day, expected = reader.date(value)
+        if day is None:
+            problem = _bad(value, "date", expected)
+            return RejectedLine(row_no, text, _reason(layout.date, "date", problem))
+        value = cells[layout.time]
+        tod = reader.time(value)
+        if tod is None:
+            problem = _bad(value, "time", "hh:mm[:ss]")
+            return RejectedLine(row_no, text, _reason(layout.time, "time", problem))
+        seconds = day + tod
+    status = reader.status(cells[layout.status]) if layout.status is not None else None
+    return Punch(row_no, user_id, seconds, status, None, None)
+
+
+def _bad(value: object, what: str, expected: str) -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "empty"
+    return f"{show(cell_text(value).strip())} is not a valid {what} ({expected})"
+
+
+# --- the workbook --------------------------------------------------------------------------
+
+
+def _sheet_rows(sheet: Any) -> Iterator[tuple[int, tuple[object, ...]]]:
+    """(sheet row number, cell values) of every row, gaps included as empty tuples."""
+    sheet.reset_dimensions()  # vendor writers often store a wrong <dimension>: do not trust it
+    yield from enumerate(sheet.iter_rows(values_only=True), start=1)
+
+
+def _header_rows(sheet: Any) -> list[tuple[int, list[str]]]:
+    rows: list[tuple[int, list[str]]] = []
+    for row_no, cells in _sheet_rows(sheet):
+        if _is_blank_row(cells):
+            continue
+        rows.append((row_no, [cell_text(c) for c in cells]))
+        if len(rows) >= HEADER_SEARCH_LINES + _SAMPLE_ROWS:
+            break
+    return rows
+
+
+@dataclass(frozen=True)
+class _Found:
+    sheet: str
+    layout: CsvLayout
+    order: DateOrder | None
+    rows_claimed: int | None  # the sheet's stated last row (for progress only)
+
+
+def _find_sheet(source: Source, profile: MappingProfile | None) -> _Found:
+    workbook = _open_workbook(source)
+    refusals: list[str] = []  # sheets whose header was found but cannot be used
+    try:
+        for sheet in workbook.worksheets:
+            claimed = sheet.max_row if isinstance(sheet.max_row, int) else None
+            if profile is not None and not profile.has_header:
+                if any(not _is_blank_row(c) for _, c in _sheet_rows(sheet)):
+                    layout = layout_by_index(source.name, profile)
+                    order = _vote(source, sheet, layout, profile)
+                    return _Found(sheet.title, layout, order, claimed)
+                continue
+            try:
+                layout = layout_from_rows(
+                    source.name, _header_rows(sheet), profile, unit="sheet row"
+                )
+            except UnsupportedFile as exc:
+                # e.g. a summary sheet of in/out pairs before the raw punches: try the next
+                refusals.append(
+                    f"sheet {sheet.title!r}: {str(exc).removeprefix(source.name + ': ')}"
+                )
+                continue
+            if layout is not None:
+                return _Found(sheet.title, layout, _vote(source, sheet, layout, profile), claimed)
+    finally:
+        workbook.close()
+    if refusals:
+        raise UnsupportedFile(f"{source.name}: {'; '.join(refusals)}")
+    if profile is not None and not profile.has_header:
+        raise UnsupportedFile(f"{source.name}: every worksheet is empty")
+    names = ", ".join(repr(s) for s in workbook.sheetnames)
+    where = f"in the first {HEADER_SEARCH_LINES} rows of any worksheet ({names})"
+    raise UnsupportedFile(no_header_message(source.name, profile, where))
+
+
+def _vote(
+    source: Source, sheet: Any, layout: CsvLayout, profile: MappingProfile | None
+) -> DateOrder | None:
+    """Day/month order from the text values of the date column (None: no text dates)."""
+    if profile is not None and profile.date_order is not None:
+        return profile.date_order
+    vote = DateOrderVote()
+    col = layout.date_column()
+    header = layout.header_line or 0
+    seen: set[str] = set()
+    for row_no, cells in _sheet_rows(sheet):
+        if row_no <= header or len(cells) <= col or not isinstance(cells[col], str):
+            continue
+        value = nfc(str(cells[col]))
+        if value not in seen:
+            seen.add(value)
+            vote.add(value)
+    return vote.decide(source.name, profile)
+
+
+class XlsxFile(PunchFile):
+    """An .xlsx workbook export, streamed row by row from one worksheet."""
+
+    def __init__(
+        self, source: Source, info: FileInfo, layout: CsvLayout, chunk_lines: int, rows: int | None
+    ) -> None:
+        self.info = info
+        self.layout = layout
+        self._source = source
+        self._chunk_lines = chunk_lines
+        self._rows_claimed = rows
+
+    def chunks(self) -> Iterator[ParsedChunk]:
+        """Parse the sheet in runs of at most ``chunk_lines`` sheet rows."""
+        workbook = _open_workbook(self._source)
+        try:
+            sheet = workbook[self.info.sheet]
+            reader = CellReader(self.info.date_order, workbook.epoch)
+            yield from self._parse(_sheet_rows(sheet), reader)
+        finally:
+            workbook.close()
+
+    def _parse(
+        self, rows: Iterator[tuple[int, tuple[object, ...]]], reader: CellReader
+    ) -> Iterator[ParsedChunk]:
+        header = self.layout.header_line or 0
+        punches: list[Punch] = []
+        rejected: list[RejectedLine] = []
+        texts: list[str] = []
+        skipped = 0
+        first = 1
+        for row_no, cells in rows:
+            cell_texts = [cell_text(c) for c in cells]
+            text = _audit_text(cell_texts)
+            texts.append(text)
+            if not _is_blank_row(cells):
+                if row_no <= header or (header and is_repeated_header(cell_texts, self.layout)):
+                    skipped += 1
+                else:
+                    res = parse_cells(row_no, cells, self.layout, reader, text)
+                    if isinstance(res, Punch):
+                        punches.append(res)
+                    else:
+                        rejected.append(res)
+            if len(texts) >= self._chunk_lines:
+                yield self._chunk(punches, rejected, skipped, first, texts, final=False)
+                first += len(texts)
+                punches, rejected, texts, skipped = [], [], [], 0
+        if texts:
+            yield self._chunk(punches, rejected, skipped, first, texts, final=True)
+
+    def _chunk(
+        self,
+        punches: list[Punch],
+        rejected: list[RejectedLine],
+        skipped: int,
+        first: int,
+        texts: list[str],
+        *,
+        final: bool,
+    ) -> ParsedChunk:
+        size = self.info.size
+        last = first + len(texts) - 1
+        # progress: rows read against the row count the sheet states (bytes are zipped)
+        done = (
+            size
+            if final or not self._rows_claimed
+            else min(size - 1, size * last // self._rows_claimed)
+        )
+        raw = "".join(t + "\n" for t in texts).encode("utf-8")
+        return make_chunk([frame_from_punches(punches)], rejected, skipped, done, first, raw)
+
+
+def open_xlsx(source: Source, profile: MappingProfile | None, chunk_lines: int) -> XlsxFile:
+    """Detect the sheet, header and date order of an .xlsx export."""
+    kind = _workbook_kind(source)
+    if kind is not None:
+        raise UnsupportedFile(f"{source.name}: this is {kind}")
+    found = _find_sheet(source, profile)
+    info = FileInfo(
+        source.name,
+        "xlsx",
+        "utf-8",
+        found.order,
+        source.size(),
+        columns=dict(found.layout.columns),
+        profile=profile.name if profile else None,
+        line_unit="sheet row",
+        sheet=found.sheet,
+    )
+    return XlsxFile(source, info, found.layout, chunk_lines, found.rows_claimed)
