@@ -18,9 +18,12 @@ def create_app(config: dict[str, Any] | None = None):  # type: ignore[no-untyped
         app.config.from_mapping(config)
     app.config["DATABASE_URL"] = database_url(app.config["DATABASE_URL"])
 
+    from .push import push_admin_bp, push_bp
     from .web import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(push_bp)  # /iclock/...: ADMS terminals call these
+    app.register_blueprint(push_admin_bp)  # /iclock-admin/pending (no login yet: trusted network only)
 
     @app.template_filter("vn_datetime")
     def vn_datetime(value: str | None) -> str:

@@ -212,6 +212,7 @@ DEVICE: Spec = {
     "name": (_opt_text, False), "port": (lambda v: v, False), "baudrate": (_int(300, 921600), False),
     "machine_number": (_int(1, 255), False), "host": (_text, False), "comm_key": (_int(0, 999999), False),
     "serial": (_text, False), "pull_interval_minutes": (_int(1, 10080), False),
+    "chunk_size": (_int(256, 65472), False),
     "clock_offsets": (list, False),
 }
 ENROLLMENT: Spec = {"device": (_text, True), "user_id": (_text, True)}

@@ -385,6 +385,27 @@ def devices_backfill(device_code: str, first: dt.datetime, last: dt.datetime) ->
     click.echo(f"queued command {number} for {device_code}: {text!r}")
 
 
+@main.command("simulate-terminal")
+@click.option("--records", "records_path", required=True, type=click.Path(dir_okay=False, exists=True),
+              help="An attlog file whose punches the simulated terminal holds.")
+@click.option("--protocol", default="tcp", show_default=True, type=click.Choice(["tcp", "udp", "serial"]))
+@click.option("--port", type=int, help="Port to listen on (serial: a TCP port for socket:// clients).")
+@click.option("--pty", "use_pty", is_flag=True, help="Serve on a new pseudo-terminal (serial).")
+@click.option("--width", default=40, show_default=True, type=click.Choice(["8", "16", "40", "49"]))
+@click.option("--comm-key", default=0, show_default=True, type=int)
+@click.option("--fault", help="e.g. drop-after=3,corrupt-chunk=2,skew=+300,slow=0.2")
+@reports_errors
+def simulate_terminal(records_path: str, protocol: str, port: int | None, use_pty: bool, width: str,
+                      comm_key: int, fault: str | None) -> None:
+    """A ZK-protocol terminal simulator serving the punches of an attlog file, until interrupted."""
+    from devices.zk.simulator import run_simulator
+
+    if use_pty and port is not None:
+        raise CommandError("give either --port or --pty")
+    run_simulator(records_path, protocol=protocol, port=port, use_pty=use_pty, width=int(width),
+                  comm_key=comm_key, fault=fault)
+
+
 @main.command()
 @reports_errors
 def scheduler() -> None:

@@ -14,7 +14,7 @@ from .audit import record_change
 from .bundle import Bundle, BundleError
 from .ledger import recompute_corrected_times
 
-DEVICE_SETTING_KEYS = ("port", "baudrate", "machine_number", "host", "comm_key", "pull_interval_minutes")
+DEVICE_SETTING_KEYS = ("port", "baudrate", "machine_number", "host", "comm_key", "pull_interval_minutes", "chunk_size")
 
 
 @dataclass

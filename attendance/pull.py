@@ -107,14 +107,17 @@ def pull_device(
     sizes = None
     try:
         transport = open_transport(kind, settings, timeout)
-        with ZKClient(transport, comm_key=int(settings.get("comm_key", 0) or 0), timeout=timeout) as client:
+        chunk_size = int(settings["chunk_size"]) if settings.get("chunk_size") else None
+        with ZKClient(transport, comm_key=int(settings.get("comm_key", 0) or 0), timeout=timeout,
+                      chunk_size=chunk_size) as client:
             server_before = dt.datetime.now()
             device_clock = client.get_time()
             server_after = dt.datetime.now()
             server_clock = server_before + (server_after - server_before) / 2
             result.device_clock = device_clock.strftime("%Y-%m-%d %H:%M:%S")
             result.server_clock = server_clock.strftime("%Y-%m-%d %H:%M:%S")
-            result.skew_seconds = round((device_clock - server_clock).total_seconds())
+            # The terminal reports whole seconds (truncated): on average it reads 0.5 s behind.
+            result.skew_seconds = round((device_clock - server_clock).total_seconds() + 0.5)
             sizes = client.free_sizes()
             client.disable()
             try:
