@@ -208,7 +208,7 @@ OVERRIDE: Spec = {
 OFFSET: Spec = {"valid_from": (_date, True), "seconds": (_int(-86400, 86400), True)}
 DEVICE: Spec = {
     "code": (_text, True), "unit": (lambda v: None if v is None else _text(v), False),
-    "kind": (_choice("zk_serial", "zk_tcp", "zk_udp", "adms_push", "file"), False),
+    "kind": (_choice("zk_serial", "zk_tcp", "zk_udp", "adms_push", "file", "serial_lines"), False),
     "name": (_opt_text, False), "port": (lambda v: v, False), "baudrate": (_int(300, 921600), False),
     "machine_number": (_int(1, 255), False), "host": (_text, False), "comm_key": (_int(0, 999999), False),
     "serial": (_text, False), "pull_interval_minutes": (_int(1, 10080), False),

@@ -385,6 +385,29 @@ def devices_backfill(device_code: str, first: dt.datetime, last: dt.datetime) ->
     click.echo(f"queued command {number} for {device_code}: {text!r}")
 
 
+@main.command()
+@click.option("--device", "device_code", required=True, help="A serial_lines terminal.")
+@click.option("--idle-timeout", type=float, help="Stop after this many seconds without a byte (default: run until stopped).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per stored run of lines.")
+@reports_errors
+def listen(device_code: str, idle_timeout: float | None, as_json: bool) -> None:
+    """Store the punches a terminal prints line by line on its serial port, as they arrive."""
+    from .listen import listen_device
+
+    def report(result) -> None:  # type: ignore[no-untyped-def]
+        if as_json:
+            click.echo(json.dumps({k: v for k, v in result.as_dict().items() if k != "rejects"}, ensure_ascii=False))
+        else:
+            click.echo(f"{device_code}: read {result.read}, new {result.inserted}, rejected {result.rejected}")
+        for bad in result.rejects[:10]:
+            click.echo(f"  line {bad['line']}: {bad['reason']}", err=True)
+
+    try:
+        listen_device(None, device_code, idle_timeout=idle_timeout, report=report)
+    except KeyboardInterrupt:
+        pass
+
+
 @main.command("simulate-terminal")
 @click.option("--records", "records_path", required=True, type=click.Path(dir_okay=False, exists=True),
               help="An attlog file whose punches the simulated terminal holds.")

@@ -71,6 +71,7 @@ class LineSerialReader:
     def _parse(self, lines: list[bytes]) -> ParsedChunk:
         texts = [decode_text(line.removesuffix(b"\r"), self.encoding) for line in lines]
         chunk = parse_lines(texts, fmt=self.fmt, first_line_no=self.next_line_no)
+        chunk.raw = b"\n".join(lines)  # kept with the batch, as a file's bytes are
         self.next_line_no += len(lines)
         return chunk
 
