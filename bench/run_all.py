@@ -3,6 +3,8 @@
 1. import of a 1,000,000-line attlog into SQLite   vs pandas parse + plain executemany
 2. re-import of the same file (all duplicates)     vs pandas parse + executemany (all ignored)
 3. evaluation of one month for 10,000 staff         vs SELECT of the month's punches into a DataFrame
+4. pull of 100,000 records from the ZK simulator    vs decoding the same bytes alone
+   over TCP, and the same pull stored in SQLite
 
 Run with `make bench` (or `python bench/run_all.py --lines 200000 --staff 2000` for a quick look).
 Each import runs in its own process so its peak memory (ru_maxrss) is its own.
@@ -26,6 +28,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 FLOOR_TABLE = """
 CREATE TABLE punch (id INTEGER PRIMARY KEY, device_id INTEGER NOT NULL, user_id VARCHAR(32) NOT NULL,
@@ -182,11 +185,52 @@ def bench_month(staff: int) -> list[tuple[str, float, float, str]]:
     return [(f"month evaluation, {len(table):,} staff", min(ours), min(floor), "<= 2x")]
 
 
+def bench_pull(records: int) -> list[tuple[str, float, float, str]]:
+    """Benchmark 4: the protocol pull, and the whole `attendance pull` into a fresh database."""
+    import pull_bench
+
+    from attendance.pull import pull_device
+    from devices.zk import codec
+    from devices.zk.client import ZKClient
+    from devices.zk.simulator import Terminal, serve
+    from devices.zk.transport import open_transport
+
+    terminal = Terminal(pull_bench.make_records(records), width=40)
+    buffer = terminal.buffer()
+    decode = pull_bench.best_of(3, lambda: codec.decode_attlog_buffer(buffer, records))
+    server = serve("tcp", port=0, terminal=terminal, block=False, announce=lambda _line: None)
+    try:
+        def protocol_pull() -> None:
+            with ZKClient(open_transport("zk_tcp", server.settings, 10.0), timeout=10.0) as zk:
+                zk.disable()
+                assert len(zk.read_attendance().records) == records
+                zk.enable()
+
+        pulled = pull_bench.best_of(3, protocol_pull)
+        url = fresh_database("pull.sqlite3", {
+            "units": [{"code": "X", "name": "Xã Bench"}],
+            "devices": [{"code": "TK-01", "unit": "X", "kind": "zk_tcp", **server.settings}],
+        })
+        start = time.perf_counter()
+        result = pull_device(url, "TK-01")
+        stored = time.perf_counter() - start
+        assert result.ok and result.inserted == records, result
+    finally:
+        server.stop()
+    print(f"  {records:,} records of 40 bytes ({len(buffer) / 1e6:.1f} MB): decode alone {records / decode:,.0f}"
+          f" records/s, TCP pull {records / pulled:,.0f} records/s, pull stored in SQLite {records / stored:,.0f} records/s")
+    return [
+        (f"TCP pull of {records:,} records", pulled, decode, "(decode alone)"),
+        (f"attendance pull of {records:,} into SQLite", stored, decode, "(decode alone)"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--staff", type=int, default=10_000)
-    parser.add_argument("--only", choices=["import", "month"])
+    parser.add_argument("--records", type=int, default=100_000, help="records for the pull benchmark")
+    parser.add_argument("--only", choices=["import", "month", "pull"])
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("ATTENDANCE_INSTANCE", str(DATA))
@@ -197,6 +241,9 @@ def main() -> None:
     if args.only in (None, "month"):
         print("month benchmark")
         rows += bench_month(args.staff)
+    if args.only in (None, "pull"):
+        print("pull benchmark")
+        rows += bench_pull(args.records)
     print()
     print(f"{'benchmark':40} {'service':>9} {'floor':>9} {'ratio':>7}  target")
     for name, ours, floor, target in rows:
