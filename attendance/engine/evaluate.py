@@ -251,13 +251,16 @@ def evaluate(inp: EngineInput, first_day: dt.date, last_day: dt.date, detail: bo
     explanations) is left empty: summaries do not need it.
     """
     first, last = day_number(first_day), day_number(last_day)
+    # The neighbouring days are evaluated too but not reported: a punch near midnight may
+    # belong to their windows, and the verdicts of a day must not depend on the period asked.
+    lo_day, hi_day = first - 1, last + 1
 
     # ---- staff-days: unit, schedule, working or not (rules.md §2, §3)
-    d_staff, d_day = _staff_days(inp, first, last)
-    d_off = d_day - first
+    d_staff, d_day = _staff_days(inp, lo_day, hi_day)
+    d_off = d_day - lo_day
     d_unit = _units_of(inp, d_staff, d_day)
-    d_sched = _schedules_of(inp, d_staff, d_day, d_unit, first, last)
-    force_work, force_off, cal_source, cal_ref = _calendar(inp, first, last)
+    d_sched = _schedules_of(inp, d_staff, d_day, d_unit, lo_day, hi_day)
+    force_work, force_off, cal_source, cal_ref = _calendar(inp, lo_day, hi_day)
     sched_ids = np.array(sorted(s.id for s in inp.schedules) or [-2], dtype=np.int64)
     masks = np.array([next(sum(1 << d for d in s.weekdays) for s in inp.schedules if s.id == i) if i >= 0 else 0
                       for i in sched_ids], dtype=np.int64)
@@ -359,23 +362,23 @@ def evaluate(inp: EngineInput, first_day: dt.date, last_day: dt.date, detail: bo
 
     # ---- days: absent when every session is absent; punches on days off (rules.md §7)
     absent_day = np.zeros(len(d_staff), dtype=bool)
-    s_key = (s_staff << DAY_BITS) | (s_day - first)
+    s_key = (s_staff << DAY_BITS) | (s_day - lo_day)
     if n_sessions:
         starts = np.flatnonzero(np.r_[True, s_key[1:] != s_key[:-1]])
         absent_day[np.searchsorted(day_key, s_key[starts])] = np.logical_and.reduceat(absent, starts)
-    in_period = (p_cal[kept] >= first) & (p_cal[kept] <= last)
-    punch_day_key = (p_staff[kept][in_period] << DAY_BITS) | (p_cal[kept][in_period] - first)
+    in_span = (p_cal[kept] >= lo_day) & (p_cal[kept] <= hi_day)
+    punch_day_key = (p_staff[kept][in_span] << DAY_BITS) | (p_cal[kept][in_span] - lo_day)
     probe = np.clip(np.searchsorted(punch_day_key, day_key), 0, max(len(punch_day_key) - 1, 0))
     has_punch = (punch_day_key[probe] == day_key) if len(punch_day_key) else np.zeros(len(day_key), dtype=bool)
 
     if detail:
         punches = _punch_roles(p_id, p_staff, p_sec, p_min, p_cal, p_suppressed, last_kept, j_row, j_sidx,
-                               checkin_row[has_in], checkout_row[has_out], day_key, working, first, last,
+                               checkin_row[has_in], checkout_row[has_out], day_key, working, lo_day, hi_day,
                                s_day, t["no"][tr])
     else:
         punches = pd.DataFrame(columns=["punch_id", "staff_id", "role"])
 
-    sessions = pd.DataFrame({
+    session_columns = {
         "staff_id": s_staff, "day": s_day, "date": _dates(s_day, first, last), "session_no": t["no"][tr],
         "schedule_id": t["schedule"][tr], "s": t["s"][tr], "e": t["e"][tr], "lo": t["lo"][tr], "hi": t["hi"][tr],
         "mid": t["mid"][tr], "grace_late": t["grace_late"][tr], "grace_early": t["grace_early"][tr],
@@ -389,14 +392,20 @@ def evaluate(inp: EngineInput, first_day: dt.date, last_day: dt.date, detail: bo
         "excused": excused, "start_covered": start_covered, "end_covered": end_covered,
         "late_minutes": np.where(late, late_by, 0), "early_minutes": np.where(early, early_by, 0),
         "late_by": late_by, "early_by": early_by, "excuse_ids": excuse_ids,
-    }, copy=False)  # fresh arrays: no need for pandas to copy them into consolidated blocks
-    days = pd.DataFrame({
+    }
+    day_columns = {
         "staff_id": d_staff, "day": d_day, "date": _dates(d_day, first, last), "unit_id": d_unit,
         "schedule_id": d_sched, "working": working,
         "day_source": pd.Categorical.from_codes(source, categories=list(DAY_SOURCES)),
         "day_reference": cal_ref[d_off], "absent_day": absent_day, "has_punch": has_punch,
         "offday_punch": has_punch & ~working,
-    }, copy=False)
+    }
+    # Only the period is reported (see lo_day); masks first, so the frames are built once,
+    # from fresh arrays that pandas need not copy into consolidated blocks.
+    in_sessions = (s_day >= first) & (s_day <= last)
+    in_days = (d_day >= first) & (d_day <= last)
+    sessions = pd.DataFrame({k: v[in_sessions] for k, v in session_columns.items()}, copy=False)
+    days = pd.DataFrame({k: v[in_days] for k, v in day_columns.items()}, copy=False)
     return Evaluation(sessions=sessions, days=days, punches=punches)
 
 
