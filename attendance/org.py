@@ -168,8 +168,10 @@ class _Loader:
             current = self.devices.get(r["code"])
             values: dict[str, Any] = {"code": r["code"], "unit_id": unit.id if unit else None,
                                       "kind": r.get("kind", "file"), "name": r.get("name", ""),
-                                      "serial": r.get("serial"),
                                       "settings": {k: r[k] for k in DEVICE_SETTING_KEYS if k in r}}
+            # A serial approved by an administrator (push terminals) stays unless the bundle names one.
+            if "serial" in r or current is None:
+                values["serial"] = r.get("serial")
             device = self._upsert("device", current, m.Device, r["code"], values)
             self.devices[r["code"]] = device
             if "clock_offsets" in r:

@@ -149,3 +149,15 @@ def test_two_people_cannot_share_one_device_user_id(db_url: str, tmp_path: Path)
 excuses:""")
     with pytest.raises(BundleError, match=r"staff\[1\]\.enrollments\[0\]\.user_id: '101' on TK-01 is already enrolled for NV001"):
         load(second, tmp_path)
+
+
+def test_bundle_without_serial_keeps_an_approved_serial(db_url: str, tmp_path: Path) -> None:
+    load(BUNDLE, tmp_path)
+    with transaction() as session:
+        session.scalar(select(m.Device)).serial = "CKJ1234567"  # approved through `devices approve`
+    assert load(BUNDLE, tmp_path) == {"created": {}, "updated": {}, "deleted": {}}
+    with transaction() as session:
+        assert session.scalar(select(m.Device.serial)) == "CKJ1234567"
+    load(BUNDLE.replace("kind: zk_serial", "kind: zk_serial\n    serial: NEW0000001"), tmp_path)
+    with transaction() as session:
+        assert session.scalar(select(m.Device.serial)) == "NEW0000001"

@@ -330,13 +330,14 @@ def _punches(*times: str, staff_id: int = 1) -> pd.DataFrame:
     return frame
 
 
-#: Known engine discrepancy (found by this test, minimised by hand): a round-the-clock
+#: Regression example (an engine discrepancy found by this test, minimised by hand,
+#: fixed in 16e5ddf "verdicts no longer depend on the period asked"): a round-the-clock
 #: schedule 00:00-21:30, windows 60/120, so Mon's window is [Sun 23:00, Mon 23:30] and
 #: Tue's is [Mon 23:00, Tue 23:30]. The punch at Mon 23:00 is in both windows, so by the
 #: project decision it belongs to Tue ("the later day's window") and Mon is absent. The
-#: engine evaluated over Mon alone uses it as Mon's check-out (missing_in), but over
-#: Mon-Tue gives it to Tue: a day's verdict depends on where the period ends.
-#: Reference: absent_sessions=1, absent_days=1; engine: missing_punch_count=1.
+#: engine used to take it as Mon's check-out (missing_in) when evaluated over Mon alone,
+#: but gave it to Tue over Mon-Tue: a day's verdict depended on where the period ended.
+#: Reference: absent_sessions=1, absent_days=1; old engine: missing_punch_count=1.
 PERIOD_END_OVERLAP = (
     EngineInput(
         staff=[StaffMember(id=1, code="NV001")],
