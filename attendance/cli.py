@@ -126,7 +126,7 @@ def import_(paths: tuple[str, ...], device_code: str, fmt: str, profile: str | N
             mapping = read_profile(profile) if Path(profile).is_file() else saved_profile(session, profile)
     results = []
     for path in paths:
-        with transaction() as session, _progress(Path(path).stat().st_size, Path(path).name, quiet=as_json) as tick:
+        with transaction() as session, _progress(Path(path).name, as_json, total=Path(path).stat().st_size, min_total=1_000_000) as tick:
             results.append(import_file(session, device_code, path, fmt=fmt, profile=mapping, progress=tick))
     total = {k: sum(getattr(r, k) for r in results) for k in ("read", "inserted", "duplicates", "rejected", "unknown_users", "skipped")}
     if as_json:
@@ -143,25 +143,30 @@ def import_(paths: tuple[str, ...], device_code: str, fmt: str, profile: str | N
 
 
 class _progress:
-    """A byte progress bar on a terminal; silent when not interactive."""
+    """A byte progress bar on an interactive terminal, for files and pulls alike.
 
-    def __init__(self, total: int, label: str, quiet: bool):
-        self.total, self.label = total, label
-        self.enabled = not quiet and sys.stderr.isatty() and total > 1_000_000
+    The total is given up front (a file's size) or by each tick (a pull learns it from the
+    terminal); work smaller than ``min_total`` bytes gets no bar.
+    """
+
+    def __init__(self, label: str, quiet: bool, total: int | None = None, min_total: int = 0):
+        self.label, self.total, self.min_total = label, total, min_total
+        self.enabled = not quiet and sys.stderr.isatty()
         self.bar: Any = None
-        self.done = 0
 
-    def __enter__(self) -> Callable[[int], None]:
-        if self.enabled:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=self.total, unit="B", unit_scale=True, desc=self.label, file=sys.stderr)
+    def __enter__(self) -> Callable[..., None]:
         return self.tick
 
-    def tick(self, bytes_done: int) -> None:
-        if self.bar is not None:
-            self.bar.update(max(0, bytes_done - self.done))
-            self.done = bytes_done
+    def tick(self, done: int, total: int | None = None) -> None:
+        total = total or self.total
+        if not self.enabled or not total or total < self.min_total:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="B", unit_scale=True, desc=self.label, file=sys.stderr)
+        self.bar.n = done
+        self.bar.refresh()
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
@@ -212,7 +217,7 @@ def pull(device_code: str | None, pull_all: bool, clear: bool, timeout: float, a
         codes = [device_code or ""]
     results = []
     for code in codes:
-        with _progress_records(code, quiet=as_json) as tick:
+        with _progress(code, as_json) as tick:
             results.append(pull_device(None, code, clear=clear, timeout=timeout, progress=tick))
     if as_json:
         _dump(results[0].as_dict() if device_code else [r.as_dict() for r in results])
@@ -227,30 +232,6 @@ def pull(device_code: str | None, pull_all: bool, clear: bool, timeout: float, a
     failed = [r.device for r in results if not r.ok]
     if failed:
         raise CommandError(f"pull failed for {', '.join(failed)}")
-
-
-class _progress_records:
-    """A record-count progress bar for pulls, on a terminal only."""
-
-    def __init__(self, label: str, quiet: bool):
-        self.label, self.enabled, self.bar = label, not quiet and sys.stderr.isatty(), None
-
-    def __enter__(self) -> Callable[[int, int], None]:
-        return self.tick
-
-    def tick(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit="B", unit_scale=True, desc=self.label, file=sys.stderr)
-        self.bar.n = done
-        self.bar.refresh()
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 @main.group()

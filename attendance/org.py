@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -292,8 +291,3 @@ def load_bundle(session: Session, bundle: Bundle, actor: str = "cli") -> LoadRep
         raise BundleError(loader.errors)
     session.flush()
     return loader.report
-
-
-def today() -> dt.date:
-    """Local date (kept separate so tests may patch it)."""
-    return dt.date.today()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -400,83 +401,83 @@ def _serial() -> str | None:
     return serial if serial and len(serial) <= 64 else None
 
 
+BAD_SERIAL = "Bad request: SN missing or too long\n"
+
+
+def _terminal_call(handle: Callable[[Session, m.Device], Response]) -> Response:
+    """Check SN, resolve the registered terminal in one transaction, answer with ``handle``.
+
+    Unknown or rejected terminals get their refusal (and are recorded for the administrator).
+    """
+    serial = _serial()
+    if serial is None:
+        return _text(BAD_SERIAL, 400)
+    with transaction(_database()) as session:
+        known = _known(session, serial)
+        return known if isinstance(known, Response) else handle(session, known)
+
+
 @push_bp.route("/cdata", methods=["GET", "POST"])
 def cdata() -> Response:
     """Handshake and time sync (GET) and data uploads (POST) of a push terminal."""
-    serial = _serial()
-    if serial is None:
-        return _text("Bad request: SN missing or too long\n", 400)
-    if request.method == "GET" and _arg("type") == "time":
-        return _time_sync(serial)
+    if request.method == "GET":
+        if _arg("type") == "time":
+            return _terminal_call(_time_sync)
+        return _terminal_call(lambda session, device: _text(
+            handshake_text(device, _timezone_hours(device_zone(session, device)))))
     table = _arg("table").upper()
     stamp = _arg("Stamp", "stamp")
-    with transaction(_database()) as session:
-        known = _known(session, serial)
-        if isinstance(known, Response):
-            return known
-        if request.method == "GET":
-            return _text(handshake_text(known, _timezone_hours(device_zone(session, known))))
+    stored: list[tuple[int, ledger.ImportResult]] = []
+
+    def upload(session: Session, device: m.Device) -> Response:
         if table != "ATTLOG":
             return _text("OK")  # OPERLOG, options, photos...: not ours to keep
-        result = receive_attlog(session, known, request.get_data(cache=False), stamp)
-        device_id = known.id
+        result = receive_attlog(session, device, request.get_data(cache=False), stamp)
+        stored.append((device.id, result))
+        return _text(f"OK: {result.inserted + result.duplicates}")
+
+    answer = _terminal_call(upload)
     # The stamp moves only once the punches are committed: a failure above leaves it where it
     # was, the terminal gets a 500 and resends the same batch.
-    if stamp:
+    if stored and stamp:
         with transaction(_database()) as session:
-            advance_stamp(session, device_id, stamp)
-    return _text(f"OK: {result.inserted + result.duplicates}")
+            advance_stamp(session, stored[0][0], stamp)
+    return answer
 
 
 @push_bp.route("/rtdata", methods=["GET"])
 def rtdata() -> Response:
     """Time sync at the push-protocol 3.x address (``type=time``); anything else: OK."""
-    serial = _serial()
-    if serial is None:
-        return _text("Bad request: SN missing or too long\n", 400)
     if _arg("type") == "time":
-        return _time_sync(serial)
-    with transaction(_database()) as session:
-        known = _known(session, serial)
-        return known if isinstance(known, Response) else _text("OK")
+        return _terminal_call(_time_sync)
+    return _terminal_call(lambda _session, _device: _text("OK"))
 
 
-def _time_sync(serial: str) -> Response:
+def _time_sync(session: Session, device: m.Device) -> Response:
     style = current_app.config.get("ADMS_TIME_FORMAT") or "zk"
-    with transaction(_database()) as session:
-        known = _known(session, serial)
-        if isinstance(known, Response):
-            return known
-        return _text(time_sync_text(utc_now(), device_zone(session, known), style))
+    return _text(time_sync_text(utc_now(), device_zone(session, device), style))
 
 
 @push_bp.route("/getrequest", methods=["GET"])
 def getrequest() -> Response:
     """Heartbeat: the queued commands as ``C:<id>:<command>`` lines, or ``OK``."""
-    serial = _serial()
-    if serial is None:
-        return _text("Bad request: SN missing or too long\n", 400)
-    with transaction(_database()) as session:
-        known = _known(session, serial)
-        if isinstance(known, Response):
-            return known
-        commands = take_commands(session, known, local_now())
-        body = "".join(f"C:{c.id}:{c.command}\n" for c in commands)
-    return _text(body or "OK")
+
+    def heartbeat(session: Session, device: m.Device) -> Response:
+        commands = take_commands(session, device, local_now())
+        return _text("".join(f"C:{c.id}:{c.command}\n" for c in commands) or "OK")
+
+    return _terminal_call(heartbeat)
 
 
 @push_bp.route("/devicecmd", methods=["POST"])
 def devicecmd() -> Response:
     """Results of commands sent on earlier heartbeats."""
-    serial = _serial()
-    if serial is None:
-        return _text("Bad request: SN missing or too long\n", 400)
-    with transaction(_database()) as session:
-        known = _known(session, serial)
-        if isinstance(known, Response):
-            return known
-        record_command_results(session, known, decode_text(request.get_data(cache=False)), local_now())
-    return _text("OK")
+
+    def results(session: Session, device: m.Device) -> Response:
+        record_command_results(session, device, decode_text(request.get_data(cache=False)), local_now())
+        return _text("OK")
+
+    return _terminal_call(results)
 
 
 @push_admin_bp.route("/pending")
