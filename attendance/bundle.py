@@ -12,9 +12,10 @@ from typing import Any
 import yaml
 
 from .engine.types import WEEKDAY_NAMES
+from .errors import InvalidInput
 
 
-class BundleError(ValueError):
+class BundleError(InvalidInput):
     """The bundle is not valid; ``errors`` lists every problem, each naming its path."""
 
     def __init__(self, errors: list[str]):

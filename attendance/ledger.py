@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from devices.parsers import MappingProfile, ParsedChunk, RejectedLine, open_punch_file
 
 from . import models as m
+from .errors import InvalidInput
 
 INSERT_COLUMNS = (
     "device_id", "user_id", "device_time", "corrected_time", "status", "verify", "work_code", "batch_id", "line_no",
@@ -26,7 +27,7 @@ INSERT_COLUMNS = (
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-class ImportError_(ValueError):
+class ImportError_(InvalidInput):
     """An import could not start (unknown device, unreadable file); the message says which."""
 
 

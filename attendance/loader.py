@@ -21,6 +21,7 @@ from .engine.types import (
     ScheduleVersion,
     StaffMember,
 )
+from .errors import NotFound
 
 # corrected = device time − offset, so a corrected-time range is inside the device-time range
 # widened by the offsets in force; that range is a seek on the natural key's index per enrollment.
@@ -32,7 +33,7 @@ PUNCH_QUERY = (
 )
 
 
-class UnknownCode(LookupError):
+class UnknownCode(NotFound):
     """A unit or staff code given on the command line does not exist."""
 
 

@@ -40,6 +40,7 @@ from . import ledger
 from . import models as m
 from .audit import record_change
 from .db import transaction
+from .errors import InvalidInput
 
 push_bp = Blueprint("push", __name__, url_prefix="/iclock")
 # Login and roles are not built yet: until they are, expose /iclock-admin only on a trusted
@@ -54,7 +55,7 @@ STATUS_VI = {"pending": "Chờ duyệt", "approved": "Đã duyệt", "rejected":
              "registered": "Đã đăng ký qua bộ thiết lập"}
 
 
-class PushAdminError(ValueError):
+class PushAdminError(InvalidInput):
     """An administrator's push-terminal request cannot be done; the message says why."""
 
 
