@@ -170,3 +170,19 @@ def test_worked_example(name: str, data: dict[str, Any]) -> None:
         expected = {f: int(data["summary"].get(f, 0)) for f in SUMMARY_FIELDS}
         assert set(data["summary"]) <= set(SUMMARY_FIELDS)
         assert {f: int(row[f]) for f in SUMMARY_FIELDS} == expected, name
+
+
+def test_the_bundle_reference_example_loads(sqlite_url: str) -> None:
+    """docs/bundle.md's example is a valid bundle, and loading it twice changes nothing."""
+    from attendance.bundle import validate_bundle
+    from attendance.db import transaction
+    from attendance.org import load_bundle
+
+    text = (DOC.parent / "bundle.md").read_text(encoding="utf-8").split("## Example", 1)[1]
+    [block] = re.findall(r"^```yaml\n(.*?)^```", text, re.S | re.M)
+    with transaction() as session:
+        first = load_bundle(session, validate_bundle(yaml.safe_load(block)), actor="test")
+    with transaction() as session:
+        again = load_bundle(session, validate_bundle(yaml.safe_load(block)), actor="test")
+    assert first.created["staff"] == 1 and first.created["device"] == 1
+    assert again.as_dict() == {"created": {}, "updated": {}, "deleted": {}}
