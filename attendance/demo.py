@@ -1,8 +1,9 @@
-"""The demo district of `make run`: the bundle and exports in sample_logs/ (idempotent)."""
+"""The demo district of `make run` and `attendance demo`: a packaged bundle and exports (idempotent)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 
 from .bundle import read_bundle_file, validate_bundle
 from .db import transaction
@@ -10,7 +11,10 @@ from .ledger import import_file
 from .org import load_bundle
 from .services import monthly_summary
 
-SAMPLES = Path(__file__).resolve().parents[1] / "sample_logs"
+#: The demo's files ship inside the package, so a plain ``pip install`` can run the demo;
+#: they are byte-for-byte copies of files in the repository's sample_logs/ (a test checks it).
+DATA = resources.files("attendance") / "demo_data"
+BUNDLE = "demo_bundle.yaml"
 IMPORTS = (
     ("tk01_attlog.dat", "TK-01"),
     ("tk02_1_attlog.dat", "TK-02"),
@@ -20,19 +24,30 @@ IMPORTS = (
 )
 
 
+def demo_files() -> list[str]:
+    """Names of the packaged demo files: the bundle first, then the exports in import order."""
+    return [BUNDLE, *(name for name, _device in IMPORTS)]
+
+
+def _packaged(name: str) -> Traversable:
+    entry = DATA / name
+    if not entry.is_file():
+        raise FileNotFoundError(f"{name}: missing from the installed package (attendance/demo_data)")
+    return entry
+
+
 def load_demo(month: str = "2026-10") -> list[str]:
     """Load the demo bundle and exports; return lines describing what is there now."""
-    if not (SAMPLES / "demo_bundle.yaml").exists():
-        raise FileNotFoundError(f"{SAMPLES}: the demo needs the repository's sample_logs/ folder")
     lines = []
-    bundle = validate_bundle(read_bundle_file(SAMPLES / "demo_bundle.yaml"))
+    with resources.as_file(_packaged(BUNDLE)) as path:
+        bundle = validate_bundle(read_bundle_file(path))
     with transaction() as session:
         report = load_bundle(session, bundle, actor="demo")
     created = sum(report.created.values())
     lines.append(f"Bộ thiết lập mẫu: {created} bản ghi mới" if created else "Bộ thiết lập mẫu: đã có, không thay đổi")
     for name, device in IMPORTS:
-        with transaction() as session:
-            r = import_file(session, device, SAMPLES / name)
+        with resources.as_file(_packaged(name)) as path, transaction() as session:
+            r = import_file(session, device, path)
         lines.append(f"  {name} → {device}: đọc {r.read}, thêm {r.inserted}, trùng {r.duplicates}, lỗi {r.rejected}")
     with transaction() as session:
         table = monthly_summary(session, month, "17830")

@@ -1,4 +1,4 @@
-"""A deliberately naive reference implementation of /work/shared/spec/rules.md.
+"""A deliberately naive reference implementation of the rules of docs/rules.md.
 
 Written straight from the text of rules.md (and the project decisions listed below),
 without looking at the engine. Everything is plain loops: per person, per day, per

@@ -79,7 +79,7 @@ def reasons(chunk: ParsedChunk) -> list[tuple[int, str]]:
     return [(r.line_no, r.reason) for r in chunk.rejected]
 
 
-# --- the real exports in /work/shared/samples -------------------------------------------
+# --- real exports kept beside the repository (skipped when absent) -----------------------
 
 
 def test_shared_5col_attlog() -> None:

@@ -1,4 +1,4 @@
-"""Hand-made checks of every rule of shared/spec/rules.md against the rules engine.
+"""Hand-made checks of every rule of docs/rules.md against the rules engine.
 
 Every expected value is written literally and was worked out by hand from the text of
 rules.md; nothing is computed with the engine's own helpers. Unless a test says
