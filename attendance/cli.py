@@ -497,16 +497,10 @@ def serve(host: str, port: int, threads: int, debug: bool) -> None:
         click.echo(f"Mở trình duyệt / open http://{_browser_host(host)}:{port or 5000}/ (development server)")
         app.run(host=host, port=port or 5000, debug=True)
         return
-    import waitress
+    from .web.server import bound_port, make_server
 
-    # Waitress buffers each body before the app sees it (to a temporary file past 512 KiB):
-    # refuse at its level anything larger than the largest body the app accepts.
-    largest = max(int(app.config["MAX_CONTENT_LENGTH"] or 0), int(app.config["ADMS_MAX_CONTENT_LENGTH"] or 0))
-    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="attendance",
-                                    max_request_body_size=largest + 1 if largest else 1 << 30)
-    # Several sockets (e.g. "localhost" on IPv4 and IPv6) all listen on the asked port.
-    bound = getattr(server, "effective_port", None) or port
-    click.echo(f"Mở trình duyệt / open http://{_browser_host(host)}:{bound}/")
+    server = make_server(app, host, port, threads)
+    click.echo(f"Mở trình duyệt / open http://{_browser_host(host)}:{bound_port(server, port)}/")
     try:
         server.run()
     except KeyboardInterrupt:
