@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import NoReturn
 from urllib.parse import unquote_to_bytes
 from zoneinfo import ZoneInfo
 
@@ -41,28 +42,39 @@ def _text(body: str, status: int = 200, headers: dict[str, str] | None = None) -
 @bp.before_request
 def _check_request() -> None:
     """Refuse oversized bodies before reading them and queries that are not UTF-8."""
-    limit = int(current_app.config["ADMS_MAX_CONTENT_LENGTH"])
-    # Werkzeug applies this to chunked bodies too, while they are read (413 past the limit).
-    request.max_content_length = limit
+    limit = _limit()
+    # One byte more than allowed: werkzeug stops a chunked body there without a word (it
+    # would hand over a silently truncated upload at exactly the limit); _body() then sees
+    # the extra byte and refuses.
+    request.max_content_length = limit + 1
     if request.content_length is not None and request.content_length > limit:
-        abort(413, f"Request body of {request.content_length} bytes is larger than the {limit} bytes "
-                   "allowed for terminals (ADMS_MAX_CONTENT_LENGTH)")
+        _too_large(f"{request.content_length} bytes")
     for number, part in enumerate(request.query_string.split(b"&"), 1):
         try:
             unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
         except UnicodeDecodeError as exc:
             # Werkzeug would silently turn the bytes into U+FFFD: a serial must not be guessed.
-            abort(400, f"Bad request: query parameter {number} is not UTF-8 (byte {exc.start + 1})")
+            name = part.partition(b"=")[0].decode("ascii", "replace")[:20]
+            abort(400, f"Bad request: query parameter {number} ({name}) is not UTF-8 at byte {exc.start + 1}")
+
+
+def _limit() -> int:
+    return int(current_app.config["ADMS_MAX_CONTENT_LENGTH"])
+
+
+def _too_large(size: str) -> NoReturn:
+    abort(413, f"Request body of {size} is larger than the {_limit()} bytes allowed for terminals "
+               "(ADMS_MAX_CONTENT_LENGTH)")
 
 
 def _body() -> bytes:
     """The request body (at most ADMS_MAX_CONTENT_LENGTH bytes); a broken one is a 400."""
-    try:
-        return request.get_data(cache=False)
-    except (OSError, ValueError) as exc:
-        # The development server raises these for a malformed chunked body; waitress
-        # refuses such bodies itself before the application sees them.
-        abort(400, f"Bad request: malformed body ({exc})")
+    # A transfer that breaks mid-body is werkzeug's ClientDisconnected, a 400 (and waitress
+    # refuses a malformed chunked body itself, before the application sees it).
+    body = request.get_data(cache=False)
+    if len(body) > _limit():
+        _too_large(f"more than {_limit()} bytes")
+    return body
 
 
 def _arg(*names: str) -> str:
