@@ -54,7 +54,8 @@ def _check_request() -> None:
             unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
         except UnicodeDecodeError as exc:
             # Werkzeug would silently turn the bytes into U+FFFD: a serial must not be guessed.
-            name = part.partition(b"=")[0].decode("ascii", "replace")[:20]
+            raw_name = part.partition(b"=")[0].decode("ascii", "replace")[:20]
+            name = "".join(char if char.isprintable() else "?" for char in raw_name)
             abort(400, f"Bad request: query parameter {number} ({name}) is not UTF-8 at byte {exc.start + 1}")
 
 
