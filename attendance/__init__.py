@@ -2,34 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
-def create_app(config: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
-    """Application factory (flaskr style): config passed in, one blueprint per package."""
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Application factory (flaskr style): defaults, instance config file, ATTENDANCE_* variables, test_config."""
     # Flask is imported here so that the rules engine and the CLI stay importable without it.
     from flask import Flask
 
+    from .config import DefaultConfig, load_config_file
     from .db import database_url, default_instance_path
+    from .web import init_app
 
     app = Flask(__name__, instance_path=str(default_instance_path()), instance_relative_config=True)
-    app.config.from_mapping(SECRET_KEY="dev", DATABASE_URL=None, DEFAULT_MONTH=None)
-    if config:
-        app.config.from_mapping(config)
+    app.config.from_object(DefaultConfig)
+    load_config_file(app.config)
+    # ATTENDANCE_SECRET_KEY, ATTENDANCE_DATABASE_URL...; values are parsed as JSON when they can be.
+    app.config.from_prefixed_env("ATTENDANCE")
+    if test_config:
+        app.config.from_mapping(test_config)
+    if isinstance(app.config["SECRET_KEY"], int | float):
+        # A key made only of digits reads as a number from the environment; it is still a key.
+        app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])
     app.config["DATABASE_URL"] = database_url(app.config["DATABASE_URL"])
+    if app.config.get("PROXY_FIX_X_FOR"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from .push import push_admin_bp, push_bp
-    from .web import bp
-
-    app.register_blueprint(bp)
-    app.register_blueprint(push_bp)  # /iclock/...: ADMS terminals call these
-    app.register_blueprint(push_admin_bp)  # /iclock-admin/pending (no login yet: trusted network only)
-
-    @app.template_filter("vn_datetime")
-    def vn_datetime(value: str | None) -> str:
-        """'YYYY-MM-DD HH:MM:SS' as the dd/mm/yyyy HH:MM people read."""
-        if not value:
-            return ""
-        return f"{value[8:10]}/{value[5:7]}/{value[0:4]} {value[11:16]}"
-
+        hops = int(app.config["PROXY_FIX_X_FOR"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    init_app(app)
     return app

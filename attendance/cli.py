@@ -63,12 +63,15 @@ def main() -> None:
 @main.command()
 @reports_errors
 def init() -> None:
-    """Create or migrate the database (idempotent)."""
+    """Create or migrate the database and give the web app a secret key (idempotent)."""
+    from .config import ensure_secret_key
     from .db import database_url
     from .migrate import upgrade
 
     upgrade()
     click.echo(f"database ready: {_safe_url(database_url())}")
+    path, written = ensure_secret_key()
+    click.echo(f"secret key {'written to' if written else 'kept in'} {path}")
 
 
 def _safe_url(url: str) -> str:
@@ -308,7 +311,7 @@ def devices_status(as_json: bool, skew: int, idle_days: int) -> None:
 def devices_pending(include_decided: bool, as_json: bool) -> None:
     """Push (ADMS) terminals with an unregistered serial that called in."""
     from .db import transaction
-    from .push import pending_terminals
+    from .terminals import pending_terminals
 
     with transaction() as session:
         rows = pending_terminals(session, include_decided=include_decided)
@@ -328,7 +331,7 @@ def devices_pending(include_decided: bool, as_json: bool) -> None:
 def devices_approve(serial: str, device_code: str, unit_code: str | None) -> None:
     """Accept a pending push terminal: register its serial on a device."""
     from .db import transaction
-    from .push import approve_terminal
+    from .terminals import approve_terminal
 
     with transaction() as session:
         approve_terminal(session, serial, device_code, unit_code, actor="cli")
@@ -341,7 +344,7 @@ def devices_approve(serial: str, device_code: str, unit_code: str | None) -> Non
 def devices_reject(serial: str) -> None:
     """Refuse a pending push terminal (it stays listed and refused)."""
     from .db import transaction
-    from .push import reject_terminal
+    from .terminals import reject_terminal
 
     with transaction() as session:
         reject_terminal(session, serial, actor="cli")
@@ -357,7 +360,7 @@ def devices_backfill(device_code: str, first: dt.datetime, last: dt.datetime) ->
     """Ask a push terminal to upload again its punches of these days (on its next heartbeat)."""
     from .db import transaction
     from .ledger import device_by_code
-    from .push import queue_backfill
+    from .terminals import queue_backfill
 
     with transaction() as session:
         command = queue_backfill(session, device_by_code(session, device_code), first,
@@ -478,16 +481,39 @@ def explain(staff_code: str, day: dt.datetime, as_json: bool, lang: str) -> None
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535), help="0: any free port.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Requests served at once.")
+@click.option("--debug", is_flag=True, help="Flask's development server with the debugger: never on a network.")
 @reports_errors
-def serve(host: str, port: int) -> None:
-    """The web application."""
+def serve(host: str, port: int, threads: int, debug: bool) -> None:
+    """The web application and the ADMS endpoints of push terminals (waitress; also on Windows)."""
     from . import create_app
+    from .config import check_secret_key
 
-    app = create_app()
-    click.echo(f"Mở trình duyệt / open http://{host}:{port}/", err=True)
-    app.run(host=host, port=port, debug=False)
+    app = create_app({"DEBUG": True} if debug else None)
+    check_secret_key(app.config)  # a no-op with --debug
+    if debug:
+        click.echo(f"Mở trình duyệt / open http://{_browser_host(host)}:{port or 5000}/ (development server)")
+        app.run(host=host, port=port or 5000, debug=True)
+        return
+    from .web.server import bound_port, make_server
+
+    server = make_server(app, host, port, threads)
+    click.echo(f"Mở trình duyệt / open http://{_browser_host(host)}:{bound_port(server, port)}/")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
+def _browser_host(host: str) -> str:
+    """The host to type in a browser for a listening address."""
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 @main.command()

@@ -9,9 +9,16 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 DATABASE_ENV = "ATTENDANCE_DATABASE_URL"
+#: Milliseconds a SQLite connection waits for another writer unless a session asks otherwise.
+SQLITE_BUSY_TIMEOUT_MS = 30000
+#: PostgreSQL SQLSTATEs that mean "not now, try again": lock not available, serialization
+#: failure, deadlock detected.
+RETRYABLE_SQLSTATES = frozenset({"55P03", "40001", "40P01"})
 
 
 def default_instance_path() -> Path:
@@ -36,7 +43,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     # A 64 MiB page cache keeps the ledger indexes hot during bulk imports (default is 2 MiB).
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
@@ -57,9 +64,38 @@ def _engine(resolved: str) -> Engine:
     return engine
 
 
-def session_factory(url: str | None = None) -> sessionmaker[Session]:
-    """A sessionmaker bound to the engine of ``url``."""
-    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+def session_factory(url: str | None = None, lock_timeout: float | None = None) -> sessionmaker[Session]:
+    """A sessionmaker bound to the engine of ``url``.
+
+    With ``lock_timeout`` (seconds) each transaction of its sessions waits at most that long
+    for a lock held by another writer, then fails with an error ``is_busy_error`` recognises.
+    """
+    info = {} if lock_timeout is None else {"lock_timeout_ms": max(1, int(lock_timeout * 1000))}
+    return sessionmaker(bind=get_engine(url), expire_on_commit=False, info=info)
+
+
+@event.listens_for(Session, "after_begin")
+def _lock_timeout(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
+    limit = session.info.get("lock_timeout_ms")
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        # The busy timeout belongs to the pooled connection, not the transaction: set it each
+        # time so a connection a short-timeout session used does not keep its timeout.
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={limit or SQLITE_BUSY_TIMEOUT_MS}")
+    elif limit and dialect == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(limit)}")
+
+
+def is_busy_error(exc: BaseException) -> bool:
+    """Whether a database error means another writer holds a lock now (retrying later works)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    original = exc.orig
+    if getattr(original, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        return True
+    # sqlite3: SQLITE_BUSY / SQLITE_LOCKED ("database is locked", "database table is locked").
+    name = getattr(original, "sqlite_errorname", "")
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in str(original)
 
 
 @contextmanager

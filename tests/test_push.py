@@ -15,19 +15,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from attendance import create_app, push
+from attendance import create_app, terminals
 from attendance import models as m
 from attendance.bundle import validate_bundle
 from attendance.db import transaction
 from attendance.ledger import ledger_rows
 from attendance.org import load_bundle
-from attendance.push import (
+from attendance.terminals import (
     PushAdminError,
     approve_terminal,
     backfill_command,
     pending_terminals,
-    push_admin_bp,
-    push_bp,
     queue_backfill,
     queue_command,
     reject_terminal,
@@ -67,13 +65,7 @@ EXPECTED = [
 
 
 def make_client(db_url: str, **config: object) -> FlaskClient:
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True, **config})
-    # Until create_app registers them itself.
-    if "push" not in app.blueprints:
-        app.register_blueprint(push_bp)
-    if "push_admin" not in app.blueprints:
-        app.register_blueprint(push_admin_bp)
-    return app.test_client()
+    return create_app({"DATABASE_URL": db_url, "TESTING": True, **config}).test_client()
 
 
 @pytest.fixture
@@ -182,7 +174,7 @@ def test_unknown_serial_is_refused_listed_then_approved(client: FlaskClient) -> 
     assert (row["serial"], row["status"], row["requests"], row["remote_addr"]) == (stranger, "pending", 3, "127.0.0.1")
     assert row["first_seen"] <= row["last_seen"]
 
-    page = client.get("/iclock-admin/pending")
+    page = client.get("/devices/pending")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert stranger in text and "Máy chấm công chờ duyệt" in text and "Chờ duyệt" in text
@@ -242,7 +234,7 @@ def test_a_rejected_terminal_stays_refused_and_listed(client: FlaskClient) -> No
         [row] = pending_terminals(session, include_decided=True)
         assert (row["status"], row["requests"]) == ("rejected", 2)
         assert session.scalar(select(func.count()).select_from(m.Punch)) == 0
-    assert "Đã từ chối" in client.get("/iclock-admin/pending").get_data(as_text=True)
+    assert "Đã từ chối" in client.get("/devices/pending").get_data(as_text=True)
 
 
 def test_heartbeat_sends_queued_commands_once_then_ok(client: FlaskClient) -> None:
@@ -296,7 +288,7 @@ def test_backfill_command_text_and_checks(db_url: str) -> None:
 
 
 def test_time_sync_answers(client: FlaskClient, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(push, "utc_now", lambda: dt.datetime(2026, 10, 5, 0, 0, tzinfo=dt.UTC))
+    monkeypatch.setattr(terminals, "utc_now", lambda: dt.datetime(2026, 10, 5, 0, 0, tzinfo=dt.UTC))
     reply = client.get(f"/iclock/cdata?SN={SERIAL}&type=time")
     # ZK packing of 2026-10-05 00:00:00 UTC: ((26*12 + 9)*31 + 4) * 86400.
     assert reply.status_code == 200 and reply.get_data(as_text=True) == "DateTime=860112000,ServerTZ=+0700"

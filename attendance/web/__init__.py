@@ -1,91 +1,32 @@
-"""Web views of the attendance package: units and their monthly summary."""
+"""The web layer: pages, the ADMS blueprint for push terminals, one session per request, error answers.
+
+HTTP code lives only here; every view parses the request, calls use cases with the request's
+Session (``get_session``), commits, and renders. Errors are mapped in ``errors``.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+from flask import Flask
 
-from flask import Blueprint, abort, current_app, render_template, request
-from sqlalchemy import func, select
+from .pages import bp
+from .session import close_session, get_session
 
-from .. import models as m
-from ..db import transaction
-from ..loader import UnknownCode
-from ..services import SUMMARY_HEADINGS_VI, monthly_summary, parse_month
-
-bp = Blueprint("attendance", __name__, template_folder="templates")
-
-UNIT_KINDS_VI = {"province": "Tỉnh", "city": "Thành phố", "district": "Huyện", "town": "Thị xã", "commune": "Xã",
-                 "ward": "Phường", "township": "Thị trấn", "hamlet": "Thôn, xóm", "office": "Cơ quan"}
+__all__ = ["bp", "get_session", "init_app"]
 
 
-def _month() -> str:
-    month = request.args.get("month") or current_app.config.get("DEFAULT_MONTH")
-    if not month:
-        with transaction(current_app.config["DATABASE_URL"]) as session:
-            latest = session.scalar(select(func.max(m.Punch.corrected_time)))
-        month = (latest or dt.datetime.now()).strftime("%Y-%m")
-    try:
-        parse_month(month)
-    except ValueError:
-        abort(400, f"Tháng không hợp lệ: {month}")
-    return month
+def init_app(app: Flask) -> None:
+    """Register the blueprints, the per-request session's teardown and the error answers."""
+    from . import adms
+    from .errors import register_error_handlers
 
+    app.register_blueprint(bp)
+    app.register_blueprint(adms.bp)  # /iclock/...: push (ADMS) terminals call these
+    app.teardown_appcontext(close_session)
+    register_error_handlers(app)
 
-@bp.route("/")
-def units() -> str:
-    """Đơn vị: the unit tree with staff counts."""
-    with transaction(current_app.config["DATABASE_URL"]) as session:
-        rows = session.scalars(select(m.Unit).order_by(m.Unit.code)).all()
-        counts = dict(session.execute(
-            select(m.StaffAssignment.unit_id, func.count()).group_by(m.StaffAssignment.unit_id)).all())
-    children: dict[int | None, list[m.Unit]] = {}
-    for unit in rows:
-        children.setdefault(unit.parent_id, []).append(unit)
-    ordered: list[tuple[int, m.Unit]] = []
-
-    def walk(parent: int | None, depth: int) -> None:
-        for unit in children.get(parent, []):
-            ordered.append((depth, unit))
-            walk(unit.id, depth + 1)
-
-    walk(None, 0)
-    totals: dict[int, int] = {}
-
-    def total(unit_id: int) -> int:  # people of the unit and every unit under it
-        if unit_id not in totals:
-            totals[unit_id] = counts.get(unit_id, 0) + sum(total(c.id) for c in children.get(unit_id, []))
-        return totals[unit_id]
-
-    month = _month()
-    return render_template("units.html", units=ordered, totals={u.id: total(u.id) for u in rows}, month=month,
-                           month_label=f"{month[5:]}/{month[:4]}", kinds=UNIT_KINDS_VI)
-
-
-@bp.route("/units/<code>/summary")
-def unit_summary(code: str) -> str:
-    """Tổng hợp tháng: the monthly summary of one unit and the units under it."""
-    month = _month()
-    with transaction(current_app.config["DATABASE_URL"]) as session:
-        unit = session.scalar(select(m.Unit).where(m.Unit.code == code))
-        if unit is None:
-            abort(404)
-        try:
-            table = monthly_summary(session, month, code)
-        except UnknownCode:
-            abort(404)
-    first, last = parse_month(month)
-    columns = [c for c in table.columns if c not in ("unit_name",)]
-    return render_template(
-        "summary.html", unit=unit, month=month, first=first, last=last, rows=table.to_dict(orient="records"),
-        columns=columns, headings=SUMMARY_HEADINGS_VI,
-    )
-
-
-@bp.route("/devices")
-def devices() -> str:
-    """Máy chấm công: each terminal's health."""
-    from ..health import PROBLEM_TEXT, device_health
-
-    with transaction(current_app.config["DATABASE_URL"]) as session:
-        rows = device_health(session)
-    return render_template("devices.html", rows=rows, texts=PROBLEM_TEXT)
+    @app.template_filter("vn_datetime")
+    def vn_datetime(value: str | None) -> str:
+        """'YYYY-MM-DD HH:MM:SS' as the dd/mm/yyyy HH:MM people read."""
+        if not value:
+            return ""
+        return f"{value[8:10]}/{value[5:7]}/{value[0:4]} {value[11:16]}"

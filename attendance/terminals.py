@@ -1,34 +1,27 @@
-"""ZK push terminals (ADMS / iclock over HTTP, devices.md §4): the terminal calls us.
+"""Push (ADMS) terminals: the use cases behind /iclock/... and the administrator's decisions.
 
-Endpoints (blueprint ``push_bp``, prefix ``/iclock``); every answer is text/plain:
+Every function takes a Session and leaves committing to its caller (one transaction per
+request or command); nothing here knows about HTTP. The ADMS routes live in
+``attendance.web.adms``, the page of pending terminals in ``attendance.web.pages`` and the
+commands in ``attendance devices pending/approve/reject/backfill``.
 
-* ``GET  /cdata?SN=..&options=all&pushver=..``  handshake: ``GET OPTION FROM: <SN>`` + options
-* ``POST /cdata?SN=..&table=ATTLOG&Stamp=..``  punches: stored in one transaction, ``OK: <n>``
-* ``POST /cdata?SN=..&table=<other>``          acknowledged with ``OK`` and ignored
-* ``GET  /cdata?SN=..&type=time`` (and ``/rtdata?SN=..&type=time``)  the server's clock
-* ``GET  /getrequest?SN=..``                    heartbeat: queued commands ``C:<id>:<cmd>`` or ``OK``
-* ``POST /devicecmd?SN=..``                     command results ``ID=..&Return=..&CMD=..``
-
-Only serials registered on a Device (any kind) are served. Any other serial is answered
-401 (403 once an administrator rejected it) and recorded in PendingTerminal for an
-administrator to approve or reject; a non-200 answer also makes the terminal keep its
-punches and resend them later, so nothing is lost between first contact and approval.
-
-The administrator's use cases (``pending_terminals``, ``approve_terminal``,
-``reject_terminal``, ``queue_backfill``) are plain functions over a Session, for the CLI
-and for the page of ``push_admin_bp`` (``/iclock-admin/pending``).
+Only serials registered on a Device (any kind) are served. Any other serial is recorded in
+PendingTerminal for an administrator to approve or reject, within bounds: at most
+``max_waiting`` rows wait at once and one remote address may introduce at most
+``new_per_hour`` new serials an hour (a script looping over made-up serials must not fill
+the table). A refused terminal keeps its punches and resends them later, so nothing is lost
+between first contact and approval.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Callable
-from typing import Any
+import ipaddress
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Blueprint, Response, current_app, render_template, request
-from sqlalchemy import case, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,13 +32,7 @@ from devices.zk.codec import encode_time
 from . import ledger
 from . import models as m
 from .audit import record_change
-from .db import transaction
 from .errors import InvalidInput
-
-push_bp = Blueprint("push", __name__, url_prefix="/iclock")
-# Login and roles are not built yet: until they are, expose /iclock-admin only on a trusted
-# network (or behind the reverse proxy's authentication).
-push_admin_bp = Blueprint("push_admin", __name__, url_prefix="/iclock-admin", template_folder="web/templates")
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -118,21 +105,89 @@ def time_sync_text(now: dt.datetime, zone: ZoneInfo, style: str = "zk") -> str:
 # --------------------------------------------------------------------------- terminals
 
 
+SERIAL_MAX_LENGTH = 64  # PendingTerminal.serial and what a registered serial can be
+#: What note_unknown_terminal answers: recorded (waiting), refused by the administrator, or
+#: not recorded because the waiting list is full or the address introduced too many serials.
+Admission = Literal["pending", "rejected", "full", "rate_limited"]
+
+
+def serial_problem(serial: str) -> str | None:
+    """Why a serial number sent by a terminal cannot be one (missing, too long, control characters)."""
+    if not serial:
+        return "SN missing"
+    if len(serial) > SERIAL_MAX_LENGTH:
+        return f"SN longer than {SERIAL_MAX_LENGTH} characters ({len(serial)})"
+    for position, char in enumerate(serial, 1):
+        # Serials are printed on a label and typed by an administrator: no control or
+        # invisible characters, and no U+FFFD left by undecodable bytes.
+        if not char.isprintable() or char == "\ufffd":
+            return f"SN contains character U+{ord(char):04X} at position {position}"
+    return None
+
+
+def network_problem(device: m.Device, remote_addr: str) -> str | None:
+    """Why ``remote_addr`` may not speak for this terminal (its ``allowed_networks``), or None.
+
+    Without the setting any address may: the serial is then the only credential.
+    """
+    allowed = (device.settings or {}).get("allowed_networks")
+    if not allowed:
+        return None
+    try:
+        address = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return f"address {remote_addr!r} is not an IP address"
+    networks = []
+    for text in allowed if isinstance(allowed, list) else [allowed]:
+        try:
+            networks.append(ipaddress.ip_network(str(text), strict=False))
+        except ValueError:
+            continue  # a bad entry allows nothing: refusing is the safe side
+    if any(address.version == net.version and address in net for net in networks):
+        return None
+    return f"address {remote_addr} is outside the networks allowed for device {device.code}"
+
+
 def terminal_by_serial(session: Session, serial: str) -> m.Device | None:
     """The registered device with this serial number (any kind), or None."""
     return session.scalar(select(m.Device).where(m.Device.serial == serial))
 
 
-def note_unknown_terminal(session: Session, serial: str, remote_addr: str, now: dt.datetime) -> str:
-    """Record a request from an unregistered serial in PendingTerminal; return its status."""
+def _waiting() -> ColumnElement[bool]:
+    """Pending rows nobody has registered since (the bundle may have registered a serial)."""
+    registered = select(m.Device.serial).where(m.Device.serial.is_not(None))
+    return (m.PendingTerminal.status == "pending") & m.PendingTerminal.serial.not_in(registered)
+
+
+def note_unknown_terminal(session: Session, serial: str, remote_addr: str, now: dt.datetime, *,
+                          max_waiting: int | None = None, new_per_hour: int | None = None) -> Admission:
+    """Record a request from an unregistered serial in PendingTerminal; return its admission.
+
+    A serial already listed is only counted again. A new one is stored unless ``max_waiting``
+    rows already wait or ``remote_addr`` introduced ``new_per_hour`` serials in the last hour;
+    then nothing is stored and the answer says which bound was hit.
+    """
     table = m.PendingTerminal.__table__
+    known = session.scalar(select(m.PendingTerminal.id).where(m.PendingTerminal.serial == serial))
+    if known is None:
+        if new_per_hour is not None:
+            recent = session.scalar(select(func.count()).select_from(m.PendingTerminal).where(
+                m.PendingTerminal.remote_addr == remote_addr,
+                m.PendingTerminal.first_seen >= now - dt.timedelta(hours=1)))
+            if (recent or 0) >= new_per_hour:
+                return "rate_limited"
+        if max_waiting is not None:
+            waiting = session.scalar(select(func.count()).select_from(m.PendingTerminal).where(_waiting()))
+            if (waiting or 0) >= max_waiting:
+                return "full"
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(table).values(serial=serial, first_seen=now, last_seen=now, remote_addr=remote_addr,
                                 requests=1, status="pending")
     # One atomic upsert: two requests of a new terminal arriving together must not collide
-    # on the unique serial. An "approved" terminal whose device has since lost the serial
-    # is pending again; a rejected one stays rejected.
+    # on the unique serial (the bounds above may then be passed by a request or two: they
+    # are there against floods, not to count exactly). An "approved" terminal whose device
+    # has since lost the serial is pending again; a rejected one stays rejected.
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.serial],
         set_={
@@ -143,7 +198,8 @@ def note_unknown_terminal(session: Session, serial: str, remote_addr: str, now: 
         },
     )
     session.execute(stmt)
-    return session.scalar(select(m.PendingTerminal.status).where(m.PendingTerminal.serial == serial)) or "pending"
+    status = session.scalar(select(m.PendingTerminal.status).where(m.PendingTerminal.serial == serial))
+    return "rejected" if status == "rejected" else "pending"
 
 
 def handshake_text(device: m.Device, timezone_hours: int = 7) -> str:
@@ -287,7 +343,7 @@ def pending_terminals(session: Session, include_decided: bool = False) -> list[d
     registered = select(m.Device.serial).where(m.Device.serial.is_not(None))
     # A terminal registered through the set-up bundle after it first called is no longer
     # waiting for anybody, although its row still says pending.
-    waiting = (m.PendingTerminal.status == "pending") & m.PendingTerminal.serial.not_in(registered)
+    waiting = _waiting()
     query = select(m.PendingTerminal)
     if not include_decided:
         query = query.where(waiting)
@@ -358,133 +414,3 @@ def reject_terminal(session: Session, serial: str, actor: str) -> None:
         raise PushAdminError(f"serial {serial!r} is registered as device {holder.code!r}; "
                              "remove the serial from that device instead")
     _set_status(session, row, "rejected", actor)
-
-
-# --------------------------------------------------------------------------- HTTP
-
-
-def _text(body: str, status: int = 200) -> Response:
-    return Response(body, status=status, mimetype="text/plain")
-
-
-def _arg(*names: str) -> str:
-    for name in names:
-        value = request.args.get(name)
-        if value:
-            return value.strip()
-    return ""
-
-
-def _database() -> str:
-    return current_app.config["DATABASE_URL"]
-
-
-def _known(session: Session, serial: str) -> m.Device | Response:
-    """The registered device (its contact time updated), or the refusal to send back."""
-    device = terminal_by_serial(session, serial)
-    if device is not None:
-        device.last_contact_at = local_now()
-        return device
-    status = note_unknown_terminal(session, serial, (request.remote_addr or "")[:64], local_now())
-    if status == "rejected":
-        return _text("Refused: terminal rejected by the administrator\n", 403)
-    return _text("Unauthorized: terminal not registered, waiting for approval\n", 401)
-
-
-def _timezone_hours(zone: ZoneInfo) -> int:
-    offset = utc_now().astimezone(zone).utcoffset() or dt.timedelta(0)
-    return int(offset.total_seconds() // 3600)
-
-
-def _serial() -> str | None:
-    serial = _arg("SN", "sn")
-    # Longer than the column cannot be a registered serial; refuse before touching the database.
-    return serial if serial and len(serial) <= 64 else None
-
-
-BAD_SERIAL = "Bad request: SN missing or too long\n"
-
-
-def _terminal_call(handle: Callable[[Session, m.Device], Response]) -> Response:
-    """Check SN, resolve the registered terminal in one transaction, answer with ``handle``.
-
-    Unknown or rejected terminals get their refusal (and are recorded for the administrator).
-    """
-    serial = _serial()
-    if serial is None:
-        return _text(BAD_SERIAL, 400)
-    with transaction(_database()) as session:
-        known = _known(session, serial)
-        return known if isinstance(known, Response) else handle(session, known)
-
-
-@push_bp.route("/cdata", methods=["GET", "POST"])
-def cdata() -> Response:
-    """Handshake and time sync (GET) and data uploads (POST) of a push terminal."""
-    if request.method == "GET":
-        if _arg("type") == "time":
-            return _terminal_call(_time_sync)
-        return _terminal_call(lambda session, device: _text(
-            handshake_text(device, _timezone_hours(device_zone(session, device)))))
-    table = _arg("table").upper()
-    stamp = _arg("Stamp", "stamp")
-    stored: list[tuple[int, ledger.ImportResult]] = []
-
-    def upload(session: Session, device: m.Device) -> Response:
-        if table != "ATTLOG":
-            return _text("OK")  # OPERLOG, options, photos...: not ours to keep
-        result = receive_attlog(session, device, request.get_data(cache=False), stamp)
-        stored.append((device.id, result))
-        return _text(f"OK: {result.inserted + result.duplicates}")
-
-    answer = _terminal_call(upload)
-    # The stamp moves only once the punches are committed: a failure above leaves it where it
-    # was, the terminal gets a 500 and resends the same batch.
-    if stored and stamp:
-        with transaction(_database()) as session:
-            advance_stamp(session, stored[0][0], stamp)
-    return answer
-
-
-@push_bp.route("/rtdata", methods=["GET"])
-def rtdata() -> Response:
-    """Time sync at the push-protocol 3.x address (``type=time``); anything else: OK."""
-    if _arg("type") == "time":
-        return _terminal_call(_time_sync)
-    return _terminal_call(lambda _session, _device: _text("OK"))
-
-
-def _time_sync(session: Session, device: m.Device) -> Response:
-    style = current_app.config.get("ADMS_TIME_FORMAT") or "zk"
-    return _text(time_sync_text(utc_now(), device_zone(session, device), style))
-
-
-@push_bp.route("/getrequest", methods=["GET"])
-def getrequest() -> Response:
-    """Heartbeat: the queued commands as ``C:<id>:<command>`` lines, or ``OK``."""
-
-    def heartbeat(session: Session, device: m.Device) -> Response:
-        commands = take_commands(session, device, local_now())
-        return _text("".join(f"C:{c.id}:{c.command}\n" for c in commands) or "OK")
-
-    return _terminal_call(heartbeat)
-
-
-@push_bp.route("/devicecmd", methods=["POST"])
-def devicecmd() -> Response:
-    """Results of commands sent on earlier heartbeats."""
-
-    def results(session: Session, device: m.Device) -> Response:
-        record_command_results(session, device, decode_text(request.get_data(cache=False)), local_now())
-        return _text("OK")
-
-    return _terminal_call(results)
-
-
-@push_admin_bp.route("/pending")
-def pending_page() -> str:
-    """Máy chấm công chờ duyệt: unregistered push terminals that called in."""
-    with transaction(_database()) as session:
-        rows = pending_terminals(session, include_decided=True)
-    return render_template("push_pending.html", rows=rows, statuses=STATUS_VI,
-                           waiting=sum(1 for r in rows if r["status"] == "pending"))

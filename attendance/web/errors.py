@@ -1,0 +1,70 @@
+"""Errors mapped to HTTP answers in one place: domain errors, busy databases, HTTP exceptions.
+
+Terminal routes (``/iclock/...``) answer ``text/plain`` (a terminal logs the line at best);
+pages answer a short Vietnamese page with the site's layout. The API, when it comes, adds
+its JSON shape here.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, render_template, request
+from jinja2 import TemplateNotFound
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException
+
+from ..db import is_busy_error
+from ..errors import Busy, DomainError
+
+#: Statuses with a page of their own under templates/errors/ (others use the generic one).
+PAGES = {400, 404, 413, 500, 503}
+TITLES_VI = {
+    400: "Yêu cầu không hợp lệ", 403: "Không được phép", 404: "Không tìm thấy", 405: "Phương thức không được hỗ trợ",
+    409: "Xung đột dữ liệu", 413: "Dữ liệu gửi lên quá lớn", 429: "Quá nhiều yêu cầu", 500: "Lỗi máy chủ",
+    502: "Máy chấm công không trả lời", 503: "Hệ thống đang bận",
+}
+BUSY_MESSAGE = "the database is busy (another writer holds a lock); try again shortly"
+
+
+def for_terminal() -> bool:
+    """Whether the request comes from a push terminal (answered in plain text)."""
+    return request.blueprint == "adms" or request.path.startswith("/iclock/")
+
+
+def answer(status: int, message: str, headers: dict[str, str] | None = None) -> Response | tuple[str, int, dict[str, str]]:
+    """The error answer for this request: plain text for terminals, a Vietnamese page otherwise."""
+    headers = dict(headers or {})
+    if for_terminal():
+        return Response(f"{message}\n", status=status, mimetype="text/plain", headers=headers)
+    name = f"errors/{status}.html" if status in PAGES else "errors/layout.html"
+    try:
+        page = render_template(name, status=status, title=TITLES_VI.get(status, "Lỗi"), message=message)
+    except TemplateNotFound:  # pragma: no cover - the templates ship with the package
+        page = message
+    return page, status, headers
+
+
+def _domain_error(exc: DomainError) -> Response | tuple[str, int, dict[str, str]]:
+    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, Busy) else {}
+    return answer(exc.http_status, str(exc).splitlines()[0] if str(exc) else exc.code, headers)
+
+
+def _database_error(exc: DBAPIError) -> Response | tuple[str, int, dict[str, str]]:
+    if is_busy_error(exc):
+        # Terminals resend on any non-200: a 503 with Retry-After loses nothing, a 500 alarms.
+        return _domain_error(Busy(BUSY_MESSAGE))
+    raise exc  # anything else is a bug: Flask logs it and answers 500 through _http_error
+
+
+def _http_error(exc: HTTPException) -> HTTPException | Response | tuple[str, int, dict[str, str]]:
+    if exc.code is None or exc.code < 400:
+        return exc  # routing redirects are HTTPExceptions too
+    headers = {key: value for key, value in exc.get_headers() if key.lower() in ("retry-after", "allow")}
+    # A 500's description is generic on purpose: details go to the log, not to the client.
+    return answer(exc.code, exc.description or exc.name, headers)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map DomainError (by its http_status), busy databases (503) and HTTP errors for every route."""
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(DBAPIError, _database_error)
+    app.register_error_handler(HTTPException, _http_error)

@@ -1,0 +1,144 @@
+"""Pages for people: units and their monthly summary, terminals, push terminals waiting for approval."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from .. import models as m
+from .. import terminals
+from ..errors import InvalidInput, UnknownUnit
+from ..loader import subtree
+from ..services import SUMMARY_HEADINGS_VI, monthly_summary, parse_month
+from .session import get_session
+
+bp = Blueprint("attendance", __name__, template_folder="templates")
+
+UNIT_KINDS_VI = {"province": "Tỉnh", "city": "Thành phố", "district": "Huyện", "town": "Thị xã", "commune": "Xã",
+                 "ward": "Phường", "township": "Thị trấn", "hamlet": "Thôn, xóm", "office": "Cơ quan"}
+
+
+def _month() -> str:
+    month = request.args.get("month") or current_app.config.get("DEFAULT_MONTH")
+    if not month:
+        latest = get_session().scalar(select(func.max(m.Punch.corrected_time)))
+        month = (latest or dt.datetime.now()).strftime("%Y-%m")
+    try:
+        parse_month(month)
+    except ValueError:
+        abort(400, f"Tháng không hợp lệ: {month}")
+    return month
+
+
+def people_per_subtree(units: dict[int, m.Unit], placements: list[tuple[int, int]]) -> dict[int, int]:
+    """How many distinct people each unit and the units under it have had (unit id → count).
+
+    ``placements`` are (unit id, staff id) pairs; someone assigned to two communes counts once
+    for their district, not twice.
+    """
+    people: dict[int, set[int]] = {}
+    for unit_id, staff_id in placements:
+        people.setdefault(unit_id, set()).add(staff_id)
+    return {unit_id: len(set().union(*(people.get(u, set()) for u in subtree(units, unit_id))))
+            for unit_id in units}
+
+
+@bp.route("/")
+def units() -> str:
+    """Đơn vị: the unit tree with the number of people in each subtree."""
+    session = get_session()
+    rows = session.scalars(select(m.Unit).order_by(m.Unit.code)).all()
+    placements = [(unit_id, staff_id) for unit_id, staff_id in session.execute(
+        select(m.StaffAssignment.unit_id, m.StaffAssignment.staff_id).distinct())]
+    children: dict[int | None, list[m.Unit]] = {}
+    for unit in rows:
+        children.setdefault(unit.parent_id, []).append(unit)
+    ordered: list[tuple[int, m.Unit]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for unit in children.get(parent, []):
+            ordered.append((depth, unit))
+            walk(unit.id, depth + 1)
+
+    walk(None, 0)
+    totals = people_per_subtree({u.id: u for u in rows}, placements)
+    month = _month()
+    return render_template("units.html", units=ordered, totals=totals, month=month,
+                           month_label=f"{month[5:]}/{month[:4]}", kinds=UNIT_KINDS_VI)
+
+
+@bp.route("/units/<code>/summary")
+def unit_summary(code: str) -> str:
+    """Tổng hợp tháng: the monthly summary of one unit and the units under it."""
+    month = _month()
+    session = get_session()
+    unit = session.scalar(select(m.Unit).where(m.Unit.code == code))
+    if unit is None:
+        raise UnknownUnit(f"no unit {code!r}")
+    table = monthly_summary(session, month, code)
+    first, last = parse_month(month)
+    columns = [c for c in table.columns if c not in ("unit_name",)]
+    return render_template(
+        "summary.html", unit=unit, month=month, first=first, last=last, rows=table.to_dict(orient="records"),
+        columns=columns, headings=SUMMARY_HEADINGS_VI,
+    )
+
+
+@bp.route("/devices")
+def devices() -> str:
+    """Máy chấm công: each terminal's health."""
+    from ..health import PROBLEM_TEXT, device_health
+
+    return render_template("devices.html", rows=device_health(get_session()), texts=PROBLEM_TEXT)
+
+
+# Login and roles are not built yet: until they are, these pages (and their approve/reject
+# forms, which carry no CSRF token yet) must only be reachable from a trusted network or
+# behind the reverse proxy's authentication.
+
+
+@bp.route("/devices/pending")
+def pending_terminals() -> str:
+    """Máy chấm công chờ duyệt: unregistered push terminals that called in, with approve/reject forms."""
+    session = get_session()
+    rows = terminals.pending_terminals(session, include_decided=True)
+    units = session.scalars(select(m.Unit).order_by(m.Unit.code)).all()
+    return render_template("pending_terminals.html", rows=rows, statuses=terminals.STATUS_VI, units=units,
+                           waiting=sum(1 for r in rows if r["status"] == "pending"))
+
+
+def _field(name: str, label: str) -> str:
+    value = (request.form.get(name) or "").strip()
+    if not value:
+        raise InvalidInput(f"form field {name!r} ({label}) is empty")
+    return value
+
+
+def _actor() -> str:
+    return f"web:{request.remote_addr or '?'}"  # no accounts yet: the address is all we know
+
+
+@bp.route("/devices/pending/approve", methods=["POST"])
+def approve_terminal() -> Response:
+    """Register a pending serial as a push device of a unit (form: serial, device, unit)."""
+    serial, device = _field("serial", "số sê-ri"), _field("device", "mã máy")
+    unit = (request.form.get("unit") or "").strip() or None
+    session = get_session()
+    terminals.approve_terminal(session, serial, device, unit, actor=_actor())
+    session.commit()
+    flash(f"Đã duyệt máy {serial} thành máy chấm công {device}.")
+    return redirect(url_for(".pending_terminals"), 303)
+
+
+@bp.route("/devices/pending/reject", methods=["POST"])
+def reject_terminal() -> Response:
+    """Refuse a pending serial (form: serial); it stays listed and refused."""
+    serial = _field("serial", "số sê-ri")
+    session = get_session()
+    terminals.reject_terminal(session, serial, actor=_actor())
+    session.commit()
+    flash(f"Đã từ chối máy {serial}.")
+    return redirect(url_for(".pending_terminals"), 303)
