@@ -748,15 +748,19 @@ def user_width_for(record_width: int) -> int:
 
 
 def _field_text(field: bytes, encoding: str) -> str:
-    """NUL-terminated text; a multi-byte character cut by the field's end is dropped."""
+    """NUL-terminated text, NFC; a character cut by the end of a full field is dropped.
+
+    Not valid in ``encoding``: Windows-1258 (then 1252's superset of ASCII), the fallback
+    of the file imports, since Vietnamese terminal software writes that code page.
+    """
     value = field.split(b"\0", 1)[0]
     try:
         text = value.decode(encoding)
     except UnicodeDecodeError as exc:
-        if exc.reason == "unexpected end of data":  # a name cut inside its last character
-            text = value[: exc.start].decode(encoding, errors="replace")
+        if exc.reason == "unexpected end of data" and len(value) == len(field):
+            text = value[: exc.start].decode(encoding, errors="replace")  # cut mid-character
         else:
-            text = value.decode(encoding, errors="replace")
+            text = value.decode("cp1258", errors="replace")
     return unicodedata.normalize("NFC", text).strip()
 
 
@@ -874,7 +878,7 @@ def decode_user_table(buffer: bytes, count: int | None = None, width: int | None
                 uid, priv, pwd, name, card, group, _tz, pin_number = _U28.unpack(raw)
                 if pin_number == 0:
                     raise CodecError("user id is 0 (not set)")
-                pin, group_text = str(pin_number), str(group)
+                pin, group_text = str(pin_number), str(group) if group else ""
             else:
                 uid, priv, pwd, name, card, group_field, pin_field = _U72.unpack(raw)
                 pin, group_text = _text_user_id(pin_field), _field_text(group_field, encoding)
