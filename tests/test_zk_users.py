@@ -223,3 +223,21 @@ def test_read_users_directly_and_the_users_count() -> None:
             assert zk.free_sizes().users == 300
             got = zk.read_users()
     assert got.width == 72 and got.entries == table
+
+
+def test_run_simulator_with_shuffled_uids(tmp_path) -> None:
+    from devices.zk.simulator import run_simulator
+
+    path = tmp_path / "attlog.dat"
+    path.write_text("".join(f"{pin}\t2024-03-15 08:{i:02d}:05\t1\t0\t1\t0\r\n"
+                            for i, pin in enumerate(["00042", "107", "3", "00042", "9"])))
+    server = run_simulator(path, "tcp", 0, False, 8, 0, None, block=False, uid_seed=4)
+    try:
+        table = server.terminal.users_table()
+        assert sorted(u.user_id for u in table) == ["107", "3", "42", "9"]
+        assert sorted(u.uid for u in table) == [1, 2, 3, 4]
+        assert any(str(u.uid) != u.user_id for u in table)
+        result = pull(server)
+    finally:
+        server.stop()
+    assert [r.user_id for r in result.records] == ["42", "107", "3", "42", "9"]

@@ -830,15 +830,26 @@ def run_simulator(
     host: str = "127.0.0.1",
     machine_number: int | None = None,
     block: bool = True,
+    uid_seed: int | None = None,
 ) -> SimulatorServer:
     """``attendance simulate-terminal``: serve the punches of a file until interrupted.
 
     Prints 'listening on tcp 127.0.0.1:4370' (or 'udp ...', 'pty /dev/pts/N',
     'serial-over-tcp ...') on stdout, and how many punches were loaded on stderr. The
-    serial protocol uses a pseudo-terminal unless a port is given.
+    serial protocol uses a pseudo-terminal unless a port is given. With ``uid_seed`` the
+    user table gives the PINs uid slots 1..N in an order shuffled by that seed, so a client
+    that stores uids instead of PINs (8-byte records) shows wrong user ids.
     """
     records, rejected = load_records(records_path)
-    terminal = Terminal(records, width=width, comm_key=comm_key, fault=fault)
+    users = None
+    if uid_seed is not None:
+        pins = list(dict.fromkeys(r.user_id for r in records))
+        if width == 8:  # 28-byte user records hold the PIN as a number, as the records do
+            pins = list(dict.fromkeys(str(int(p)) if p.isdigit() else p for p in pins))
+            records = [r._replace(user_id=str(int(r.user_id))) if r.user_id.isdigit() else r
+                       for r in records]
+        users = shuffled_users(pins, seed=uid_seed)
+    terminal = Terminal(records, width=width, comm_key=comm_key, fault=fault, users=users)
     skipped = f", {rejected} rejected lines skipped" if rejected else ""
     print(f"serving {len(records)} punches from {Path(records_path).name} as {width}-byte records"
           f"{skipped}", file=sys.stderr, flush=True)
