@@ -241,3 +241,29 @@ def test_run_simulator_with_shuffled_uids(tmp_path) -> None:
     finally:
         server.stop()
     assert [r.user_id for r in result.records] == ["42", "107", "3", "42", "9"]
+
+
+def test_punches_enroll_new_pins_only_on_a_derived_table() -> None:
+    later = START + timedelta(days=1)
+    eight = Terminal(punches(["42", "042", "7"], 6), width=8)  # '042' is PIN 42 on such a terminal
+    assert [(u.uid, u.user_id) for u in eight.users_table()] == [(42, "42"), (7, "7")]
+    assert eight.punch(AttendanceRecord("300", later, 0, 1, None, None, b""))
+    forty = Terminal(punches(["00042", "7"], 4), width=40)
+    assert forty.punch(AttendanceRecord("A-9", later, 0, 1, None, None, b""))
+    assert [(u.uid, u.user_id) for u in forty.users_table()] == [(1, "00042"), (2, "7"), (3, "A-9")]
+    given = Terminal(punches(["7"], 2), width=8, users=[UserEntry(3, "7", "Chi")])
+    with pytest.raises(ValueError, match="'300' .*not in the simulated terminal's user table"):
+        given.punch(AttendanceRecord("300", later, 0, 1, None, None, b""))
+    assert given.punch(AttendanceRecord("300", later, 0, 1, None, 99, b""))  # a deleted user's slot
+    assert len(given.users_table()) == 1
+    with running(eight, "tcp") as server:
+        result = pull(server)
+    assert [r.user_id for r in result.records] == [
+        str(int(r.user_id)) for r in punches(["42", "042", "7"], 6)] + ["300"]
+    assert {"42", "7"} <= {r.user_id for r in result.records}
+    with running(forty, "udp") as server:
+        assert [r.user_id for r in pull(server).records][-1] == "A-9"
+    with running(given, "tcp") as server:
+        result = pull(server)
+    assert [r.user_id for r in result.records] == ["7", "7"]
+    assert result.quarantined[0][1].endswith("uid 99 is not in the terminal's user table")

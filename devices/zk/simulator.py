@@ -142,8 +142,9 @@ class Terminal:
         self._buffer: bytes | None = None
         self.serves_user_table = user_table  # False: refuses 1503 for it (older firmware?)
         self.options = {**default_options(width), **(options or {})}
+        self._derived_users = users is None  # then a punch by a new PIN enrolls it
         self._users = list(users) if users is not None else derive_users(self._records, width)
-        self._uid_of = {u.user_id: u.uid for u in self._users}
+        self._uid_of = {self._pin_key(u.user_id): u.uid for u in self._users}
         self.user_width = codec.user_width_for(width)
         self._user_buffer: bytes | None = None
         self.user_buffer()  # a PIN the user-record width cannot hold fails at start
@@ -177,13 +178,17 @@ class Terminal:
         """The record with the uid slot its PIN has in the user table (unless it has one)."""
         if record.uid is not None:
             return record  # a test may give a uid the table lacks, as after a deleted user
-        uid = self._uid_of.get(record.user_id)
+        uid = self._uid_of.get(self._pin_key(record.user_id))
         if uid is None:
             raise ValueError(
                 f"punch of user id {record.user_id!r} at {record.timestamp:%Y-%m-%d %H:%M:%S}:"
                 " that PIN is not in the simulated terminal's user table (give the record a uid)"
             )
         return record._replace(uid=uid)
+
+    def _pin_key(self, pin: str) -> str:
+        # 8-byte terminals hold PINs as numbers (28-byte user records): '042' is 42
+        return str(int(pin)) if self.width == 8 and pin.isdigit() else pin
 
     def user_buffer(self) -> bytes:
         """The user-table download (u32 size + 28- or 72-byte user records)."""
@@ -198,11 +203,28 @@ class Terminal:
             return list(self._users)
 
     def punch(self, record: AttendanceRecord) -> bool:
-        """A person punches; refused (False) while the terminal is disabled."""
+        """A person punches; refused (False) while the terminal is disabled.
+
+        With a derived user table a new PIN is enrolled on the way; with a given table a
+        PIN without a slot is refused (ValueError) unless the record carries its uid.
+        """
         with self.lock:
             if not self.enabled:
                 return False
-            codec.encode_record(self._slotted(record), self.width, self.layout8)  # fail now
+            key = self._pin_key(record.user_id)
+            added = None
+            if record.uid is None and key not in self._uid_of and self._derived_users:
+                added = derive_users([record], self.width)[0]
+                if self.width != 8:  # the next free slot
+                    added = added._replace(uid=max((u.uid for u in self._users), default=0) + 1)
+                codec.encode_user(added, self.user_width)
+            uid = record.uid if record.uid is not None else added.uid if added else None
+            rec = record._replace(uid=uid) if uid is not None else self._slotted(record)
+            codec.encode_record(rec, self.width, self.layout8)  # fail now if it cannot fit
+            if added is not None:
+                self._users.append(added)
+                self._uid_of[key] = added.uid
+                self._user_buffer = None
             self._records.append(record)
             self._buffer = None
             return True
@@ -243,7 +265,8 @@ def derive_users(records: Sequence[AttendanceRecord], width: int) -> list[UserEn
     """
     users: dict[str, UserEntry] = {}
     for rec in records:
-        if rec.user_id in users:
+        key = str(int(rec.user_id)) if width == 8 and rec.user_id.isdigit() else rec.user_id
+        if key in users:
             continue
         if width == 8:
             number = int(rec.user_id) if rec.user_id.isdigit() else -1
@@ -251,9 +274,9 @@ def derive_users(records: Sequence[AttendanceRecord], width: int) -> list[UserEn
             if not (0 < uid <= 0xFFFF and 0 < number <= 0xFFFFFFFF):
                 raise ValueError(f"user id {rec.user_id!r} cannot be stored in a 8-byte record"
                                  " (a number up to 65535)")
-            users[rec.user_id] = UserEntry(uid, str(number))
+            users[key] = UserEntry(uid, str(number))
         else:
-            users[rec.user_id] = UserEntry(len(users) + 1, rec.user_id)
+            users[key] = UserEntry(len(users) + 1, rec.user_id)
     return list(users.values())
 
 
@@ -843,11 +866,8 @@ def run_simulator(
     records, rejected = load_records(records_path)
     users = None
     if uid_seed is not None:
-        pins = list(dict.fromkeys(r.user_id for r in records))
-        if width == 8:  # 28-byte user records hold the PIN as a number, as the records do
-            pins = list(dict.fromkeys(str(int(p)) if p.isdigit() else p for p in pins))
-            records = [r._replace(user_id=str(int(r.user_id))) if r.user_id.isdigit() else r
-                       for r in records]
+        # 28-byte user records (width 8) hold the PIN as a number: '00042' is 42 there
+        pins = [u.user_id for u in derive_users(records, width)]
         users = shuffled_users(pins, seed=uid_seed)
     terminal = Terminal(records, width=width, comm_key=comm_key, fault=fault, users=users)
     skipped = f", {rejected} rejected lines skipped" if rejected else ""
