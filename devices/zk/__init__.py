@@ -2,7 +2,7 @@
 and a terminal simulator. No database imports; see README.md in this folder."""
 
 from .client import ReadResult, ZKClient, connect_device
-from .codec import AttendanceRecord, FreeSizes
+from .codec import AttendanceRecord, FreeSizes, UserEntry, UserTable
 from .errors import (
     ZKAuthError,
     ZKChecksumError,
@@ -20,6 +20,8 @@ __all__ = [
     "FreeSizes",
     "ReadResult",
     "Transport",
+    "UserEntry",
+    "UserTable",
     "ZKAuthError",
     "ZKChecksumError",
     "ZKClient",

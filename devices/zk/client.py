@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from .codec import (
     Cmd,
     FreeSizes,
     Packet,
+    UserTable,
     command_name,
 )
 from .errors import (
@@ -58,6 +59,8 @@ class ReadResult:
     width: int  # record width in bytes (0 when the log was empty)
     layout: str = ""  # e.g. "40" or "8/time@3" (which 8-byte variant was chosen)
     expected: int | None = None  # record count announced by GET_FREE_SIZES
+    users: dict[str, str] = field(default_factory=dict)  # {PIN: name} from the user table
+    user_table: UserTable | None = None  # None when the user table was not read
 
 
 class ZKClient:
@@ -299,18 +302,32 @@ class ZKClient:
         self.disabled = False
         self._read_while_disabled = None
 
-    def read_attendance(self, progress: Progress | None = None) -> ReadResult:
-        """Download the whole attendance log.
+    def read_attendance(self, progress: Progress | None = None,
+                        users: bool | None = None) -> ReadResult:
+        """Download the whole attendance log (and the user table when it is needed).
 
         1503 (1, ATTLOG_RRQ, 0, 0); a small log comes back as DATA at once, a large one as
         a size read in ``chunk_size`` pieces with 1504 (each: PREPARE_DATA, DATA..., ACK_OK);
-        then FREE_DATA. ``progress(bytes_done, bytes_total)`` is called after each piece.
+        then FREE_DATA. ``progress(bytes_done, bytes_total)`` is called after each piece of
+        the log. 8-byte records carry only the terminal's internal uid, so the user table is
+        then read too and each uid mapped to its PIN; a record whose uid the table cannot
+        map is quarantined with the reason. ``users=True`` reads the table (for the names)
+        whatever the width, ``users=False`` never (8-byte user ids then stay uids).
         Call disable() first if the log may be cleared afterwards.
         """
         sizes = self.free_sizes()
         buffer = self._read_buffer(Cmd.ATTLOG_RRQ, progress)
+        table: UserTable | None = None
         try:
-            decoded = codec.decode_attlog_buffer(buffer, sizes.records, self.width, self.layout8)
+            width = codec.infer_width(max(0, len(buffer) - 4), sizes.records, self.width)
+        except CodecError:
+            width = 0  # decode_attlog_buffer below raises with the full explanation
+        if users or (users is None and width == 8):
+            table = self._user_table(sizes.users)
+        try:
+            decoded = codec.decode_attlog_buffer(
+                buffer, sizes.records, self.width, self.layout8, table
+            )
         except CodecError as exc:
             raise ZKProtocolError(
                 self.address, f"attendance log: {exc}", Cmd.PREPARE_BUFFER
@@ -318,12 +335,35 @@ class ZKClient:
         if self.disabled:
             self._read_while_disabled = len(decoded.records) + len(decoded.quarantined)
         return ReadResult(
-            decoded.records, decoded.quarantined, decoded.width, decoded.layout, sizes.records
+            decoded.records, decoded.quarantined, decoded.width, decoded.layout, sizes.records,
+            table.names() if table is not None else {}, table,
         )
 
-    def _read_buffer(self, table: int, progress: Progress | None) -> bytes:
+    def read_users(self, count: int | None = None) -> UserTable:
+        """Download the user table (1503 with USERTEMP_RRQ / FCT_USER): uid, PIN, name.
+
+        ``count`` (users announced by GET_FREE_SIZES) decides between 28- and 72-byte
+        records when the size alone cannot; it is asked for when not given.
+        """
+        if count is None:
+            count = self.free_sizes().users
+        data = self._read_buffer(Cmd.USERTEMP_RRQ, None, codec.FCT_USER)
+        try:
+            return codec.decode_user_table(data, count)
+        except CodecError as exc:
+            raise ZKProtocolError(self.address, f"user table: {exc}", Cmd.PREPARE_BUFFER) from exc
+
+    def _user_table(self, count: int) -> UserTable:
+        """The user table, or an empty one saying why when the terminal refuses to send it."""
+        try:
+            return self.read_users(count)
+        except ZKCommandRefused as exc:
+            # records that need the table are then quarantined with this reason, not guessed
+            return UserTable(unavailable=f"the terminal refused to send its user table ({exc.detail})")
+
+    def _read_buffer(self, table: int, progress: Progress | None, fct: int = 0) -> bytes:
         self._guard()
-        request = codec.prepare_buffer_request(table)
+        request = codec.prepare_buffer_request(table, fct)
         first = self._check(
             Cmd.PREPARE_BUFFER, self._request(Cmd.PREPARE_BUFFER, request), Cmd.ACK_OK, Cmd.DATA
         )

@@ -7,6 +7,7 @@ Nothing here does I/O; the client, the transports and the simulator all build on
 from __future__ import annotations
 
 import struct
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,9 +20,12 @@ from .errors import ChecksumMismatch, CodecError, FramingError, InvalidZKTime, P
 class Cmd(IntEnum):
     """Command and reply codes (decimal values of devices.md §3)."""
 
+    USERTEMP_RRQ = 9  # public descriptions: with function FCT_USER, the user table
+    OPTIONS_RRQ = 11  # public descriptions: read one "Name=Value" option
     ATTLOG_RRQ = 13
     CLEAR_ATTLOG = 15
     GET_FREE_SIZES = 50
+    GET_PINWIDTH = 69  # public descriptions: the number of digits of a PIN
     GET_TIME = 201
     SET_TIME = 202
     REG_EVENT = 500
@@ -30,6 +34,7 @@ class Cmd(IntEnum):
     ENABLEDEVICE = 1002
     DISABLEDEVICE = 1003
     REFRESHDATA = 1013  # public descriptions: makes SET_TIME / CLEAR_ATTLOG take effect
+    GET_VERSION = 1100  # public descriptions: the firmware version text
     AUTH = 1102
     PREPARE_DATA = 1500
     DATA = 1501
@@ -441,12 +446,15 @@ def decode_records(
     width: int | None = None,
     count: int | None = None,
     layout8: str = LAYOUT8_AUTO,
+    users: UserTable | None = None,
 ) -> DecodedRecords:
     """Decode fixed-width attendance records (no size prefix).
 
     The width is checked or inferred with ``infer_width`` (PayloadSizeError if the size
     fits no known width). A record whose time is not a valid date, or whose user id is not
-    readable, is quarantined as (raw bytes, reason) and never guessed.
+    readable, is quarantined as (raw bytes, reason) and never guessed. 8-byte records carry
+    only the uid: with ``users`` it is mapped to the PIN, and a uid the table cannot map is
+    quarantined; without it the uid itself (as text) is the user id.
     """
     width = infer_width(len(payload), count, width)
     if width == 0:
@@ -487,7 +495,13 @@ def decode_records(
             if ymd is None:
                 decode_time(value)  # raises with the full explanation
             if user_id is None:
-                user_id = ids[pin] = _text_user_id(pin) if textual else str(pin)  # type: ignore[arg-type]
+                if textual:
+                    user_id = _text_user_id(pin)  # type: ignore[arg-type]
+                elif width == 8 and users is not None:
+                    user_id = users.pin_of(pin)  # type: ignore[arg-type]
+                else:
+                    user_id = str(pin)
+                ids[pin] = user_id
         except CodecError as exc:
             quarantined.append((raw, f"record {i + 1} (byte {off}): {exc}"))
             continue
@@ -505,6 +519,7 @@ def decode_attlog_buffer(
     count: int | None = None,
     width: int | None = None,
     layout8: str = LAYOUT8_AUTO,
+    users: UserTable | None = None,
 ) -> DecodedRecords:
     """Decode a whole ATTLOG download: ``u32 size of the records`` + the records."""
     if not buffer:
@@ -517,7 +532,7 @@ def decode_attlog_buffer(
         raise PayloadSizeError(
             f"attendance data announces {announced} bytes of records but carries {len(payload)}"
         )
-    return decode_records(payload, width, count, layout8)
+    return decode_records(payload, width, count, layout8, users)
 
 
 def _numeric_id(rec: AttendanceRecord, limit: int, width: int) -> int:
@@ -574,16 +589,21 @@ def build_attlog_buffer(payload: bytes) -> bytes:
 
 # --------------------------------------------------------------------------- command data
 
-def prepare_buffer_request(table: int = Cmd.ATTLOG_RRQ) -> bytes:
-    """Data of 1503 asking for a whole table: (1, table, 0, 0) as u8, u16, u32, u32."""
-    return struct.pack("<BHII", 1, table, 0, 0)
+FCT_USER = 5  # public descriptions: the function code of the user table in 1503
 
 
-def parse_prepare_buffer_request(data: bytes) -> int:
-    """The table asked for by a 1503 request (simulator side)."""
+def prepare_buffer_request(table: int = Cmd.ATTLOG_RRQ, fct: int = 0) -> bytes:
+    """Data of 1503 asking for a whole table: (1, table, fct, 0) as u8, u16, u32, u32."""
+    return struct.pack("<BHII", 1, table, fct, 0)
+
+
+def parse_prepare_buffer_request(data: bytes) -> tuple[int, int]:
+    """(table, function) asked for by a 1503 request (simulator side); function 0 if absent."""
     if len(data) < 3:
         raise CodecError(f"prepare-buffer request of {len(data)} bytes is too short")
-    return struct.unpack_from("<BH", data)[1]
+    table = struct.unpack_from("<BH", data)[1]
+    fct = int.from_bytes(data[3:7], "little") if len(data) >= 7 else 0
+    return table, fct
 
 
 def read_buffer_request(start: int, size: int) -> bytes:
@@ -696,3 +716,176 @@ def make_commkey(key: int, session_id: int, ticks: int = 50) -> bytes:
 def records_from_rows(rows: Sequence[tuple[str, datetime, int, int, int | None]]) -> list[AttendanceRecord]:
     """AttendanceRecords (raw empty) from (user_id, timestamp, status, verify, work_code) rows."""
     return [AttendanceRecord(u, t, s, v, w, None, b"") for u, t, s, v, w in rows]
+
+
+# --------------------------------------------------------------------------- user table
+
+USER_WIDTHS = (28, 72)
+# public descriptions (and pyzk's reading of them):
+# 28 bytes: uid u16, privilege u8, password 5, name 8, card u32, pad, group u8, timezone
+#           i16, user id (PIN) u32 -- terminals with 8-byte attendance records
+# 72 bytes: uid u16, privilege u8, password 8, name 24, card u32, pad, group 7, pad,
+#           user id (PIN) 24 ASCII -- the others
+_U28 = struct.Struct("<HB5s8sIxBhI")
+_U72 = struct.Struct("<HB8s24sIx7sx24s")
+
+
+class UserEntry(NamedTuple):
+    """One row of a terminal's user table: the slot ``uid`` and the PIN people know."""
+
+    uid: int
+    user_id: str
+    name: str = ""
+    privilege: int = 0
+    password: str = ""
+    card: int = 0
+    group: str = ""
+
+
+def user_width_for(record_width: int) -> int:
+    """The user-record width of a terminal whose attendance records are ``record_width``."""
+    return 28 if record_width == 8 else 72
+
+
+def _field_text(field: bytes, encoding: str) -> str:
+    """NUL-terminated text, NFC; a character cut by the end of a full field is dropped.
+
+    Not valid in ``encoding``: Windows-1258 (then 1252's superset of ASCII), the fallback
+    of the file imports, since Vietnamese terminal software writes that code page.
+    """
+    value = field.split(b"\0", 1)[0]
+    try:
+        text = value.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and len(value) == len(field):
+            text = value[: exc.start].decode(encoding, errors="replace")  # cut mid-character
+        else:
+            text = value.decode("cp1258", errors="replace")
+    return unicodedata.normalize("NFC", text).strip()
+
+
+def _fit(text: str, size: int, encoding: str) -> bytes:
+    data = text.encode(encoding)
+    if len(data) > size:
+        raise ValueError(f"{text!r} does not fit a {size}-byte field")
+    return data
+
+
+def encode_user(user: UserEntry, width: int, encoding: str = "utf-8") -> bytes:
+    """The terminal's bytes for one user (what the simulator serves)."""
+    if width == 28:
+        if not (user.user_id.isdigit() and int(user.user_id) <= 0xFFFFFFFF):
+            raise ValueError(
+                f"user id {user.user_id!r} cannot be stored in a 28-byte user record"
+                " (a number up to 4294967295)"
+            )
+        group = int(user.group) if user.group.isdigit() else 0
+        return _U28.pack(user.uid, user.privilege, _fit(user.password, 5, encoding),
+                         _fit(user.name, 8, encoding), user.card, group, 0, int(user.user_id))
+    if width == 72:
+        return _U72.pack(user.uid, user.privilege, _fit(user.password, 8, encoding),
+                         _fit(user.name, 24, encoding), user.card,
+                         _fit(user.group, 7, encoding), _fit(user.user_id, 24, "ascii"))
+    raise ValueError(f"user record width {width} is not one of {USER_WIDTHS}")
+
+
+def encode_user_table(users: Iterable[UserEntry], width: int, encoding: str = "utf-8") -> bytes:
+    """The user-table download: u32 size + user records."""
+    payload = b"".join(encode_user(u, width, encoding) for u in users)
+    return struct.pack("<I", len(payload)) + payload
+
+
+class UserTable:
+    """A decoded user table: maps a uid to its PIN, refusing what cannot be mapped."""
+
+    def __init__(self, entries: Sequence[UserEntry] = (), refused: Sequence[tuple[bytes, str]] = (),
+                 width: int = 0, unavailable: str | None = None) -> None:
+        self.entries = list(entries)
+        self.refused = list(refused)  # (raw user record, why it was not usable)
+        self.width = width
+        self.unavailable = unavailable  # why the terminal gave no table at all
+        by_uid: dict[int, list[UserEntry]] = {}
+        for entry in self.entries:
+            by_uid.setdefault(entry.uid, []).append(entry)
+        self._pins = {uid: rows[0].user_id for uid, rows in by_uid.items() if len(rows) == 1}
+        self._ambiguous = {uid: rows for uid, rows in by_uid.items() if len(rows) > 1}
+        self._refused_uids = {int.from_bytes(raw[:2], "little"): why for raw, why in self.refused}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def pin_of(self, uid: int) -> str:
+        """The PIN of slot ``uid``; CodecError saying why when the table cannot tell."""
+        pin = self._pins.get(uid)
+        if pin is not None:
+            return pin
+        if self.unavailable is not None:
+            raise CodecError(f"uid {uid} cannot be mapped to a PIN: {self.unavailable}")
+        if uid in self._ambiguous:
+            pins = ", ".join(repr(e.user_id) for e in self._ambiguous[uid])
+            raise CodecError(f"uid {uid} appears {len(self._ambiguous[uid])} times in the"
+                             f" terminal's user table (PINs {pins})")
+        if uid in self._refused_uids:
+            raise CodecError(f"uid {uid} has an unusable entry in the terminal's user table:"
+                             f" {self._refused_uids[uid]}")
+        raise CodecError(f"uid {uid} is not in the terminal's user table")
+
+    def names(self) -> dict[str, str]:
+        """{PIN: name} of every usable entry (names may be empty)."""
+        return {e.user_id: e.name for e in self.entries}
+
+
+def decode_user_table(buffer: bytes, count: int | None = None, width: int | None = None,
+                      encoding: str = "utf-8") -> UserTable:
+    """Decode a user-table download (u32 size + records of 28 or 72 bytes).
+
+    The width is ``width`` if given (checked), else the one giving ``count`` records, else
+    the only one dividing the size; anything else is refused (PayloadSizeError). An entry
+    without a usable PIN is kept in ``refused`` with the reason, never guessed.
+    """
+    if not buffer:
+        return UserTable(width=width or 0)
+    if len(buffer) < 4:
+        raise PayloadSizeError(f"user table of {len(buffer)} bytes lacks its 4-byte size")
+    announced = int.from_bytes(buffer[:4], "little")
+    payload = buffer[4:]
+    if announced != len(payload):
+        raise PayloadSizeError(
+            f"user table announces {announced} bytes of records but carries {len(payload)}")
+    size = len(payload)
+    if size == 0:
+        return UserTable(width=width or 0)
+    if width is not None and width not in USER_WIDTHS:
+        raise PayloadSizeError(f"user record width {width} is not one of {USER_WIDTHS}")
+    candidates = [w for w in ((width,) if width else USER_WIDTHS) if size % w == 0]
+    if count:
+        candidates = [w for w in candidates if size // w == count] or candidates
+    if len(candidates) != 1:
+        told = f" for {count} users" if count else ""
+        raise PayloadSizeError(
+            f"a user table of {size} bytes{told} is not a whole number of"
+            f" {' or '.join(map(str, (width,) if width else USER_WIDTHS))}-byte user records"
+            if not candidates else
+            f"a user table of {size} bytes{told} could hold records of 28 or 72 bytes;"
+            " refusing to guess")
+    w = candidates[0]
+    entries: list[UserEntry] = []
+    refused: list[tuple[bytes, str]] = []
+    for i in range(size // w):
+        raw = payload[i * w: (i + 1) * w]
+        try:
+            if w == 28:
+                uid, priv, pwd, name, card, group, _tz, pin_number = _U28.unpack(raw)
+                if pin_number == 0:
+                    raise CodecError("user id is 0 (not set)")
+                pin, group_text = str(pin_number), str(group) if group else ""
+            else:
+                uid, priv, pwd, name, card, group_field, pin_field = _U72.unpack(raw)
+                pin, group_text = _text_user_id(pin_field), _field_text(group_field, encoding)
+        except CodecError as exc:
+            uid = int.from_bytes(raw[:2], "little")
+            refused.append((raw, f"user record {i + 1} (byte {4 + i * w}), uid {uid}: {exc}"))
+            continue
+        entries.append(UserEntry(uid, pin, _field_text(name, encoding), priv,
+                                 _field_text(pwd, encoding), card, group_text))
+    return UserTable(entries, refused, w)

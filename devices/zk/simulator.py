@@ -24,11 +24,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from . import codec
-from .codec import HEADER_SIZE, LAYOUT8_TIME3, AttendanceRecord, Cmd
+from .codec import HEADER_SIZE, LAYOUT8_TIME3, AttendanceRecord, Cmd, UserEntry
 from .errors import CodecError
 from .transport import DEFAULT_PORT, EnvelopeFraming
 
 GARBAGE = b"\xde\xad\xbe\xef" * 8
+# Public clients read the answer to 1503 and to option reads with a 1024-byte buffer, so
+# over UDP (where a short buffer truncates the datagram) a direct answer must fit in it.
+UDP_DIRECT_PACKET = 1024
 _POLL = 0.05  # seconds between checks of the stop flag in server threads
 
 
@@ -113,6 +116,9 @@ class Terminal:
         capacity: int = 100_000,
         direct_limit: int = 1024,
         udp_piece: int = 1024,
+        users: Sequence[UserEntry] | None = None,
+        user_table: bool = True,
+        options: dict[str, str] | None = None,
     ) -> None:
         if width not in codec.RECORD_WIDTHS:
             raise ValueError(f"record width {width} is not one of {codec.RECORD_WIDTHS}")
@@ -134,6 +140,14 @@ class Terminal:
                 raise ValueError(f"raw record of {len(raw)} bytes in a {width}-byte log")
         self._fired: dict[str, int] = {}
         self._buffer: bytes | None = None
+        self.serves_user_table = user_table  # False: refuses 1503 for it (older firmware?)
+        self.options = {**default_options(width), **(options or {})}
+        self._derived_users = users is None  # then a punch by a new PIN enrolls it
+        self._users = list(users) if users is not None else derive_users(self._records, width)
+        self._uid_of = {self._pin_key(u.user_id): u.uid for u in self._users}
+        self.user_width = codec.user_width_for(width)
+        self._user_buffer: bytes | None = None
+        self.user_buffer()  # a PIN the user-record width cannot hold fails at start
         self.buffer()  # encode now: a user id the width cannot hold fails at start
 
     @property
@@ -153,16 +167,64 @@ class Terminal:
         """The ATTLOG download (u32 size + records), encoded once per change."""
         with self.lock:
             if self._buffer is None:
-                payload = codec.encode_records(self._records, self.width, self.layout8)
+                payload = b"".join(
+                    codec.encode_record(self._slotted(r), self.width, self.layout8)
+                    for r in self._records
+                )
                 self._buffer = codec.build_attlog_buffer(payload + b"".join(self._raw))
             return self._buffer
 
+    def _slotted(self, record: AttendanceRecord) -> AttendanceRecord:
+        """The record with the uid slot its PIN has in the user table (unless it has one)."""
+        if record.uid is not None:
+            return record  # a test may give a uid the table lacks, as after a deleted user
+        uid = self._uid_of.get(self._pin_key(record.user_id))
+        if uid is None:
+            raise ValueError(
+                f"punch of user id {record.user_id!r} at {record.timestamp:%Y-%m-%d %H:%M:%S}:"
+                " that PIN is not in the simulated terminal's user table (give the record a uid)"
+            )
+        return record._replace(uid=uid)
+
+    def _pin_key(self, pin: str) -> str:
+        # 8-byte terminals hold PINs as numbers (28-byte user records): '042' is 42
+        return str(int(pin)) if self.width == 8 and pin.isdigit() else pin
+
+    def user_buffer(self) -> bytes:
+        """The user-table download (u32 size + 28- or 72-byte user records)."""
+        with self.lock:
+            if self._user_buffer is None:
+                self._user_buffer = codec.encode_user_table(self._users, self.user_width)
+            return self._user_buffer
+
+    def users_table(self) -> list[UserEntry]:
+        """The user table (uid slot, PIN, name ...), as served."""
+        with self.lock:
+            return list(self._users)
+
     def punch(self, record: AttendanceRecord) -> bool:
-        """A person punches; refused (False) while the terminal is disabled."""
+        """A person punches; refused (False) while the terminal is disabled.
+
+        With a derived user table a new PIN is enrolled on the way; with a given table a
+        PIN without a slot is refused (ValueError) unless the record carries its uid.
+        """
         with self.lock:
             if not self.enabled:
                 return False
-            codec.encode_record(record, self.width, self.layout8)  # fail now if it cannot fit
+            key = self._pin_key(record.user_id)
+            added = None
+            if record.uid is None and key not in self._uid_of and self._derived_users:
+                added = derive_users([record], self.width)[0]
+                if self.width != 8:  # the next free slot
+                    added = added._replace(uid=max((u.uid for u in self._users), default=0) + 1)
+                codec.encode_user(added, self.user_width)
+            uid = record.uid if record.uid is not None else added.uid if added else None
+            rec = record._replace(uid=uid) if uid is not None else self._slotted(record)
+            codec.encode_record(rec, self.width, self.layout8)  # fail now if it cannot fit
+            if added is not None:
+                self._users.append(added)
+                self._uid_of[key] = added.uid
+                self._user_buffer = None
             self._records.append(record)
             self._buffer = None
             return True
@@ -190,9 +252,52 @@ class Terminal:
             return True
 
     def users(self) -> int:
-        """Distinct user ids (for GET_FREE_SIZES)."""
+        """Entries of the user table (for GET_FREE_SIZES)."""
         with self.lock:
-            return len({r.user_id for r in self._records})
+            return len(self._users)
+
+
+def derive_users(records: Sequence[AttendanceRecord], width: int) -> list[UserEntry]:
+    """A user table for punches given without one: one entry per distinct PIN, unnamed.
+
+    8-byte terminals get uid = the PIN's number (as the simulator always served them);
+    the others get uid slots 1..N in order of first appearance.
+    """
+    users: dict[str, UserEntry] = {}
+    for rec in records:
+        key = str(int(rec.user_id)) if width == 8 and rec.user_id.isdigit() else rec.user_id
+        if key in users:
+            continue
+        if width == 8:
+            number = int(rec.user_id) if rec.user_id.isdigit() else -1
+            uid = rec.uid if rec.uid is not None else number
+            if not (0 < uid <= 0xFFFF and 0 < number <= 0xFFFFFFFF):
+                raise ValueError(f"user id {rec.user_id!r} cannot be stored in a 8-byte record"
+                                 " (a number up to 65535)")
+            users[key] = UserEntry(uid, str(number))
+        else:
+            users[key] = UserEntry(len(users) + 1, rec.user_id)
+    return list(users.values())
+
+
+def shuffled_users(pins: Sequence[str], names: Sequence[str] = (), seed: int = 0,
+                   first_uid: int = 1) -> list[UserEntry]:
+    """A user table whose uid slots differ from the PINs: slots first_uid.. in shuffled order."""
+    slots = list(range(first_uid, first_uid + len(pins)))
+    random.Random(seed).shuffle(slots)
+    return [UserEntry(uid, pin, names[i] if i < len(names) else "")
+            for i, (uid, pin) in enumerate(zip(slots, pins, strict=True))]
+
+
+def default_options(width: int) -> dict[str, str]:
+    """Option values the simulator answers to OPTIONS_RRQ (public clients ask for these)."""
+    return {
+        "~SerialNumber": "SIM0000000001", "~Platform": "ZEM560_TFT", "~DeviceName": "SIM-ZK",
+        "MAC": "00:17:61:00:00:01", "~OS": "1", "~ZKFPVersion": "9" if width == 8 else "10",
+        "ZKFaceVersion": "0", "~ExtendFmt": "0" if width == 8 else "1", "~UserExtFmt": "0",
+        "FaceFunOn": "0", "CompatOldFirmware": "0", "IPAddress": "127.0.0.1",
+        "NetMask": "255.255.255.0", "GATEIPAddress": "0.0.0.0", "~PIN2Width": "9",
+    }
 
 
 @dataclass
@@ -285,13 +390,19 @@ class Session:
 
     def _prepare_buffer(self, req: codec.Packet) -> list[Reply] | None:
         try:
-            table = codec.parse_prepare_buffer_request(req.data)
+            table, fct = codec.parse_prepare_buffer_request(req.data)
         except CodecError:
             return [self._packet(Cmd.ACK_ERROR, req)]
-        if table != Cmd.ATTLOG_RRQ:
+        if table == Cmd.ATTLOG_RRQ:
+            self.buffer = self.terminal.buffer()
+        elif table == Cmd.USERTEMP_RRQ and fct == codec.FCT_USER and self.terminal.serves_user_table:
+            self.buffer = self.terminal.user_buffer()
+        else:
             return [self._packet(Cmd.ACK_ERROR, req)]
-        self.buffer = self.terminal.buffer()
-        if len(self.buffer) <= self.terminal.direct_limit:
+        limit = self.terminal.direct_limit
+        if self.datagram:
+            limit = min(limit, UDP_DIRECT_PACKET - HEADER_SIZE)
+        if len(self.buffer) <= limit:
             return self._chunk(req, [], self.buffer, [])
         return [self._packet(Cmd.ACK_OK, req, codec.buffer_size_reply(len(self.buffer)))]
 
@@ -305,6 +416,19 @@ class Session:
         data = self.buffer[start: start + size]
         before = [self._packet(Cmd.PREPARE_DATA, req, struct.pack("<II", size, 0))]
         return self._chunk(req, before, data, [self._packet(Cmd.ACK_OK, req)])
+
+    def _options(self, req: codec.Packet) -> list[Reply]:
+        name = req.data.split(b"\0", 1)[0].decode("ascii", errors="replace")
+        value = self.terminal.options.get(name)
+        if value is None:
+            return [self._packet(Cmd.ACK_ERROR, req)]
+        return [self._packet(Cmd.ACK_OK, req, f"{name}={value}\0".encode("ascii"))]
+
+    def _version(self, req: codec.Packet) -> list[Reply]:
+        return [self._packet(Cmd.ACK_OK, req, b"Ver 6.60 Sim\0")]
+
+    def _pin_width(self, req: codec.Packet) -> list[Reply]:
+        return [self._packet(Cmd.ACK_OK, req, bytes([int(self.terminal.options["~PIN2Width"])]))]
 
     def _free_data(self, req: codec.Packet) -> list[Reply]:
         self.buffer = None
@@ -345,6 +469,9 @@ _HANDLERS: dict[int, Callable[[Session, codec.Packet], list[Reply] | None]] = {
     Cmd.PREPARE_BUFFER: Session._prepare_buffer,
     Cmd.READ_BUFFER: Session._read_buffer,
     Cmd.FREE_DATA: Session._free_data,
+    Cmd.OPTIONS_RRQ: Session._options,
+    Cmd.GET_VERSION: Session._version,
+    Cmd.GET_PINWIDTH: Session._pin_width,
 }
 
 
@@ -726,15 +853,23 @@ def run_simulator(
     host: str = "127.0.0.1",
     machine_number: int | None = None,
     block: bool = True,
+    uid_seed: int | None = None,
 ) -> SimulatorServer:
     """``attendance simulate-terminal``: serve the punches of a file until interrupted.
 
     Prints 'listening on tcp 127.0.0.1:4370' (or 'udp ...', 'pty /dev/pts/N',
     'serial-over-tcp ...') on stdout, and how many punches were loaded on stderr. The
-    serial protocol uses a pseudo-terminal unless a port is given.
+    serial protocol uses a pseudo-terminal unless a port is given. With ``uid_seed`` the
+    user table gives the PINs uid slots 1..N in an order shuffled by that seed, so a client
+    that stores uids instead of PINs (8-byte records) shows wrong user ids.
     """
     records, rejected = load_records(records_path)
-    terminal = Terminal(records, width=width, comm_key=comm_key, fault=fault)
+    users = None
+    if uid_seed is not None:
+        # 28-byte user records (width 8) hold the PIN as a number: '00042' is 42 there
+        pins = [u.user_id for u in derive_users(records, width)]
+        users = shuffled_users(pins, seed=uid_seed)
+    terminal = Terminal(records, width=width, comm_key=comm_key, fault=fault, users=users)
     skipped = f", {rejected} rejected lines skipped" if rejected else ""
     print(f"serving {len(records)} punches from {Path(records_path).name} as {width}-byte records"
           f"{skipped}", file=sys.stderr, flush=True)
