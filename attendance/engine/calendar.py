@@ -22,7 +22,7 @@ from .vn_public_sector import decisions_of_year
 SOURCES = ("law", "library", "decision")
 
 LABOUR_CODE = "Bộ luật Lao động 2019, Điều 112"
-LABOUR_CODE_IN_LIEU = "Bộ luật Lao động 2019, Điều 111–112 (nghỉ bù)"
+LABOUR_CODE_IN_LIEU = "Bộ luật Lao động 2019, Điều 111–112"
 
 # The library's English names of the Labour Code's holidays (en_US translation, stable keys).
 _STATUTORY_EN = re.compile(
