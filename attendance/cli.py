@@ -527,5 +527,39 @@ def demo(month: str) -> None:
         click.echo(line)
 
 
+
+@main.command()
+@click.option("--year", required=True, type=int, help="YYYY")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--lang", default="vi", type=click.Choice(["vi", "en"]), show_default=True)
+@click.option("--all", "everything", is_flag=True,
+              help="Also list entries that leave the day as the week makes it (a holiday on a Sunday...).")
+@reports_errors
+def calendar(year: int, as_json: bool, lang: str, everything: bool) -> None:
+    """Days of a year set apart from the week: holidays, days in lieu, decided swaps, overrides."""
+    from .calendar_days import (
+        calendar_of_year,
+        calendar_text,
+        check_year,
+        database_exists,
+        year_lines,
+    )
+    from .db import database_url, transaction
+
+    check_year(year)
+    # Without a database (nothing loaded yet) the country calendar alone is shown; opening a
+    # missing SQLite file would create an empty one, so it is not opened.
+    with_database = database_exists(database_url())
+    if with_database:
+        with transaction() as session:
+            country, lines = calendar_of_year(session, year, everything=everything)
+    else:
+        country, lines = "VN", year_lines(year, "VN", everything=everything)
+    if as_json:
+        _dump({"year": year, "country": country, "database": with_database,
+               "days": [line.as_dict() for line in lines]})
+    else:
+        click.echo(calendar_text(year, country, lines, lang, with_database))
+
 if __name__ == "__main__":  # pragma: no cover
     main()

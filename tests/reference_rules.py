@@ -30,6 +30,7 @@ import datetime as dt
 import holidays
 
 from attendance.engine.types import SUMMARY_FIELDS, EngineInput, ScheduleVersion, StaffMember
+from attendance.engine.vn_public_sector import DECISIONS
 
 ONE_DAY = dt.timedelta(days=1)
 
@@ -126,6 +127,15 @@ def _country_calendar(country: str, year: int) -> tuple[set[dt.date], set[dt.dat
         cal = holidays.country_holidays(country, years=year)
         days_off = set(cal.keys())
         makeup = {d for d in getattr(cal, "weekend_workdays", set()) if d.year == year}
+        # "The country calendar is the public-holiday law ... plus the government's yearly
+        #  decisions for the public sector" (the table's data, not the engine's code, is read):
+        #  a decision for a date replaces what the library says of it.
+        if country == "VN":
+            for decision in DECISIONS:
+                if decision.date.year == year:
+                    days_off.discard(decision.date)
+                    makeup.discard(decision.date)
+                    (days_off if decision.kind == "day_off" else makeup).add(decision.date)
         _COUNTRY_CACHE[key] = (days_off, makeup)
     return _COUNTRY_CACHE[key]
 
