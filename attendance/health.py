@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import models as m
+from .batches import live_punch
 from .engine.calendar import country_calendar
 from .loader import setting
 from .pull import PULL_KINDS
@@ -95,7 +96,7 @@ def device_health(session: Session, now: dt.datetime | None = None, limits: Thre
     latest_ids = select(func.max(m.PullLog.id)).group_by(m.PullLog.device_id)
     latest = {p.device_id: p for p in session.scalars(select(m.PullLog).where(m.PullLog.id.in_(latest_ids)))}
     last_punch = dict(session.execute(
-        select(m.Punch.device_id, func.max(m.Punch.device_time)).group_by(m.Punch.device_id)
+        select(m.Punch.device_id, func.max(m.Punch.device_time)).where(live_punch(session)).group_by(m.Punch.device_id)
     ).all())
     out = []
     for device in session.scalars(select(m.Device).order_by(m.Device.code)):

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import models as m
+from .batches import voided_batch_ids
 from .bundle import minutes_of
 from .engine.types import (
     WEEKDAY_NAMES,
@@ -81,7 +82,7 @@ def schedule_version(row: m.Schedule, unit_ids: frozenset[int]) -> ScheduleVersi
 
 
 def fetch_punches(session: Session, low: dt.datetime, high: dt.datetime) -> pd.DataFrame:
-    """Enrolled punches with low <= corrected_time < high as a DataFrame."""
+    """Enrolled punches with low <= corrected_time < high as a DataFrame (voided batches left out)."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     offsets = session.execute(
         select(func.min(m.DeviceClockOffset.seconds), func.max(m.DeviceClockOffset.seconds))
@@ -91,12 +92,16 @@ def fetch_punches(session: Session, low: dt.datetime, high: dt.datetime) -> pd.D
         "dev_low": low + dt.timedelta(seconds=min(0, offsets[0] or 0)),
         "dev_high": high + dt.timedelta(seconds=max(0, offsets[1] or 0)),
     }
+    query = PUNCH_QUERY
+    voided = voided_batch_ids(session)
+    if voided:  # punches of voided batches stay in the ledger but count for nothing
+        query += f" AND p.batch_id NOT IN ({', '.join(str(int(i)) for i in voided)})"
     # Plain DBAPI tuples: building a Row object per punch would cost more than the query.
     cursor = session.connection().connection.driver_connection.cursor()
     if sqlite:  # sqlite3 takes :name parameters as written, times as stored text
-        cursor.execute(PUNCH_QUERY, {k: v.strftime("%Y-%m-%d %H:%M:%S") for k, v in params.items()})
+        cursor.execute(query, {k: v.strftime("%Y-%m-%d %H:%M:%S") for k, v in params.items()})
     else:  # psycopg takes %(name)s
-        cursor.execute(re.sub(r":(\w+)", r"%(\1)s", PUNCH_QUERY), params)
+        cursor.execute(re.sub(r":(\w+)", r"%(\1)s", query), params)
     frame = pd.DataFrame(cursor.fetchall(), columns=["punch_id", "staff_id", "device_id", "corrected_time"])
     cursor.close()
     frame["corrected_time"] = pd.to_datetime(frame["corrected_time"], format="%Y-%m-%d %H:%M:%S" if sqlite else None)
