@@ -81,6 +81,23 @@ def schedule_version(row: m.Schedule, unit_ids: frozenset[int]) -> ScheduleVersi
     )
 
 
+def load_schedules(session: Session) -> tuple[dict[int, m.Schedule], list[ScheduleVersion]]:
+    """Every stored schedule, by id and as the engine's versions with the units they are attached to."""
+    links: dict[int, set[int]] = {}
+    for schedule_id, unit_id in session.execute(select(m.ScheduleUnit.schedule_id, m.ScheduleUnit.unit_id)):
+        links.setdefault(schedule_id, set()).add(unit_id)
+    schedules = {row.id: row for row in session.scalars(select(m.Schedule))}
+    return schedules, [schedule_version(row, frozenset(links.get(row.id, ()))) for row in schedules.values()]
+
+
+def load_overrides(session: Session) -> list[CalendarOverride]:
+    """The calendar overrides as the engine's plain records."""
+    return [
+        CalendarOverride(date=o.date, kind=o.kind, reference=o.reference)  # type: ignore[arg-type]
+        for o in session.scalars(select(m.CalendarOverride))
+    ]
+
+
 def fetch_punches(session: Session, low: dt.datetime, high: dt.datetime) -> pd.DataFrame:
     """Enrolled punches with low <= corrected_time < high as a DataFrame (voided batches left out)."""
     sqlite = session.get_bind().dialect.name == "sqlite"
@@ -161,11 +178,7 @@ def load_input(
         staff_rows = [s for s in staff_rows if s.id in members]
     chosen = {s.id for s in staff_rows}
 
-    links: dict[int, set[int]] = {}
-    for schedule_id, unit_id in session.execute(select(m.ScheduleUnit.schedule_id, m.ScheduleUnit.unit_id)):
-        links.setdefault(schedule_id, set()).add(unit_id)
-    schedules = {row.id: row for row in session.scalars(select(m.Schedule))}
-    versions = [schedule_version(row, frozenset(links.get(row.id, ()))) for row in schedules.values()]
+    schedules, versions = load_schedules(session)
 
     low = dt.datetime.combine(first_day - dt.timedelta(days=1), dt.time())
     high = dt.datetime.combine(last_day + dt.timedelta(days=2), dt.time())
@@ -186,10 +199,7 @@ def load_input(
         assignments=[Assignment(*a) for a in assignments if a[0] in chosen],
         unit_parents={u.id: u.parent_id for u in units.values()},
         schedules=versions,
-        overrides=[
-            CalendarOverride(date=o.date, kind=o.kind, reference=o.reference)  # type: ignore[arg-type]
-            for o in session.scalars(select(m.CalendarOverride))
-        ],
+        overrides=load_overrides(session),
         excuses=excuses,
         punches=punches,
         country=setting(session, "country", "VN"),
