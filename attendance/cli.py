@@ -440,10 +440,19 @@ def scheduler() -> None:
 def summary(month: str, unit_code: str | None, fmt: str, output: str | None) -> None:
     """Monthly summary per staff member (rules.md §7)."""
     from .db import transaction
-    from .services import monthly_summary, summary_csv, summary_records, summary_xlsx
+    from .services import (
+        monthly_summary,
+        no_punches_warning,
+        summary_csv,
+        summary_records,
+        summary_xlsx,
+    )
 
     with transaction() as session:
         table = monthly_summary(session, month, unit_code)
+        warning = no_punches_warning(session, month, unit_code)
+    if warning:  # the table is unchanged (everyone absent); standard output stays one document
+        click.echo(warning, err=True)
     if fmt == "xlsx":
         if not output:
             raise CommandError("--format xlsx needs -o FILE")

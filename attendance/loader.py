@@ -22,7 +22,7 @@ from .engine.types import (
     ScheduleVersion,
     StaffMember,
 )
-from .errors import NotFound
+from .errors import NotFound, UnknownStaff, UnknownUnit
 
 # corrected = device time − offset, so a corrected-time range is inside the device-time range
 # widened by the offsets in force; that range is a seek on the natural key's index per enrollment.
@@ -36,6 +36,14 @@ PUNCH_QUERY = (
 
 class UnknownCode(NotFound):
     """A unit or staff code given on the command line does not exist."""
+
+
+class UnknownUnitCode(UnknownCode, UnknownUnit):
+    """No unit with that code."""
+
+
+class UnknownStaffCode(UnknownCode, UnknownStaff):
+    """No staff member with that code."""
 
 
 @dataclass
@@ -53,18 +61,14 @@ def setting(session: Session, key: str, default: str) -> str:
     return row.value if row is not None else default
 
 
-def subtree(units: dict[int, m.Unit], root_id: int) -> set[int]:
-    """The unit and all its descendants."""
-    children: dict[int | None, list[int]] = {}
-    for unit in units.values():
-        children.setdefault(unit.parent_id, []).append(unit.id)
-    found, stack = set(), [root_id]
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.add(current)
-            stack.extend(children.get(current, []))
-    return found
+def subtree(session: Session, unit_code: str) -> set[str]:
+    """Codes of the unit and all its descendants (the tree is walked in one place: api.unit_subtree)."""
+    from .api import unit_subtree  # the public interface builds on this module
+
+    try:
+        return {u.code for u in unit_subtree(session, unit_code)}
+    except UnknownUnit as exc:
+        raise UnknownUnitCode(str(exc)) from exc
 
 
 def schedule_version(row: m.Schedule, unit_ids: frozenset[int]) -> ScheduleVersion:
@@ -98,17 +102,23 @@ def load_overrides(session: Session) -> list[CalendarOverride]:
     ]
 
 
-def fetch_punches(session: Session, low: dt.datetime, high: dt.datetime) -> pd.DataFrame:
-    """Enrolled punches with low <= corrected_time < high as a DataFrame (voided batches left out)."""
-    sqlite = session.get_bind().dialect.name == "sqlite"
+def device_time_bounds(session: Session, low: dt.datetime, high: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """A device-time range that holds every punch with low <= corrected time < high.
+
+    corrected = device time − offset, so widening by the offsets in force turns a
+    corrected-time range into a seek on the natural key's index.
+    """
     offsets = session.execute(
         select(func.min(m.DeviceClockOffset.seconds), func.max(m.DeviceClockOffset.seconds))
     ).one()
-    params: dict[str, dt.datetime] = {
-        "low": low, "high": high,
-        "dev_low": low + dt.timedelta(seconds=min(0, offsets[0] or 0)),
-        "dev_high": high + dt.timedelta(seconds=max(0, offsets[1] or 0)),
-    }
+    return (low + dt.timedelta(seconds=min(0, offsets[0] or 0)), high + dt.timedelta(seconds=max(0, offsets[1] or 0)))
+
+
+def fetch_punches(session: Session, low: dt.datetime, high: dt.datetime) -> pd.DataFrame:
+    """Enrolled punches with low <= corrected_time < high as a DataFrame (voided batches left out)."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    dev_low, dev_high = device_time_bounds(session, low, high)
+    params: dict[str, dt.datetime] = {"low": low, "high": high, "dev_low": dev_low, "dev_high": dev_high}
     query = PUNCH_QUERY
     voided = voided_batch_ids(session)
     if voided:  # punches of voided batches stay in the ledger but count for nothing
@@ -152,8 +162,8 @@ def load_input(
     units = {u.id: u for u in session.scalars(select(m.Unit))}
     by_code = {u.code: u for u in units.values()}
     if unit_code is not None and unit_code not in by_code:
-        raise UnknownCode(f"no unit {unit_code!r}")
-    allowed = subtree(units, by_code[unit_code].id) if unit_code else None
+        raise UnknownUnitCode(f"no unit {unit_code!r}")
+    allowed = {by_code[c].id for c in subtree(session, unit_code)} if unit_code else None
 
     # Plain Core tuples: ORM identity-mapped objects for thousands of people and tens of
     # thousands of excuses would cost more than evaluating the month.
@@ -164,7 +174,7 @@ def load_input(
     if staff_code is not None:
         staff_rows = [s for s in staff_rows if s.code == staff_code]
         if not staff_rows:
-            raise UnknownCode(f"no staff member {staff_code!r}")
+            raise UnknownStaffCode(f"no staff member {staff_code!r}")
     assignments = session.execute(
         select(m.StaffAssignment.staff_id, m.StaffAssignment.unit_id, m.StaffAssignment.valid_from,
                m.StaffAssignment.valid_to)

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import func, select
 
 from .. import models as m
+from ..api import unit_tree
 from ..db import transaction
 from ..loader import UnknownCode
 from ..services import SUMMARY_HEADINGS_VI, monthly_summary, parse_month
@@ -35,29 +36,18 @@ def _month() -> str:
 def units() -> str:
     """Đơn vị: the unit tree with staff counts."""
     with transaction(current_app.config["DATABASE_URL"]) as session:
-        rows = session.scalars(select(m.Unit).order_by(m.Unit.code)).all()
+        tree = unit_tree(session)
         counts = dict(session.execute(
-            select(m.StaffAssignment.unit_id, func.count()).group_by(m.StaffAssignment.unit_id)).all())
-    children: dict[int | None, list[m.Unit]] = {}
-    for unit in rows:
-        children.setdefault(unit.parent_id, []).append(unit)
-    ordered: list[tuple[int, m.Unit]] = []
-
-    def walk(parent: int | None, depth: int) -> None:
-        for unit in children.get(parent, []):
-            ordered.append((depth, unit))
-            walk(unit.id, depth + 1)
-
-    walk(None, 0)
-    totals: dict[int, int] = {}
-
-    def total(unit_id: int) -> int:  # people of the unit and every unit under it
-        if unit_id not in totals:
-            totals[unit_id] = counts.get(unit_id, 0) + sum(total(c.id) for c in children.get(unit_id, []))
-        return totals[unit_id]
+            select(m.Unit.code, func.count()).join(m.StaffAssignment, m.StaffAssignment.unit_id == m.Unit.id)
+            .group_by(m.Unit.code)).all())
+    totals: dict[str, int] = {}
+    for i, unit in enumerate(tree):  # people of the unit and every unit under it (the rows that follow it deeper)
+        end = next((j for j in range(i + 1, len(tree)) if tree[j].depth <= unit.depth), len(tree))
+        totals[unit.code] = sum(counts.get(u.code, 0) for u in tree[i:end])
+    ordered = [(unit.depth, unit) for unit in tree]
 
     month = _month()
-    return render_template("units.html", units=ordered, totals={u.id: total(u.id) for u in rows}, month=month,
+    return render_template("units.html", units=ordered, totals=totals, month=month,
                            month_label=f"{month[5:]}/{month[:4]}", kinds=UNIT_KINDS_VI)
 
 
