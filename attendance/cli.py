@@ -443,10 +443,19 @@ def scheduler() -> None:
 def summary(month: str, unit_code: str | None, fmt: str, output: str | None) -> None:
     """Monthly summary per staff member (rules.md §7)."""
     from .db import transaction
-    from .services import monthly_summary, summary_csv, summary_records, summary_xlsx
+    from .services import (
+        monthly_summary,
+        no_punches_warning,
+        summary_csv,
+        summary_records,
+        summary_xlsx,
+    )
 
     with transaction() as session:
         table = monthly_summary(session, month, unit_code)
+        warning = no_punches_warning(session, month, unit_code)
+    if warning:  # the table is unchanged (everyone absent); standard output stays one document
+        click.echo(warning, err=True)
     if fmt == "xlsx":
         if not output:
             raise CommandError("--format xlsx needs -o FILE")
@@ -560,6 +569,112 @@ def calendar(year: int, as_json: bool, lang: str, everything: bool) -> None:
                "days": [line.as_dict() for line in lines]})
     else:
         click.echo(calendar_text(year, country, lines, lang, with_database))
+
+
+@main.group()
+def batch() -> None:
+    """Imports and pulls as batches: list them, void a wrong one, restore it (audited)."""
+
+
+def _domain_errors(func: F) -> F:
+    """Domain errors (unknown batch, conflict, bad reason) as one line on standard error."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .errors import DomainError
+
+        try:
+            return func(*args, **kwargs)
+        except DomainError as exc:
+            raise CommandError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _cli_actor() -> str:
+    """Who runs the command, for the audit log (the login name when the system knows it)."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name in a bare container
+        return "cli"
+
+
+def _batch_id(text: str) -> int:
+    from .errors import InvalidInput
+
+    if not text.isdigit() or len(text) > 18:
+        raise InvalidInput(f"batch id: expected a number, got {text!r}")
+    return int(text)
+
+
+def _batch_line(b: Any) -> str:
+    state = "hiệu lực" if b.state == "live" else f"ĐÃ HỦY {b.voided_at} bởi {b.voided_by}: {b.void_reason}"
+    return (f"{b.id:>6}  {b.device:10} {b.source:6} {b.started}  {b.label}\n"
+            f"{'':8}đọc {b.read}, mới {b.inserted}, trùng {b.duplicates}, lỗi {b.rejected}, "
+            f"chưa gán {b.unknown_users}, lượt trong sổ {b.punches}  [{state}]")
+
+
+@batch.command("list")
+@click.option("--device", "device_code", help="Only the batches of this terminal.")
+@click.option("--limit", default=200, show_default=True, help="Only the newest N batches (0: all).")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+@_domain_errors
+def batch_list(device_code: str | None, limit: int, as_json: bool) -> None:
+    """Imports and pulls with their counters and state (voided: when, by whom, why)."""
+    from .batches import list_batches
+    from .db import transaction
+
+    with transaction() as session:
+        rows = list_batches(session, device_code, limit=limit)
+    if as_json:
+        _dump([r.as_dict() for r in rows])
+        return
+    if not rows:
+        click.echo("no batches" + (f" for {device_code}" if device_code else ""), err=True)
+    for r in rows:
+        click.echo(_batch_line(r))
+
+
+@batch.command("void")
+@click.argument("batch_id", metavar="ID")
+@click.option("--reason", required=True, help="Why (e.g. the wrong terminal was chosen); kept in the audit log.")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+@_domain_errors
+def batch_void(batch_id: str, reason: str, as_json: bool) -> None:
+    """Make a batch's punches count for nothing; they stay in the ledger."""
+    from .batches import void_batch
+    from .db import transaction
+
+    with transaction() as session:
+        info = void_batch(session, _batch_id(batch_id), reason, actor=_cli_actor())
+    if as_json:
+        _dump(info.as_dict())
+    else:
+        click.echo(f"voided batch {info.id} ({info.device}, {info.label}): {info.punches} punches no longer count")
+
+
+@batch.command("restore")
+@click.argument("batch_id", metavar="ID")
+@click.option("--reason", required=True, help="Why the batch counts again; kept in the audit log.")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+@_domain_errors
+def batch_restore(batch_id: str, reason: str, as_json: bool) -> None:
+    """Make a voided batch's punches count again."""
+    from .batches import restore_batch
+    from .db import transaction
+
+    with transaction() as session:
+        info = restore_batch(session, _batch_id(batch_id), reason, actor=_cli_actor())
+    if as_json:
+        _dump(info.as_dict())
+    else:
+        click.echo(f"restored batch {info.id} ({info.device}, {info.label}): {info.punches} punches count again")
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

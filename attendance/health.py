@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import models as m
-from .engine.calendar import country_calendar
-from .loader import setting
+from .batches import live_punch
+from .engine.days import unit_working_days
+from .loader import load_overrides, load_schedules, setting
 from .pull import PULL_KINDS
 
 PROBLEM_TEXT = {
@@ -18,6 +19,7 @@ PROBLEM_TEXT = {
     "pull_failed": ("Lần lấy dữ liệu gần nhất bị lỗi", "The last pull failed"),
     "pull_overdue": ("Quá lâu chưa lấy được dữ liệu", "No successful pull for too long"),
     "clock_skew": ("Đồng hồ máy chấm công lệch", "Terminal clock is off"),
+    "never_punched": ("Chưa có lượt chấm công nào từ máy này", "No punch has ever come from this terminal"),
     "no_punches": ("Nhiều ngày làm việc không có lượt chấm công", "No punches for several working days"),
     "log_nearly_full": ("Bộ nhớ chấm công sắp đầy", "Attendance log nearly full"),
     "no_contact": ("Máy đẩy dữ liệu không liên lạc", "Push terminal out of contact"),
@@ -65,23 +67,12 @@ def _stamp(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else None
 
 
-def working_days_between(session: Session, after: dt.date, until: dt.date) -> int:
-    """Working days d with after < d <= until (Mon–Fri, holidays off, make-up days and overrides)."""
-    if until <= after:
-        return 0
-    entries = country_calendar(setting(session, "country", "VN"), after, until)
-    overrides = {o.date: o.kind for o in session.scalars(
-        select(m.CalendarOverride).where(m.CalendarOverride.date > after, m.CalendarOverride.date <= until))}
-    count, day = 0, after + dt.timedelta(days=1)
-    while day <= until:
-        if day in overrides:
-            count += overrides[day] == "working_day"
-        elif day in entries:
-            count += entries[day].kind == "makeup"
-        else:
-            count += day.weekday() < 5
-        day += dt.timedelta(days=1)
-    return count
+def working_days_between(session: Session, after: dt.date, until: dt.date, unit_id: int | None = None) -> int:
+    """Working days d with after < d <= until of a unit, by the schedule in force there (engine.days)."""
+    _schedules, versions = load_schedules(session)
+    parents = {u.id: u.parent_id for u in session.scalars(select(m.Unit))}
+    return unit_working_days(unit_id, after, until, versions, parents, load_overrides(session),
+                             setting(session, "country", "VN"))
 
 
 def device_health(session: Session, now: dt.datetime | None = None, limits: Thresholds | None = None) -> list[DeviceHealth]:
@@ -95,8 +86,13 @@ def device_health(session: Session, now: dt.datetime | None = None, limits: Thre
     latest_ids = select(func.max(m.PullLog.id)).group_by(m.PullLog.device_id)
     latest = {p.device_id: p for p in session.scalars(select(m.PullLog).where(m.PullLog.id.in_(latest_ids)))}
     last_punch = dict(session.execute(
-        select(m.Punch.device_id, func.max(m.Punch.device_time)).group_by(m.Punch.device_id)
+        select(m.Punch.device_id, func.max(m.Punch.device_time)).where(live_punch(session)).group_by(m.Punch.device_id)
     ).all())
+    # Read once for every terminal: the working days of each one's unit (engine.days).
+    _schedules, versions = load_schedules(session)
+    parents = {u.id: u.parent_id for u in session.scalars(select(m.Unit))}
+    overrides = load_overrides(session)
+    country = setting(session, "country", "VN")
     out = []
     for device in session.scalars(select(m.Device).order_by(m.Device.code)):
         h = DeviceHealth(device=device.code, name=device.name, kind=device.kind, unit=units.get(device.unit_id))
@@ -111,7 +107,8 @@ def device_health(session: Session, now: dt.datetime | None = None, limits: Thre
         punched = last_punch.get(device.id)
         h.last_punch = _stamp(punched)
         if punched is not None:
-            h.days_without_punches = working_days_between(session, punched.date(), now.date())
+            h.days_without_punches = unit_working_days(device.unit_id, punched.date(), now.date(), versions, parents,
+                                                       overrides, country)
         if device.kind in PULL_KINDS:
             if device.id not in last_ok:
                 h.problems.append("never_pulled")
@@ -125,7 +122,9 @@ def device_health(session: Session, now: dt.datetime | None = None, limits: Thre
             h.problems.append("no_contact")
         if h.clock_skew_seconds is not None and abs(h.clock_skew_seconds) > limits.clock_skew_seconds:
             h.problems.append("clock_skew")
-        if h.days_without_punches is not None and h.days_without_punches >= limits.idle_working_days:
+        if punched is None:  # counted from nothing: a new terminal, or one nobody uses
+            h.problems.append("never_punched")
+        elif h.days_without_punches is not None and h.days_without_punches >= limits.idle_working_days:
             h.problems.append("no_punches")
         if h.log_used is not None and h.log_capacity and h.log_used >= limits.log_full_ratio * h.log_capacity:
             h.problems.append("log_nearly_full")

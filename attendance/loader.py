@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import models as m
+from .batches import voided_batch_ids
 from .bundle import minutes_of
 from .engine.types import (
     WEEKDAY_NAMES,
@@ -21,7 +22,7 @@ from .engine.types import (
     ScheduleVersion,
     StaffMember,
 )
-from .errors import NotFound
+from .errors import NotFound, UnknownStaff, UnknownUnit
 
 # corrected = device time − offset, so a corrected-time range is inside the device-time range
 # widened by the offsets in force; that range is a seek on the natural key's index per enrollment.
@@ -35,6 +36,14 @@ PUNCH_QUERY = (
 
 class UnknownCode(NotFound):
     """A unit or staff code given on the command line does not exist."""
+
+
+class UnknownUnitCode(UnknownCode, UnknownUnit):
+    """No unit with that code."""
+
+
+class UnknownStaffCode(UnknownCode, UnknownStaff):
+    """No staff member with that code."""
 
 
 @dataclass
@@ -52,18 +61,14 @@ def setting(session: Session, key: str, default: str) -> str:
     return row.value if row is not None else default
 
 
-def subtree(units: dict[int, m.Unit], root_id: int) -> set[int]:
-    """The unit and all its descendants."""
-    children: dict[int | None, list[int]] = {}
-    for unit in units.values():
-        children.setdefault(unit.parent_id, []).append(unit.id)
-    found, stack = set(), [root_id]
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.add(current)
-            stack.extend(children.get(current, []))
-    return found
+def subtree(session: Session, unit_code: str) -> set[str]:
+    """Codes of the unit and all its descendants (the tree is walked in one place: api.unit_subtree)."""
+    from .api import unit_subtree  # the public interface builds on this module
+
+    try:
+        return {u.code for u in unit_subtree(session, unit_code)}
+    except UnknownUnit as exc:
+        raise UnknownUnitCode(str(exc)) from exc
 
 
 def schedule_version(row: m.Schedule, unit_ids: frozenset[int]) -> ScheduleVersion:
@@ -80,23 +85,50 @@ def schedule_version(row: m.Schedule, unit_ids: frozenset[int]) -> ScheduleVersi
     )
 
 
-def fetch_punches(session: Session, low: dt.datetime, high: dt.datetime) -> pd.DataFrame:
-    """Enrolled punches with low <= corrected_time < high as a DataFrame."""
-    sqlite = session.get_bind().dialect.name == "sqlite"
+def load_schedules(session: Session) -> tuple[dict[int, m.Schedule], list[ScheduleVersion]]:
+    """Every stored schedule, by id and as the engine's versions with the units they are attached to."""
+    links: dict[int, set[int]] = {}
+    for schedule_id, unit_id in session.execute(select(m.ScheduleUnit.schedule_id, m.ScheduleUnit.unit_id)):
+        links.setdefault(schedule_id, set()).add(unit_id)
+    schedules = {row.id: row for row in session.scalars(select(m.Schedule))}
+    return schedules, [schedule_version(row, frozenset(links.get(row.id, ()))) for row in schedules.values()]
+
+
+def load_overrides(session: Session) -> list[CalendarOverride]:
+    """The calendar overrides as the engine's plain records."""
+    return [
+        CalendarOverride(date=o.date, kind=o.kind, reference=o.reference)  # type: ignore[arg-type]
+        for o in session.scalars(select(m.CalendarOverride))
+    ]
+
+
+def device_time_bounds(session: Session, low: dt.datetime, high: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """A device-time range that holds every punch with low <= corrected time < high.
+
+    corrected = device time − offset, so widening by the offsets in force turns a
+    corrected-time range into a seek on the natural key's index.
+    """
     offsets = session.execute(
         select(func.min(m.DeviceClockOffset.seconds), func.max(m.DeviceClockOffset.seconds))
     ).one()
-    params: dict[str, dt.datetime] = {
-        "low": low, "high": high,
-        "dev_low": low + dt.timedelta(seconds=min(0, offsets[0] or 0)),
-        "dev_high": high + dt.timedelta(seconds=max(0, offsets[1] or 0)),
-    }
+    return (low + dt.timedelta(seconds=min(0, offsets[0] or 0)), high + dt.timedelta(seconds=max(0, offsets[1] or 0)))
+
+
+def fetch_punches(session: Session, low: dt.datetime, high: dt.datetime) -> pd.DataFrame:
+    """Enrolled punches with low <= corrected_time < high as a DataFrame (voided batches left out)."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    dev_low, dev_high = device_time_bounds(session, low, high)
+    params: dict[str, dt.datetime] = {"low": low, "high": high, "dev_low": dev_low, "dev_high": dev_high}
+    query = PUNCH_QUERY
+    voided = voided_batch_ids(session)
+    if voided:  # punches of voided batches stay in the ledger but count for nothing
+        query += f" AND p.batch_id NOT IN ({', '.join(str(int(i)) for i in voided)})"
     # Plain DBAPI tuples: building a Row object per punch would cost more than the query.
     cursor = session.connection().connection.driver_connection.cursor()
     if sqlite:  # sqlite3 takes :name parameters as written, times as stored text
-        cursor.execute(PUNCH_QUERY, {k: v.strftime("%Y-%m-%d %H:%M:%S") for k, v in params.items()})
+        cursor.execute(query, {k: v.strftime("%Y-%m-%d %H:%M:%S") for k, v in params.items()})
     else:  # psycopg takes %(name)s
-        cursor.execute(re.sub(r":(\w+)", r"%(\1)s", PUNCH_QUERY), params)
+        cursor.execute(re.sub(r":(\w+)", r"%(\1)s", query), params)
     frame = pd.DataFrame(cursor.fetchall(), columns=["punch_id", "staff_id", "device_id", "corrected_time"])
     cursor.close()
     frame["corrected_time"] = pd.to_datetime(frame["corrected_time"], format="%Y-%m-%d %H:%M:%S" if sqlite else None)
@@ -130,8 +162,8 @@ def load_input(
     units = {u.id: u for u in session.scalars(select(m.Unit))}
     by_code = {u.code: u for u in units.values()}
     if unit_code is not None and unit_code not in by_code:
-        raise UnknownCode(f"no unit {unit_code!r}")
-    allowed = subtree(units, by_code[unit_code].id) if unit_code else None
+        raise UnknownUnitCode(f"no unit {unit_code!r}")
+    allowed = {by_code[c].id for c in subtree(session, unit_code)} if unit_code else None
 
     # Plain Core tuples: ORM identity-mapped objects for thousands of people and tens of
     # thousands of excuses would cost more than evaluating the month.
@@ -142,7 +174,7 @@ def load_input(
     if staff_code is not None:
         staff_rows = [s for s in staff_rows if s.code == staff_code]
         if not staff_rows:
-            raise UnknownCode(f"no staff member {staff_code!r}")
+            raise UnknownStaffCode(f"no staff member {staff_code!r}")
     assignments = session.execute(
         select(m.StaffAssignment.staff_id, m.StaffAssignment.unit_id, m.StaffAssignment.valid_from,
                m.StaffAssignment.valid_to)
@@ -156,11 +188,7 @@ def load_input(
         staff_rows = [s for s in staff_rows if s.id in members]
     chosen = {s.id for s in staff_rows}
 
-    links: dict[int, set[int]] = {}
-    for schedule_id, unit_id in session.execute(select(m.ScheduleUnit.schedule_id, m.ScheduleUnit.unit_id)):
-        links.setdefault(schedule_id, set()).add(unit_id)
-    schedules = {row.id: row for row in session.scalars(select(m.Schedule))}
-    versions = [schedule_version(row, frozenset(links.get(row.id, ()))) for row in schedules.values()]
+    schedules, versions = load_schedules(session)
 
     low = dt.datetime.combine(first_day - dt.timedelta(days=1), dt.time())
     high = dt.datetime.combine(last_day + dt.timedelta(days=2), dt.time())
@@ -181,10 +209,7 @@ def load_input(
         assignments=[Assignment(*a) for a in assignments if a[0] in chosen],
         unit_parents={u.id: u.parent_id for u in units.values()},
         schedules=versions,
-        overrides=[
-            CalendarOverride(date=o.date, kind=o.kind, reference=o.reference)  # type: ignore[arg-type]
-            for o in session.scalars(select(m.CalendarOverride))
-        ],
+        overrides=load_overrides(session),
         excuses=excuses,
         punches=punches,
         country=setting(session, "country", "VN"),

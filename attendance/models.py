@@ -197,6 +197,11 @@ class ImportBatch(Base):
     rejected: Mapped[int] = mapped_column(default=0)
     unknown_users: Mapped[int] = mapped_column(default=0)
     skipped: Mapped[int] = mapped_column(default=0)
+    # A voided batch (a file imported onto the wrong terminal, a bad pull) keeps its punches
+    # in the append-only ledger, but they count for nothing until the batch is restored.
+    voided_at: Mapped[dt.datetime | None] = mapped_column(SecondDateTime)
+    voided_by: Mapped[str | None] = mapped_column(String(100))
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class BatchContent(Base):

@@ -10,13 +10,15 @@ import re
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from . import models as m
+from .batches import live_punch
 from .engine import SUMMARY_FIELDS, evaluate, summarize
 from .engine.explain import explain_day
-from .loader import load_input
+from .errors import InvalidInput
+from .loader import device_time_bounds, load_input, subtree
 
 SUMMARY_HEADINGS_VI = {
     "staff_code": "Mã CB",
@@ -41,7 +43,7 @@ def parse_month(text: str) -> tuple[dt.date, dt.date]:
     """'2026-10' to the first and last day of that month."""
     match = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise ValueError(f"--month: expected YYYY-MM, got {text!r}")
+        raise InvalidInput(f"--month: expected YYYY-MM, got {text!r}")
     year, month = int(match.group(1)), int(match.group(2))
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
@@ -53,6 +55,47 @@ def monthly_summary(session: Session, month: str, unit_code: str | None = None) 
     table = summarize(evaluate(inp, first, last, detail=False), inp)
     table = table.merge(ctx.staff[["staff_id", "name", "unit_code", "unit_name"]], on="staff_id", how="left")
     return table[["staff_code", "name", "unit_code", "unit_name", *SUMMARY_FIELDS]]
+
+
+def month_has_punches(session: Session, month: str, unit_code: str | None = None) -> bool:
+    """Whether anyone of the unit (or of every unit) has a counting punch in the month.
+
+    A month without a single punch would otherwise read as everyone absent every day;
+    callers warn instead. Voided batches do not count, as in the summary itself.
+    """
+    first, last = parse_month(month)
+    low = dt.datetime.combine(first, dt.time())
+    high = dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
+    dev_low, dev_high = device_time_bounds(session, low, high)
+    query = (
+        select(m.Punch.id)
+        .join(m.Enrollment, and_(m.Enrollment.device_id == m.Punch.device_id, m.Enrollment.user_id == m.Punch.user_id))
+        .where(m.Punch.device_time >= dev_low, m.Punch.device_time < dev_high,
+               m.Punch.corrected_time >= low, m.Punch.corrected_time < high, live_punch(session))
+    )
+    if unit_code is not None:
+        unit_ids = select(m.Unit.id).where(m.Unit.code.in_(subtree(session, unit_code)))
+        members = select(m.StaffAssignment.staff_id).where(
+            m.StaffAssignment.unit_id.in_(unit_ids),
+            m.StaffAssignment.valid_from.is_(None) | (m.StaffAssignment.valid_from <= last),
+            m.StaffAssignment.valid_to.is_(None) | (m.StaffAssignment.valid_to >= first),
+        )
+        query = query.where(m.Enrollment.staff_id.in_(members))
+    return session.scalar(query.limit(1)) is not None
+
+
+def no_punches_warning(session: Session, month: str, unit_code: str | None = None) -> str | None:
+    """The warning line for a summary that rests on no punch at all, or None."""
+    if month_has_punches(session, month, unit_code):
+        return None
+    first, _last = parse_month(month)
+    if unit_code is None:
+        where = "của tất cả các đơn vị"
+    else:
+        unit = session.scalar(select(m.Unit).where(m.Unit.code == unit_code))
+        where = f"của đơn vị {unit.name} ({unit_code})" if unit is not None else f"của đơn vị {unit_code}"
+    return (f"Không có lượt chấm công nào trong tháng {first:%m/%Y} {where}: "
+            "mọi người sẽ hiện là vắng mặt (chưa nhập dữ liệu máy chấm công?)")
 
 
 def summary_records(table: pd.DataFrame) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from attendance.db import get_engine
@@ -27,4 +28,5 @@ def test_init_is_idempotent_and_upgrades_keep_data(db_url: str) -> None:
     upgrade(db_url)
     with get_engine(db_url).connect() as conn:
         assert conn.execute(text("SELECT code, push_stamp FROM device")).all() == [("TK-01", None)]
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        head = ScriptDirectory.from_config(cfg).get_current_head()
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head

@@ -81,7 +81,7 @@ def test_interrupted_pull_is_recorded_and_a_retry_stores_everything_once(db_url:
         assert not failed.ok and failed.error and not failed.cleared
         assert terminal.count == 600  # nothing cleared when nothing was committed
         with transaction() as session:
-            assert [h.problems for h in device_health(session) if h.device == "TK-01"] == [["never_pulled", "pull_failed"]]
+            assert [h.problems for h in device_health(session) if h.device == "TK-01"] == [["never_pulled", "pull_failed", "never_punched"]]
         retried = pull_with_retry(None, "TK-01", attempts=3, sleep=lambda _s: None, timeout=2.0)
     assert retried.ok
     assert ledger_count() == 600

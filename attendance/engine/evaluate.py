@@ -14,6 +14,14 @@ import numpy as np
 import pandas as pd
 
 from .calendar import country_calendar
+from .days import (
+    calendar_rule,
+    is_working_day,
+    pick_version,
+    schedule_in_force,
+    unit_chain,
+    versions_by_unit,
+)
 from .types import SUMMARY_FIELDS, EngineInput, Evaluation, ScheduleVersion
 
 DAY_MIN = 1440
@@ -89,42 +97,22 @@ def _units_of(inp: EngineInput, d_staff: np.ndarray, d_day: np.ndarray) -> np.nd
     return units
 
 
-def _pick(versions: list[ScheduleVersion], day: dt.date) -> ScheduleVersion | None:
-    """The version in force on ``day``: latest valid_from wins, then the highest id."""
-    best: ScheduleVersion | None = None
-    for version in versions:
-        if version.valid_on(day):
-            key = (version.valid_from or dt.date.min, version.id)
-            if best is None or key > (best.valid_from or dt.date.min, best.id):
-                best = version
-    return best
-
-
 def _schedules_of(inp: EngineInput, d_staff: np.ndarray, d_day: np.ndarray, d_unit: np.ndarray,
                   first: int, last: int) -> np.ndarray:
     """Schedule id in force per staff-day (-1: none): staff override, else unit or nearest ancestor."""
     n_days = last - first + 1
-    by_unit: dict[int, list[ScheduleVersion]] = {}
+    by_unit = versions_by_unit(inp.schedules)
     by_id = {s.id: s for s in inp.schedules}
-    for version in inp.schedules:
-        for unit_id in version.unit_ids:
-            by_unit.setdefault(unit_id, []).append(version)
     period = [day_from_number(n) for n in range(first, last + 1)]
 
     unit_ids = np.unique(d_unit)
     table = np.full((len(unit_ids), n_days), -1, dtype=np.int64)  # (unit, day) -> schedule
     for row, unit_id in enumerate(unit_ids.tolist()):
-        chain, current, seen = [], unit_id, set()
-        while current is not None and current != -1 and current not in seen:
-            seen.add(current)
-            chain.append(current)
-            current = inp.unit_parents.get(current)
+        chain = unit_chain(inp.unit_parents, unit_id)
         for col, day in enumerate(period):
-            for candidate in chain:
-                version = _pick(by_unit.get(candidate, []), day)
-                if version is not None:
-                    table[row, col] = version.id
-                    break
+            version = schedule_in_force(by_unit, chain, day)
+            if version is not None:
+                table[row, col] = version.id
     schedule = table[np.searchsorted(unit_ids, d_unit), d_day - first] if len(d_unit) else np.zeros(0, np.int64)
 
     for person in inp.staff:
@@ -132,34 +120,30 @@ def _schedules_of(inp: EngineInput, d_staff: np.ndarray, d_day: np.ndarray, d_un
         if not versions:
             continue
         lo, hi = np.searchsorted(d_staff, person.id, "left"), np.searchsorted(d_staff, person.id, "right")
-        own = np.array([(_pick(versions, day) or ScheduleVersion(-1, "", None, None, ())).id for day in period])
+        own = np.array([(pick_version(versions, day) or ScheduleVersion(-1, "", None, None, ())).id for day in period])
         span = slice(lo, hi)
         mine = own[d_day[span] - first]
         schedule[span] = np.where(mine >= 0, mine, schedule[span])
     return schedule
 
 
-def _calendar(inp: EngineInput, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per day of the period: forced working, forced off, source code and reference text."""
+def _calendar(inp: EngineInput, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per schedule and day of the period whether it is worked (days.is_working_day), and per
+    day the calendar's source code and reference text (rules.md §3)."""
     n_days = last - first + 1
-    entries = country_calendar(inp.country, day_from_number(first), day_from_number(last)) if inp.country else {}
+    period = [day_from_number(first + col) for col in range(n_days)]
+    entries = country_calendar(inp.country, period[0], period[-1]) if inp.country else {}
     overrides = {o.date: o for o in inp.overrides}
-    force_work = np.zeros(n_days, dtype=bool)
-    force_off = np.zeros(n_days, dtype=bool)
     source = np.full(n_days, -1, dtype=np.int8)
     reference = np.full(n_days, "", dtype=object)
-    for col in range(n_days):
-        day = day_from_number(first + col)
-        if day in overrides:
-            o = overrides[day]
-            force_work[col], force_off[col] = o.kind == "working_day", o.kind == "day_off"
-            source[col], reference[col] = DAY_SOURCES.index("override"), o.reference
-        elif day in entries:
-            entry = entries[day]
-            makeup = entry.kind == "makeup"
-            force_work[col], force_off[col] = makeup, not makeup
-            source[col], reference[col] = DAY_SOURCES.index(entry.kind), entry.name_vi
-    return force_work, force_off, source, reference
+    for col, day in enumerate(period):
+        rule = calendar_rule(day, overrides, entries)
+        if rule.source:
+            source[col], reference[col] = DAY_SOURCES.index(rule.source), rule.reference
+    schedules = sorted(inp.schedules, key=lambda s: s.id)
+    worked = np.array([[is_working_day(day, s.weekdays, overrides, entries) for day in period] for s in schedules],
+                      dtype=bool).reshape(len(schedules), n_days)
+    return worked, source, reference
 
 
 # ----------------------------------------------------------------------- sessions
@@ -260,15 +244,15 @@ def evaluate(inp: EngineInput, first_day: dt.date, last_day: dt.date, detail: bo
     d_off = d_day - lo_day
     d_unit = _units_of(inp, d_staff, d_day)
     d_sched = _schedules_of(inp, d_staff, d_day, d_unit, lo_day, hi_day)
-    force_work, force_off, cal_source, cal_ref = _calendar(inp, lo_day, hi_day)
+    worked, cal_source, cal_ref = _calendar(inp, lo_day, hi_day)
     sched_ids = np.array(sorted(s.id for s in inp.schedules) or [-2], dtype=np.int64)
     masks = np.array([next(sum(1 << d for d in s.weekdays) for s in inp.schedules if s.id == i) if i >= 0 else 0
                       for i in sched_ids], dtype=np.int64)
     has_schedule = d_sched >= 0
     sched_pos = np.clip(np.searchsorted(sched_ids, d_sched), 0, len(sched_ids) - 1)
     weekday = (d_day + 3) % 7  # 1970-01-01 was a Thursday
-    in_week = has_schedule & (((masks[sched_pos] >> weekday) & 1) == 1)
-    working = has_schedule & (force_work[d_off] | (~force_off[d_off] & in_week))
+    in_week = has_schedule & (((masks[sched_pos] >> weekday) & 1) == 1)  # for the day's source only
+    working = has_schedule & worked[sched_pos, d_off] if len(worked) else np.zeros(len(d_day), dtype=bool)
     source = np.where(in_week, 0, 1).astype(np.int8)
     source = np.where(cal_source[d_off] >= 0, cal_source[d_off], source)
     source = np.where(has_schedule, source, DAY_SOURCES.index("no_schedule")).astype(np.int8)

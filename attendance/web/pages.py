@@ -10,8 +10,8 @@ from werkzeug.wrappers import Response
 
 from .. import models as m
 from .. import terminals
+from ..api import UnitInfo, unit_tree
 from ..errors import InvalidInput, UnknownUnit
-from ..loader import subtree
 from ..services import SUMMARY_HEADINGS_VI, monthly_summary, parse_month
 from .session import get_session
 
@@ -33,40 +33,33 @@ def _month() -> str:
     return month
 
 
-def people_per_subtree(units: dict[int, m.Unit], placements: list[tuple[int, int]]) -> dict[int, int]:
-    """How many distinct people each unit and the units under it have had (unit id → count).
+def people_per_subtree(tree: list[UnitInfo], placements: list[tuple[str, int]]) -> dict[str, int]:
+    """How many distinct people each unit and the units under it have had (unit code → count).
 
-    ``placements`` are (unit id, staff id) pairs; someone assigned to two communes counts once
-    for their district, not twice.
+    ``tree`` is depth first (each unit followed by the units under it); ``placements`` are
+    (unit code, staff id) pairs. Someone assigned to two communes counts once for their district.
     """
-    people: dict[int, set[int]] = {}
-    for unit_id, staff_id in placements:
-        people.setdefault(unit_id, set()).add(staff_id)
-    return {unit_id: len(set().union(*(people.get(u, set()) for u in subtree(units, unit_id))))
-            for unit_id in units}
+    people: dict[str, set[int]] = {}
+    for unit_code, staff_id in placements:
+        people.setdefault(unit_code, set()).add(staff_id)
+    totals: dict[str, int] = {}
+    for i, unit in enumerate(tree):
+        end = next((j for j in range(i + 1, len(tree)) if tree[j].depth <= unit.depth), len(tree))
+        totals[unit.code] = len(set().union(*(people.get(u.code, set()) for u in tree[i:end])))
+    return totals
 
 
 @bp.route("/")
 def units() -> str:
     """Đơn vị: the unit tree with the number of people in each subtree."""
     session = get_session()
-    rows = session.scalars(select(m.Unit).order_by(m.Unit.code)).all()
-    placements = [(unit_id, staff_id) for unit_id, staff_id in session.execute(
-        select(m.StaffAssignment.unit_id, m.StaffAssignment.staff_id).distinct())]
-    children: dict[int | None, list[m.Unit]] = {}
-    for unit in rows:
-        children.setdefault(unit.parent_id, []).append(unit)
-    ordered: list[tuple[int, m.Unit]] = []
-
-    def walk(parent: int | None, depth: int) -> None:
-        for unit in children.get(parent, []):
-            ordered.append((depth, unit))
-            walk(unit.id, depth + 1)
-
-    walk(None, 0)
-    totals = people_per_subtree({u.id: u for u in rows}, placements)
+    tree = unit_tree(session)
+    placements = [(code, staff_id) for code, staff_id in session.execute(
+        select(m.Unit.code, m.StaffAssignment.staff_id).join(m.Unit, m.Unit.id == m.StaffAssignment.unit_id)
+        .distinct())]
+    totals = people_per_subtree(tree, placements)
     month = _month()
-    return render_template("units.html", units=ordered, totals=totals, month=month,
+    return render_template("units.html", units=[(u.depth, u) for u in tree], totals=totals, month=month,
                            month_label=f"{month[5:]}/{month[:4]}", kinds=UNIT_KINDS_VI)
 
 

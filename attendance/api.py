@@ -1,0 +1,208 @@
+"""The public interface of the attendance package, for the spot-check and report packages.
+
+Each function takes an open ``Session`` (the caller owns the transaction), and takes and
+returns plain data: codes, dates, dataclasses and dicts, never models or DataFrames.
+Errors are those of ``attendance.errors`` (``UnknownUnit``, ``UnknownStaff``,
+``InvalidInput``). Punches of voided batches are never returned or counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from . import models as m
+from .batches import live_punch
+from .errors import InvalidInput, UnknownStaff, UnknownUnit
+
+#: The longest span ``punches_around`` looks at: it answers "what happened near this moment".
+MAX_AROUND = dt.timedelta(days=31)
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    """A unit of the tree; ``depth`` counts from the root of the walk (0)."""
+
+    code: str
+    name: str
+    kind: str
+    parent_code: str | None
+    depth: int
+
+
+@dataclass(frozen=True)
+class StaffInfo:
+    """A staff member on a date: the unit they belong to then, and their terminal enrollments."""
+
+    code: str
+    name: str
+    position: str
+    unit_code: str
+    unit_name: str
+    employed_from: dt.date | None
+    employed_to: dt.date | None
+    enrollments: tuple[tuple[str, str], ...]  # (device code, device user id), sorted
+
+
+@dataclass(frozen=True)
+class ExcuseInfo:
+    """Leave, business trip, ...: the half-open local interval [start, end) with its reference."""
+
+    kind: str
+    start: dt.datetime
+    end: dt.datetime
+    reference: str
+
+
+@dataclass(frozen=True)
+class PunchInfo:
+    """One punch as stored: the terminal's raw time and the corrected local time."""
+
+    device: str
+    user_id: str
+    device_time: dt.datetime
+    corrected_time: dt.datetime  # device time minus the terminal's clock offset
+    status: int | None
+    verify: int | None
+    batch: int
+
+
+def _walk(session: Session, root_code: str | None) -> list[UnitInfo]:
+    """The one walk of the unit tree: depth first, children by code, from one root or all."""
+    rows = session.execute(select(m.Unit.id, m.Unit.code, m.Unit.name, m.Unit.kind, m.Unit.parent_id)
+                           .order_by(m.Unit.code)).all()
+    by_id = {r.id: r for r in rows}
+    children: dict[int | None, list[Any]] = {}
+    for r in rows:
+        # A parent that does not exist makes a root, so no unit is ever lost from the tree.
+        children.setdefault(r.parent_id if r.parent_id in by_id else None, []).append(r)
+    if root_code is None:
+        starts = children.get(None, [])
+    else:
+        starts = [r for r in rows if r.code == root_code]
+        if not starts:
+            raise UnknownUnit(f"no unit {root_code!r}")
+    out: list[UnitInfo] = []
+    seen: set[int] = set()
+    stack = [(r, 0) for r in reversed(starts)]
+    while stack:  # explicit stack: a deep or cyclic tree in bad data cannot blow the recursion limit
+        row, depth = stack.pop()
+        if row.id in seen:
+            continue
+        seen.add(row.id)
+        parent = by_id.get(row.parent_id)
+        out.append(UnitInfo(row.code, row.name, row.kind, parent.code if parent else None, depth))
+        stack.extend((c, depth + 1) for c in reversed(children.get(row.id, [])))
+    return out
+
+
+def unit_tree(session: Session) -> list[UnitInfo]:
+    """Every unit, depth first from the roots: each unit is followed by the units under it."""
+    return _walk(session, None)
+
+
+def unit_subtree(session: Session, unit_code: str) -> list[UnitInfo]:
+    """The unit and every unit under it, depth first (the unit itself first, depth 0)."""
+    return _walk(session, unit_code)
+
+
+def _staff_id(session: Session, staff_code: str) -> int:
+    staff_id = session.scalar(select(m.Staff.id).where(m.Staff.code == staff_code))
+    if staff_id is None:
+        raise UnknownStaff(f"no staff member {staff_code!r}")
+    return staff_id
+
+
+def staff_of_unit(session: Session, unit_code: str, on: dt.date) -> list[StaffInfo]:
+    """People assigned on ``on`` to the unit or a unit under it, and employed that day, by code."""
+    codes = {u.code for u in unit_subtree(session, unit_code)}
+    units = {u.id: u for u in session.scalars(select(m.Unit))}
+    valid = and_((m.StaffAssignment.valid_from.is_(None)) | (m.StaffAssignment.valid_from <= on),
+                 (m.StaffAssignment.valid_to.is_(None)) | (m.StaffAssignment.valid_to >= on))
+    unit_of: dict[int, tuple[dt.date, int]] = {}
+    for staff_id, unit_id, valid_from in session.execute(
+        select(m.StaffAssignment.staff_id, m.StaffAssignment.unit_id, m.StaffAssignment.valid_from).where(valid)
+    ):
+        # Overlapping assignments: the latest start wins, as in the rules engine.
+        key = (valid_from or dt.date.min, unit_id)
+        if staff_id not in unit_of or key[0] >= unit_of[staff_id][0]:
+            unit_of[staff_id] = key
+    members = {s: u for s, (_start, u) in unit_of.items() if units[u].code in codes}
+    if not members:
+        return []
+    employed = and_((m.Staff.employed_from.is_(None)) | (m.Staff.employed_from <= on),
+                    (m.Staff.employed_to.is_(None)) | (m.Staff.employed_to >= on))
+    people = session.scalars(select(m.Staff).where(m.Staff.id.in_(list(members)), employed).order_by(m.Staff.code)).all()
+    enrolled: dict[int, list[tuple[str, str]]] = {}
+    for staff_id, device, user_id in session.execute(
+        select(m.Enrollment.staff_id, m.Device.code, m.Enrollment.user_id)
+        .join(m.Device, m.Device.id == m.Enrollment.device_id).where(m.Enrollment.staff_id.in_(list(members)))
+    ):
+        enrolled.setdefault(staff_id, []).append((device, user_id))
+    return [
+        StaffInfo(p.code, p.name, p.position, units[members[p.id]].code, units[members[p.id]].name,
+                  p.employed_from, p.employed_to, tuple(sorted(enrolled.get(p.id, []))))
+        for p in people
+    ]
+
+
+def excuses(session: Session, staff_code: str, first: dt.date, last: dt.date) -> list[ExcuseInfo]:
+    """One person's excuses that overlap the days ``first`` to ``last`` (inclusive), by start."""
+    if last < first:
+        raise InvalidInput(f"excuses: last day {last} is before first day {first}")
+    staff_id = _staff_id(session, staff_code)
+    low = dt.datetime.combine(first, dt.time())
+    high = dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
+    rows = session.scalars(select(m.Excuse).where(m.Excuse.staff_id == staff_id, m.Excuse.end > low,
+                                                  m.Excuse.start < high).order_by(m.Excuse.start, m.Excuse.id))
+    return [ExcuseInfo(e.kind, e.start, e.end, e.reference) for e in rows]
+
+
+def punches_around(
+    session: Session, staff_code: str, moment: dt.datetime, before: dt.timedelta, after: dt.timedelta
+) -> list[PunchInfo]:
+    """A person's punches, every terminal merged, with corrected time in [moment − before, moment + after]."""
+    from .loader import device_time_bounds
+
+    if before < dt.timedelta(0) or after < dt.timedelta(0):
+        raise InvalidInput("punches_around: before and after must not be negative")
+    if before + after > MAX_AROUND:
+        raise InvalidInput(f"punches_around: at most {MAX_AROUND.days} days around a moment")
+    staff_id = _staff_id(session, staff_code)
+    low, high = moment - before, moment + after
+    dev_low, dev_high = device_time_bounds(session, low, high + dt.timedelta(seconds=1))
+    rows = session.execute(
+        select(m.Device.code, m.Punch.user_id, m.Punch.device_time, m.Punch.corrected_time, m.Punch.status,
+               m.Punch.verify, m.Punch.batch_id)
+        .join(m.Enrollment, and_(m.Enrollment.device_id == m.Punch.device_id, m.Enrollment.user_id == m.Punch.user_id))
+        .join(m.Device, m.Device.id == m.Punch.device_id)
+        .where(m.Enrollment.staff_id == staff_id, m.Punch.device_time >= dev_low, m.Punch.device_time < dev_high,
+               m.Punch.corrected_time >= low, m.Punch.corrected_time <= high, live_punch(session))
+        .order_by(m.Punch.corrected_time, m.Device.code, m.Punch.id)
+    ).all()
+    return [PunchInfo(*r) for r in rows]
+
+
+def monthly_summary(session: Session, month: str, unit_code: str | None = None) -> list[dict[str, Any]]:
+    """rules.md §7 for everyone (or a unit and the units under it): one dict per person, by code."""
+    from . import services
+
+    return services.summary_records(services.monthly_summary(session, month, unit_code))
+
+
+def month_has_punches(session: Session, month: str, unit_code: str | None = None) -> bool:
+    """Whether the month's summary (of everyone, or of a unit) rests on at least one punch."""
+    from . import services
+
+    return services.month_has_punches(session, month, unit_code)
+
+
+def explain_day(session: Session, staff_code: str, day: dt.date) -> dict[str, Any]:
+    """One person's verdicts of one date with their reasons (vi/en texts), as plain data."""
+    from . import services
+
+    return services.explain(session, staff_code, day)
