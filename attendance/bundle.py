@@ -1,14 +1,15 @@
 """Validation of the set-up bundle (cli.md): plain data in, typed records out, errors by path.
 
 A bundle comes from an administrator's file, so reading it is bounded: at most
-MAX_BUNDLE_BYTES, MAX_DEPTH levels of nesting and MAX_VALUES values, no YAML aliases
-(their expansion is what makes a 1 KB "billion laughs" file take gigabytes) and no key
-given twice in one mapping. YAML is built from the parser's event stream, not through
+MAX_BUNDLE_BYTES, MAX_DEPTH levels of nesting, MAX_VALUES values, YAML aliases that repeat
+at most MAX_ALIAS_VALUES values in all (unbounded expansion is what makes a 1 KB "billion
+laughs" file take gigabytes) and no key given twice in one mapping. YAML is built from the parser's event stream, not through
 PyYAML's recursive composer, so a deep file is refused instead of exhausting the stack.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import ipaddress
 import json
@@ -31,6 +32,7 @@ from .kinds import DeviceKind
 MAX_BUNDLE_BYTES = 20 * 1024 * 1024
 MAX_DEPTH = 20
 MAX_VALUES = 2_000_000
+MAX_ALIAS_VALUES = 10_000  # values that YAML aliases may repeat, all aliases together
 
 
 class BundleError(InvalidInput):
@@ -43,6 +45,10 @@ class BundleError(InvalidInput):
 
 
 class _Invalid(ValueError):
+    pass
+
+
+class _Refused(Exception):
     pass
 
 
@@ -87,10 +93,6 @@ _OCTAL = re.compile(r"[-+]?0[0-7_]+")
 _YAML_PARSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Refused(Exception):
-    pass
-
-
 def _where(event: Any) -> str:
     mark = event.start_mark
     return f"line {mark.line + 1}" if mark is not None else "somewhere"
@@ -98,6 +100,8 @@ def _where(event: Any) -> str:
 
 def _scalar(scalars: _Scalars, event: Any) -> Any:
     tag = event.tag
+    if tag is None and not event.implicit[0]:
+        return event.value  # quoted: text, whatever it looks like (the common case, kept fast)
     if tag in (None, "!"):
         tag = scalars.resolve(ScalarNode, event.value, event.implicit) if tag is None else f"{_YAML}str"
     if tag == f"{_YAML}merge":
@@ -116,58 +120,91 @@ def _scalar(scalars: _Scalars, event: Any) -> Any:
         raise _Refused(f"{_where(event)}: {_show(event.value)} is not a valid {tag.rsplit(':', 1)[-1]}") from None
 
 
-def _load_yaml(text: str) -> Any:
-    """Build plain data from YAML events, refusing aliases, deep nesting and too many values."""
-    scalars = _Scalars()
-    # Each frame: [container, pending mapping key or _NO_KEY, event that opened it].
-    stack: list[list[Any]] = []
-    result: Any = None
-    documents = values = 0
-    no_key = object()
+@dataclass
+class _Frame:
+    """A mapping or sequence being built from YAML events."""
 
-    def add(value: Any, event: Any) -> None:
+    container: Any
+    opened: Any  # the start event, for its line and anchor
+    first_value: int  # the value count when it opened: its size is the count when it closes minus this
+    key: Any = None
+    has_key: bool = False
+    height: int = 1  # levels of nesting from here down
+
+
+def _load_yaml(text: str) -> Any:
+    """Build plain data from YAML events, with bounded aliases, depth and number of values."""
+    scalars = _Scalars()
+    stack: list[_Frame] = []
+    anchors: dict[str, tuple[Any, int, int]] = {}  # anchor -> (value, values in it, height)
+    result: Any = None
+    documents = values = expanded = 0
+
+    def add(value: Any, height: int, event: Any) -> None:
         nonlocal result
         if not stack:
             result = value
             return
         frame = stack[-1]
-        container = frame[0]
-        if isinstance(container, list):
-            container.append(value)
-        elif frame[1] is no_key:
+        frame.height = max(frame.height, height + 1)
+        if isinstance(frame.container, list):
+            frame.container.append(value)
+        elif not frame.has_key:
             if isinstance(value, (dict, list)):
                 raise _Refused(f"{_where(event)}: a mapping key must be a plain value")
-            if value in container:
+            if value in frame.container:
                 raise _Refused(f"{_where(event)}: the key {_show(value)} is given twice in one mapping")
-            frame[1] = value
+            frame.key, frame.has_key = value, True
         else:
-            container[frame[1]] = value
-            frame[1] = no_key
+            frame.container[frame.key] = value
+            frame.has_key = False
+
+    def count(event: Any, more: int = 1) -> None:
+        nonlocal values
+        values += more
+        if values > MAX_VALUES:
+            raise _Refused(f"{_where(event)}: more than {MAX_VALUES:,} values in one bundle")
 
     for event in yaml.parse(text, Loader=_YAML_PARSER):
-        if isinstance(event, yaml.DocumentStartEvent):
+        if type(event) is yaml.ScalarEvent:
+            count(event)
+            value = _scalar(scalars, event)
+            if event.anchor is not None:
+                anchors[event.anchor] = (value, 1, 0)
+            add(value, 0, event)
+        elif isinstance(event, yaml.DocumentStartEvent):
             documents += 1
             if documents > 1:
                 raise _Refused(f"{_where(event)}: a bundle is one YAML document, found a second")
         elif isinstance(event, yaml.AliasEvent):
-            raise _Refused(f"{_where(event)}: YAML aliases (*{event.anchor}) are not accepted in a "
-                           "bundle: write the value out")
-        elif isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            values += 1
-            if values > MAX_VALUES:
-                raise _Refused(f"{_where(event)}: more than {MAX_VALUES:,} values in one bundle")
-            if isinstance(event, yaml.ScalarEvent):
-                add(_scalar(scalars, event), event)
-                continue
+            if event.anchor not in anchors:
+                open_ = any(f.opened.anchor == event.anchor for f in stack)
+                raise _Refused(f"{_where(event)}: the alias *{event.anchor} "
+                               + ("is inside the value it names" if open_ else "names no anchor before it"))
+            value, size, height = anchors[event.anchor]
+            # An alias repeats its value: "billion laughs" files nest aliases of aliases.
+            expanded += size
+            if expanded > MAX_ALIAS_VALUES:
+                raise _Refused(f"{_where(event)}: YAML aliases expand to more than {MAX_ALIAS_VALUES:,} values; "
+                               "write the values out")
+            count(event, size)
+            if len(stack) + height > MAX_DEPTH:
+                raise _Refused(f"{_where(event)}: nested deeper than {MAX_DEPTH} levels")
+            add(copy.deepcopy(value), height, event)
+        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            count(event)
             if event.tag not in _COLLECTION_TAGS:
                 raise _Refused(f"{_where(event)}: the tag {_show(event.tag)} is not accepted in a bundle")
             if len(stack) >= MAX_DEPTH:
                 raise _Refused(f"{_where(event)}: nested deeper than {MAX_DEPTH} levels")
+            anchors.pop(event.anchor, None)  # a redefined anchor is not usable until it is complete
             container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
-            stack.append([container, no_key, event])
+            stack.append(_Frame(container, event, values - 1))
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            container, _key, opened = stack.pop()
-            add(container, opened)
+            frame = stack.pop()
+            if frame.opened.anchor is not None:
+                anchors[frame.opened.anchor] = (frame.container, values - frame.first_value, frame.height)
+            add(frame.container, frame.height, frame.opened)
     return result
 
 
@@ -209,8 +246,19 @@ def _load_json(text: str) -> Any:
         return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise _Refused(f"line {exc.lineno}: not valid JSON: {exc.msg}") from None
-    except ValueError as exc:  # e.g. an integer longer than Python converts
-        raise _Refused(f"not valid JSON: {str(exc).splitlines()[0]}") from None
+    except ValueError:  # an integer longer than Python converts (4,300 digits)
+        raise _Refused("not valid JSON: a number has too many digits") from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line for a YAML syntax error: where, and what the parser expected."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+    if "maximum nesting depth" in problem:  # libyaml's own guard, met before ours for deep [[[[
+        return f"{where}nested deeper than {MAX_DEPTH} levels"
+    context = getattr(exc, "context", None)
+    return f"{where}not valid YAML: {context + ', ' if context else ''}{problem}"
 
 
 def parse_bundle_bytes(data: bytes, name: str) -> dict[str, Any]:
@@ -227,7 +275,7 @@ def parse_bundle_bytes(data: bytes, name: str) -> dict[str, Any]:
     except _Refused as exc:
         raise BundleError([f"{name}: {exc}"]) from None
     except yaml.YAMLError as exc:
-        raise BundleError([f"{name}: not valid YAML: {' '.join(str(exc).split())}"]) from None
+        raise BundleError([f"{name}: {_yaml_problem(exc)}"]) from None
     if parsed is None:
         parsed = {}
     if not isinstance(parsed, dict):
