@@ -214,7 +214,7 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 def _check_json_shape(text: str) -> None:
     """Refuse JSON with too many values or too deep before json.loads recurses into it."""
-    if text.count(",") > MAX_VALUES:
+    if text.count(",") + 1 > MAX_VALUES:  # a list of n values has n - 1 commas
         raise _Refused(f"more than {MAX_VALUES:,} values in one bundle")
     brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
     if len(brackets) > 2 * MAX_VALUES + 2:
@@ -755,7 +755,7 @@ def validate_bundle(data: dict[str, Any]) -> Bundle:
         for assignment in person.get("assignments", []):
             _not_before(assignment, "valid_from", "valid_to", errors)
         for enrollment in person.get("enrollments", []):
-            if enrollment.get("transfer_from") == person.get("code"):
+            if enrollment.get("transfer_from") is not None and enrollment["transfer_from"] == person.get("code"):
                 errors.append(f"{enrollment['_path']}.transfer_from: names {person['code']} itself")
     for schedule in bundle.schedules or []:
         _not_before(schedule, "valid_from", "valid_to", errors)
