@@ -396,3 +396,141 @@ def test_org_load_script_refuses_a_mapping_as_port(db_url: str, tmp_path: Path) 
         "error: devices[1].port: expected a serial device or pyserial URL (text) or a network port 1-65535, "
         "got {'number': 4370}"]
     assert nothing_loaded()
+
+
+# ---------------------------------------------------------------- 5. enrollments do not move silently
+
+def enrollment_owner(device: str, user_id: str) -> str | None:
+    with transaction() as session:
+        return session.scalar(
+            select(m.Staff.code).join(m.Enrollment, m.Enrollment.staff_id == m.Staff.id)
+            .join(m.Device, m.Device.id == m.Enrollment.device_id)
+            .where(m.Device.code == device, m.Enrollment.user_id == user_id))
+
+
+def handed_over(transfer_from: str | None = None, keep_first: bool = True) -> dict:
+    """The base bundle in which NV001's TK-01 user id 101 is listed under NV002 instead."""
+    data = fresh()
+    enrollment = {"device": "TK-01", "user_id": "101"}
+    if transfer_from is not None:
+        enrollment["transfer_from"] = transfer_from
+    data["staff"][0]["enrollments"] = []
+    data["staff"][1]["enrollments"].append(enrollment)
+    if not keep_first:  # NV001 is not in the later bundle at all
+        del data["staff"][0]
+        data["excuses"] = []
+    return data
+
+
+MOVE_REFUSED = ("staff[{i}].enrollments[1].user_id: '101' on TK-01 is enrolled for NV001 (Nguyễn Văn An); "
+                "giving it to NV002 (Trần Thị Bích) would move NV001's punch history: "
+                "add transfer_from: NV001 to this enrollment to move it")
+
+
+@pytest.mark.parametrize("keep_first", [True, False])
+def test_an_enrollment_of_another_person_is_not_moved_silently(db_url: str, keep_first: bool) -> None:
+    load(fresh())
+    audits = count(m.AuditLog)
+    with pytest.raises(BundleError) as caught:
+        load(handed_over(keep_first=keep_first))
+    assert caught.value.errors == [MOVE_REFUSED.format(i=1 if keep_first else 0)]
+    assert enrollment_owner("TK-01", "101") == "NV001" and count(m.AuditLog) == audits
+
+
+def test_an_explicit_transfer_moves_the_enrollment_and_is_audited(db_url: str) -> None:
+    load(fresh())
+    report = load(handed_over("NV001"))
+    assert report == {"created": {}, "updated": {"enrollment": 1}, "deleted": {}}
+    assert enrollment_owner("TK-01", "101") == "NV002"
+    with transaction() as session:
+        audit = session.scalars(select(m.AuditLog).where(m.AuditLog.entity == "enrollment",
+                                                         m.AuditLog.action == "update")).one()
+        ids = dict(session.execute(select(m.Staff.code, m.Staff.id)).all())
+    assert audit.entity_key == "TK-01:101"
+    assert audit.changes == {"staff": ["NV001", "NV002"], "staff_id": [ids["NV001"], ids["NV002"]]}
+    # The transfer note may stay in the bundle: loading it again changes nothing.
+    assert load(handed_over("NV001")) == {"created": {}, "updated": {}, "deleted": {}}
+
+
+def test_a_transfer_from_someone_else_is_refused(db_url: str) -> None:
+    data = fresh()
+    data["staff"].append({"code": "NV003", "name": "Lê Văn Cường", "unit": "17830"})
+    load(data)
+    moved = handed_over("NV003")
+    moved["staff"].append(data["staff"][2])
+    with pytest.raises(BundleError) as caught:
+        load(moved)
+    assert caught.value.errors == [
+        "staff[1].enrollments[1].user_id: '101' on TK-01 is enrolled for NV001 (Nguyễn Văn An) "
+        "(transfer_from names NV003); giving it to NV002 (Trần Thị Bích) would move NV001's punch "
+        "history: add transfer_from: NV001 to this enrollment to move it"]
+    with pytest.raises(BundleError, match=r"^staff\[1\]\.enrollments\[1\]\.transfer_from: no staff member 'NV404'"):
+        load(handed_over("NV404"))
+    own = fresh()
+    own["staff"][0]["enrollments"][0]["transfer_from"] = "NV001"
+    with pytest.raises(BundleError, match=r"^staff\[0\]\.enrollments\[0\]\.transfer_from: names NV001 itself$"):
+        load(own)
+    assert enrollment_owner("TK-01", "101") == "NV001"
+
+
+def test_org_load_script_refuses_a_silent_move_and_performs_an_explicit_one(db_url: str, tmp_path: Path) -> None:
+    assert cli(db_url, "init").returncode == 0
+    for name, data in (("first.yaml", fresh()), ("silent.yaml", handed_over()), ("explicit.yaml", handed_over("NV001"))):
+        (tmp_path / name).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert cli(db_url, "org", "load", str(tmp_path / "first.yaml")).returncode == 0
+    done = cli(db_url, "org", "load", str(tmp_path / "silent.yaml"))
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == ["error: " + MOVE_REFUSED.format(i=1)]
+    assert enrollment_owner("TK-01", "101") == "NV001"
+    done = cli(db_url, "org", "load", "--json", str(tmp_path / "explicit.yaml"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["updated"] == {"enrollment": 1}
+    assert enrollment_owner("TK-01", "101") == "NV002"
+
+
+# ---------------------------------------------------------------- 6. unique columns
+
+def test_two_devices_with_one_serial_in_the_bundle_are_refused(db_url: str) -> None:
+    data = fresh()
+    data["devices"].append({"code": "BW-01", "kind": "file", "serial": "OIN7030067011301"})
+    data["devices"].append({"code": "BW-02", "kind": "adms_push", "serial": "OIN7030067011301"})
+    with pytest.raises(BundleError) as caught:
+        load(data)
+    assert caught.value.errors == ["devices[3].serial: 'OIN7030067011301' already given at devices[2]"]
+    assert nothing_loaded()
+
+
+def test_a_serial_already_in_the_database_is_reported_with_the_bundle_path(db_url: str) -> None:
+    data = fresh()
+    data["devices"].append({"code": "BW-01", "kind": "file", "serial": "OIN7030067011301"})
+    load(data)
+    later = fresh()
+    later["devices"].append({"code": "PUSH-9", "kind": "adms_push", "serial": "OIN7030067011301"})
+    with pytest.raises(BundleError) as caught:
+        load(later)
+    assert caught.value.errors == ["devices[2].serial: 'OIN7030067011301' is already the serial of device BW-01"]
+    with transaction() as session:
+        assert session.scalar(select(m.Device).where(m.Device.code == "PUSH-9")) is None
+
+
+def test_two_devices_may_swap_serials_in_one_bundle(db_url: str) -> None:
+    data = fresh()
+    data["devices"][0]["serial"], data["devices"][1]["serial"] = "AAA", "BBB"
+    load(data)
+    data["devices"][0]["serial"], data["devices"][1]["serial"] = "BBB", "AAA"
+    assert load(data)["updated"] == {"device": 2}
+    with transaction() as session:
+        serials = {code: serial for code, serial in session.execute(select(m.Device.code, m.Device.serial))}
+        changes = [a.changes for a in session.scalars(
+            select(m.AuditLog).where(m.AuditLog.entity == "device", m.AuditLog.action == "update")
+            .order_by(m.AuditLog.entity_key))]
+    assert serials == {"TK-01": "BBB", "TK-02": "AAA"}
+    assert changes == [{"serial": ["AAA", "BBB"]}, {"serial": ["BBB", "AAA"]}]
+
+
+def test_the_same_excuse_twice_is_refused(db_url: str) -> None:
+    data = fresh()
+    data["excuses"].append({**data["excuses"][0], "reference": "13/QĐ-UBND"})
+    with pytest.raises(BundleError) as caught:
+        load(data)
+    assert caught.value.errors == ["excuses[1]: the same staff, kind, start and end already given at excuses[0]"]
