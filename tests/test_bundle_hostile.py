@@ -289,6 +289,7 @@ BAD_VALUES: list[tuple[Edit, str]] = [
     # 4. text that does not fit (or cannot be stored)
     (_set("staff.0.name", "An\x00"), "staff[0].name: contains a control character"),
     (_set("staff.0.name", "A" * 201), "staff[0].name: 201 characters long, at most 200 fit"),
+    (_set("staff.0.assignments", [{"unit": "40"}]), "staff[0].unit: give either unit or assignments, not both"),
     # 8. unknown keys, at any level
     (_set("staff.0.enrollments.0.pin", "1"), "staff[0].enrollments[0].pin: unknown key (allowed: device, user_id, transfer_from)"),
     (_set("devices.0.clock_offsets.0.drift", 1), "devices[0].clock_offsets[0].drift: unknown key"),
