@@ -285,9 +285,12 @@ def parse_bundle_bytes(data: bytes, name: str) -> dict[str, Any]:
 
 def read_bundle_file(path: str | Path) -> dict[str, Any]:
     """Read and parse a YAML or JSON bundle file (at most MAX_BUNDLE_BYTES) into plain data."""
-    with open(path, "rb") as handle:
-        # Read one byte past the limit: a device such as /dev/zero reports size 0 but never ends.
-        data = handle.read(MAX_BUNDLE_BYTES + 1)
+    try:
+        with open(path, "rb") as handle:
+            # Read one byte past the limit: a device such as /dev/zero reports size 0 but never ends.
+            data = handle.read(MAX_BUNDLE_BYTES + 1)
+    except OSError as exc:
+        raise BundleError([f"{path}: cannot be read: {exc.strerror or exc}"]) from None
     return parse_bundle_bytes(data, str(path))
 
 

@@ -172,20 +172,19 @@ class _Loader:
         for code, serial in final.items():
             if serial is not None:
                 holders.setdefault(serial, []).append(code)
-        taken = False
+        taken = set()
         for r in records:
             others = [c for c in holders.get(r.get("serial") or "", []) if c != r["code"]]
             if "serial" in r and others:
-                taken = True
+                taken.add(r["code"])  # reported; the rest still loads so later references resolve
                 self.errors.append(f"{r['_path']}.serial: {r['serial']!r} is already the serial of device "
                                    f"{', '.join(others)}")
-        if taken:
-            return
         # Serials that move between devices (a swap) are let go first so no flush sees one twice.
         before: dict[str, dict[str, Any]] = {}
         for r in records:
             current = self.devices.get(r["code"])
-            if current is not None and "serial" in r and current.serial not in (None, r["serial"]):
+            if current is not None and "serial" in r and r["code"] not in taken \
+                    and current.serial not in (None, r["serial"]):
                 before[r["code"]] = {"serial": current.serial}
                 current.serial = None
         if before:
@@ -198,7 +197,7 @@ class _Loader:
                                       "kind": str(r.get("kind", DeviceKind.FILE)), "name": r.get("name", ""),
                                       "settings": settings}
             # A serial approved by an administrator (push terminals) stays unless the bundle names one.
-            if "serial" in r or current is None:
+            if ("serial" in r or current is None) and r["code"] not in taken:
                 values["serial"] = r.get("serial")
             device = self._upsert("device", current, m.Device, r["code"], values, before.get(r["code"]))
             self.devices[r["code"]] = device
@@ -270,7 +269,6 @@ class _Loader:
         wanted: dict[tuple[int, str], tuple[m.Device, dict[str, Any]]] = {}
         for e in items:
             device = self._ref(self.devices, e.get("device"), "device", f"{e['_path']}.device")
-            self._ref(self.staff, e.get("transfer_from"), "staff member", f"{e['_path']}.transfer_from")
             if device is None:
                 continue
             key = (device.id, e["user_id"])
@@ -284,6 +282,7 @@ class _Loader:
 
     def _enrol(self, person: m.Staff, wanted: dict[tuple[int, str], tuple[m.Device, dict[str, Any]]]) -> None:
         for key, (device, e) in wanted.items():
+            self._ref(self.staff, e.get("transfer_from"), "staff member", f"{e['_path']}.transfer_from")
             current = self.s.scalar(select(m.Enrollment).where(
                 m.Enrollment.device_id == key[0], m.Enrollment.user_id == key[1]))
             label = f"{device.code}:{key[1]}"
