@@ -1,18 +1,38 @@
-"""Validation of the set-up bundle (cli.md): plain data in, typed records out, errors by path."""
+"""Validation of the set-up bundle (cli.md): plain data in, typed records out, errors by path.
+
+A bundle comes from an administrator's file, so reading it is bounded: at most
+MAX_BUNDLE_BYTES, MAX_DEPTH levels of nesting, MAX_VALUES values, YAML aliases that repeat
+at most MAX_ALIAS_VALUES values in all (unbounded expansion is what makes a 1 KB "billion
+laughs" file take gigabytes) and no key given twice in one mapping. YAML is built from the parser's event stream, not through
+PyYAML's recursive composer, so a deep file is refused instead of exhausting the stack.
+"""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import ipaddress
 import json
+import re
+import reprlib
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.nodes import ScalarNode
 
+from . import models as m
 from .engine.types import WEEKDAY_NAMES
 from .errors import InvalidInput
+from .kinds import DeviceKind
+
+MAX_BUNDLE_BYTES = 20 * 1024 * 1024
+MAX_DEPTH = 20
+MAX_VALUES = 2_000_000
+MAX_ALIAS_VALUES = 10_000  # values that YAML aliases may repeat, all aliases together
 
 
 class BundleError(InvalidInput):
@@ -28,55 +48,314 @@ class _Invalid(ValueError):
     pass
 
 
-class _TextDatesLoader(yaml.SafeLoader):
+class _Refused(Exception):
+    pass
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = 60
+_SHORT.maxother = 60
+_SHORT.maxlist = _SHORT.maxdict = _SHORT.maxtuple = _SHORT.maxset = 4
+_SHORT.maxlevel = 2
+
+
+def _show(value: Any) -> str:
+    """A value for an error message, cut short so a hostile value cannot flood the message."""
+    return _SHORT.repr(value)
+
+
+# ---------------------------------------------------------------- reading files
+
+
+class _TextDatesResolver(yaml.resolver.Resolver):
     """YAML without implicit timestamps: dates stay text so a bad one is reported by its path."""
 
 
-_TextDatesLoader.yaml_implicit_resolvers = {
+_TextDatesResolver.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
 }
 
 
-def read_bundle_file(path: str | Path) -> dict[str, Any]:
-    """Parse a YAML or JSON bundle file into plain data."""
-    text = Path(path).read_text(encoding="utf-8-sig")
+class _Scalars(yaml.constructor.SafeConstructor, _TextDatesResolver):
+    """Resolves and constructs one scalar at a time (the bundle builder keeps no node graph)."""
+
+    def __init__(self) -> None:
+        yaml.constructor.SafeConstructor.__init__(self)
+        _TextDatesResolver.__init__(self)
+
+
+_YAML = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_YAML}{t}" for t in ("str", "int", "float", "bool", "null")}
+_COLLECTION_TAGS = {None, "!", f"{_YAML}map", f"{_YAML}seq"}
+# YAML 1.1 reads 0101 as octal 65; a device user id written so means "0101", not 65.
+_OCTAL = re.compile(r"[-+]?0[0-7_]+")
+_YAML_PARSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _where(event: Any) -> str:
+    mark = event.start_mark
+    return f"line {mark.line + 1}" if mark is not None else "somewhere"
+
+
+def _scalar(scalars: _Scalars, event: Any) -> Any:
+    tag = event.tag
+    if tag is None and not event.implicit[0]:
+        return event.value  # quoted: text, whatever it looks like (the common case, kept fast)
+    if tag in (None, "!"):
+        tag = scalars.resolve(ScalarNode, event.value, event.implicit) if tag is None else f"{_YAML}str"
+    if tag == f"{_YAML}merge":
+        raise _Refused(f"{_where(event)}: merge keys (<<) are not accepted in a bundle: write the keys out")
+    if tag not in _SCALAR_TAGS:
+        raise _Refused(f"{_where(event)}: the tag {_show(tag)} is not accepted in a bundle")
+    if tag == f"{_YAML}int":
+        if _OCTAL.fullmatch(event.value):
+            return event.value
+        if len(event.value) > 40:  # sexagesimal 1:2:3:... costs quadratic time to build
+            raise _Refused(f"{_where(event)}: the number {_show(event.value)} is too long")
+    node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
     try:
-        data = json.loads(text) if str(path).lower().endswith(".json") else yaml.load(text, Loader=_TextDatesLoader)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise BundleError([f"{path}: not valid YAML/JSON: {exc}".replace("\n", " ")]) from exc
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise BundleError([f"{path}: the bundle must be a mapping with units, staff, ..."])
-    return data
+        return scalars.yaml_constructors[tag](scalars, node)
+    except (ValueError, yaml.YAMLError):
+        raise _Refused(f"{_where(event)}: {_show(event.value)} is not a valid {tag.rsplit(':', 1)[-1]}") from None
+
+
+@dataclass
+class _Frame:
+    """A mapping or sequence being built from YAML events."""
+
+    container: Any
+    opened: Any  # the start event, for its line and anchor
+    first_value: int  # the value count when it opened: its size is the count when it closes minus this
+    key: Any = None
+    has_key: bool = False
+    height: int = 1  # levels of nesting from here down
+
+
+def _load_yaml(text: str) -> Any:
+    """Build plain data from YAML events, with bounded aliases, depth and number of values."""
+    scalars = _Scalars()
+    stack: list[_Frame] = []
+    anchors: dict[str, tuple[Any, int, int]] = {}  # anchor -> (value, values in it, height)
+    result: Any = None
+    documents = values = expanded = 0
+
+    def add(value: Any, height: int, event: Any) -> None:
+        nonlocal result
+        if not stack:
+            result = value
+            return
+        frame = stack[-1]
+        frame.height = max(frame.height, height + 1)
+        if isinstance(frame.container, list):
+            frame.container.append(value)
+        elif not frame.has_key:
+            if isinstance(value, (dict, list)):
+                raise _Refused(f"{_where(event)}: a mapping key must be a plain value")
+            if value in frame.container:
+                raise _Refused(f"{_where(event)}: the key {_show(value)} is given twice in one mapping")
+            frame.key, frame.has_key = value, True
+        else:
+            frame.container[frame.key] = value
+            frame.has_key = False
+
+    def count(event: Any, more: int = 1) -> None:
+        nonlocal values
+        values += more
+        if values > MAX_VALUES:
+            raise _Refused(f"{_where(event)}: more than {MAX_VALUES:,} values in one bundle")
+
+    for event in yaml.parse(text, Loader=_YAML_PARSER):
+        if type(event) is yaml.ScalarEvent:
+            count(event)
+            value = _scalar(scalars, event)
+            if event.anchor is not None:
+                anchors[event.anchor] = (value, 1, 0)
+            add(value, 0, event)
+        elif isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise _Refused(f"{_where(event)}: a bundle is one YAML document, found a second")
+        elif isinstance(event, yaml.AliasEvent):
+            if event.anchor not in anchors:
+                open_ = any(f.opened.anchor == event.anchor for f in stack)
+                raise _Refused(f"{_where(event)}: the alias *{event.anchor} "
+                               + ("is inside the value it names" if open_ else "names no anchor before it"))
+            value, size, height = anchors[event.anchor]
+            # An alias repeats its value: "billion laughs" files nest aliases of aliases.
+            expanded += size
+            if expanded > MAX_ALIAS_VALUES:
+                raise _Refused(f"{_where(event)}: YAML aliases expand to more than {MAX_ALIAS_VALUES:,} values; "
+                               "write the values out")
+            count(event, size)
+            if len(stack) + height > MAX_DEPTH:
+                raise _Refused(f"{_where(event)}: nested deeper than {MAX_DEPTH} levels")
+            add(copy.deepcopy(value), height, event)
+        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            count(event)
+            if event.tag not in _COLLECTION_TAGS:
+                raise _Refused(f"{_where(event)}: the tag {_show(event.tag)} is not accepted in a bundle")
+            if len(stack) >= MAX_DEPTH:
+                raise _Refused(f"{_where(event)}: nested deeper than {MAX_DEPTH} levels")
+            anchors.pop(event.anchor, None)  # a redefined anchor is not usable until it is complete
+            container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+            stack.append(_Frame(container, event, values - 1))
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            frame = stack.pop()
+            if frame.opened.anchor is not None:
+                anchors[frame.opened.anchor] = (frame.container, values - frame.first_value, frame.height)
+            add(frame.container, frame.height, frame.opened)
+    return result
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _check_json_shape(text: str) -> None:
+    """Refuse JSON with too many values or too deep before json.loads recurses into it."""
+    if text.count(",") + 1 > MAX_VALUES:  # a list of n values has n - 1 commas
+        raise _Refused(f"more than {MAX_VALUES:,} values in one bundle")
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    if len(brackets) > 2 * MAX_VALUES + 2:
+        raise _Refused(f"more than {MAX_VALUES:,} values in one bundle")
+    depth = 0
+    for char in brackets:
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _Refused(f"nested deeper than {MAX_DEPTH} levels")
+        else:
+            depth -= 1
+            if depth < 0:
+                return  # unbalanced: json.loads says where
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Refused(f"the key {_show(key)} is given twice in one object")
+        out[key] = value
+    return out
+
+
+def _load_json(text: str) -> Any:
+    _check_json_shape(text)
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as exc:
+        raise _Refused(f"line {exc.lineno}: not valid JSON: {exc.msg}") from None
+    except ValueError:  # an integer longer than Python converts (4,300 digits)
+        raise _Refused("not valid JSON: a number has too many digits") from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line for a YAML syntax error: where, and what the parser expected."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+    if "maximum nesting depth" in problem:  # libyaml's own guard, met before ours for deep [[[[
+        return f"{where}nested deeper than {MAX_DEPTH} levels"
+    context = getattr(exc, "context", None)
+    return f"{where}not valid YAML: {context + ', ' if context else ''}{problem}"
+
+
+def parse_bundle_bytes(data: bytes, name: str) -> dict[str, Any]:
+    """Parse the bytes of a YAML or JSON bundle (JSON when ``name`` ends in .json) into plain data."""
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise BundleError([f"{name}: larger than {MAX_BUNDLE_BYTES // (1024 * 1024)} MB, "
+                           "the most a set-up bundle may be"])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BundleError([f"{name}: not UTF-8 text (byte {exc.start})"]) from None
+    try:
+        parsed = _load_json(text) if name.lower().endswith(".json") else _load_yaml(text)
+    except _Refused as exc:
+        raise BundleError([f"{name}: {exc}"]) from None
+    except yaml.YAMLError as exc:
+        raise BundleError([f"{name}: {_yaml_problem(exc)}"]) from None
+    if parsed is None:
+        parsed = {}
+    if not isinstance(parsed, dict):
+        raise BundleError([f"{name}: the bundle must be a mapping with units, staff, ..."])
+    return parsed
+
+
+def read_bundle_file(path: str | Path) -> dict[str, Any]:
+    """Read and parse a YAML or JSON bundle file (at most MAX_BUNDLE_BYTES) into plain data."""
+    try:
+        with open(path, "rb") as handle:
+            # Read one byte past the limit: a device such as /dev/zero reports size 0 but never ends.
+            data = handle.read(MAX_BUNDLE_BYTES + 1)
+    except OSError as exc:
+        raise BundleError([f"{path}: cannot be read: {exc.strerror or exc}"]) from None
+    return parse_bundle_bytes(data, str(path))
 
 
 # ---------------------------------------------------------------- value parsers
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+FIRST_DATE = dt.date(1900, 1, 1)
+LAST_DATE = dt.date(2100, 12, 31)
 
-def _text(value: Any) -> str:
+
+def column_limit(column: Any) -> int:
+    """The length of a String column of the models (what PostgreSQL enforces and SQLite does not)."""
+    return int(column.property.columns[0].type.length)
+
+
+def _text(value: Any, limit: int | None = None) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise _Invalid(f"expected text, got {value!r}")
+        raise _Invalid(f"expected text, got {_show(value)}")
     text = str(value).strip()
     if not text:
         raise _Invalid("must not be empty")
+    if _CONTROL.search(text):
+        raise _Invalid(f"contains a control character: {_show(text)}")
+    if limit is not None and len(text) > limit:
+        raise _Invalid(f"{len(text)} characters long, at most {limit} fit")
     return text
 
 
-def _opt_text(value: Any) -> str:
-    return "" if value is None else _text(value)
+def _text_of(column: Any) -> Callable[[Any], str]:
+    """Text that fits the given model column."""
+    limit = column_limit(column)
+    return lambda value: _text(value, limit)
+
+
+def _opt_text_of(column: Any) -> Callable[[Any], str]:
+    """Optional text (None is empty) that fits the given model column."""
+    limit = column_limit(column)
+    return lambda value: "" if value is None else _text(value, limit)
+
+
+def _ref_of(column: Any) -> Callable[[Any], str | None]:
+    """A code referring to another record (None: no reference)."""
+    limit = column_limit(column)
+    return lambda value: None if value is None else _text(value, limit)
+
+
+def _in_range(day: dt.date, value: Any) -> None:
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise _Invalid(f"{_show(value)} is outside {FIRST_DATE.year}-{LAST_DATE.year}")
 
 
 def _date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
-        raise _Invalid(f"expected a date YYYY-MM-DD, got {value!r}")
+        raise _Invalid(f"expected a date YYYY-MM-DD, got {_show(value)}")
     if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise _Invalid(f"expected a date YYYY-MM-DD, got {value!r}") from None
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value)) if isinstance(value, str) and len(value) <= 10 else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise _Invalid(f"expected a date YYYY-MM-DD, got {_show(value)}")
+    _in_range(day, value)
+    return day
 
 
 def _opt_date(value: Any) -> dt.date | None:
@@ -85,11 +364,16 @@ def _opt_date(value: Any) -> dt.date | None:
 
 def _datetime(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None)
-    try:
-        return dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        raise _Invalid(f"expected a date-time YYYY-MM-DDTHH:MM, got {value!r}") from None
+        moment = value.replace(tzinfo=None)
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(value) if isinstance(value, str) and len(value) <= 32 else None
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is not None:
+            raise _Invalid(f"expected a local date-time YYYY-MM-DDTHH:MM, got {_show(value)}")
+    _in_range(moment.date(), value)
+    return moment
 
 
 def minutes_of(value: Any) -> int:
@@ -98,14 +382,16 @@ def minutes_of(value: Any) -> int:
         minutes = value
     else:
         try:
-            hours, mins = str(value).split(":")
+            if not isinstance(value, str) or len(value) > 5:
+                raise ValueError
+            hours, mins = value.split(":")
             minutes = int(hours) * 60 + int(mins)
             if not (0 <= int(mins) < 60):
                 raise ValueError
         except ValueError:
-            raise _Invalid(f"expected a time HH:MM, got {value!r}") from None
+            raise _Invalid(f"expected a time HH:MM, got {_show(value)}") from None
     if not 0 <= minutes <= 24 * 60:
-        raise _Invalid(f"expected a time HH:MM, got {value!r}")
+        raise _Invalid(f"expected a time HH:MM, got {_show(value)}")
     return minutes
 
 
@@ -117,7 +403,7 @@ def _hhmm(value: Any) -> str:
 def _int(low: int, high: int) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _Invalid(f"expected a whole number, got {value!r}")
+            raise _Invalid(f"expected a whole number, got {_show(value)}")
         if not low <= value <= high:
             raise _Invalid(f"must be between {low} and {high}, got {value}")
         return value
@@ -125,13 +411,19 @@ def _int(low: int, high: int) -> Callable[[Any], int]:
     return parse
 
 
-def _choice(*options: str) -> Callable[[Any], str]:
-    def parse(value: Any) -> str:
-        if value not in options:
-            raise _Invalid(f"must be one of {', '.join(options)}, got {value!r}")
-        return str(value)
+def _choice(*options: Any) -> Callable[[Any], Any]:
+    def parse(value: Any) -> Any:
+        if isinstance(value, bool) or value not in options:
+            raise _Invalid(f"must be one of {', '.join(map(str, options))}, got {_show(value)}")
+        return value
 
     return parse
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise _Invalid(f"expected a list, got {_show(value)}")
+    return value
 
 
 def _weekdays(value: Any) -> list[str]:
@@ -139,9 +431,9 @@ def _weekdays(value: Any) -> list[str]:
         raise _Invalid("expected a list of weekdays such as [mon, tue, wed, thu, fri]")
     out = []
     for item in value:
-        name = str(item).strip().lower()[:3]
+        name = str(item).strip().lower()[:3] if isinstance(item, str) else ""
         if name not in WEEKDAY_NAMES:
-            raise _Invalid(f"unknown weekday {item!r} (use mon, tue, wed, thu, fri, sat, sun)")
+            raise _Invalid(f"unknown weekday {_show(item)} (use mon, tue, wed, thu, fri, sat, sun)")
         out.append(name)
     return sorted(set(out), key=WEEKDAY_NAMES.index)
 
@@ -153,7 +445,7 @@ def _sessions(value: Any) -> list[list[str]]:
     previous_end = -1
     for i, pair in enumerate(value):
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise _Invalid(f"session {i + 1}: expected [start, end], got {pair!r}")
+            raise _Invalid(f"session {i + 1}: expected [start, end], got {_show(pair)}")
         start, end = minutes_of(pair[0]), minutes_of(pair[1])
         if end <= start:
             raise _Invalid(f"session {i + 1}: end {_hhmm(end)} is not after start {_hhmm(start)}")
@@ -164,10 +456,86 @@ def _sessions(value: Any) -> list[list[str]]:
     return out
 
 
-def _code_list(value: Any) -> list[str]:
-    if not isinstance(value, list):
-        raise _Invalid(f"expected a list of codes, got {value!r}")
-    return [_text(v) for v in value]
+def _code_list(column: Any) -> Callable[[Any], list[str]]:
+    limit = column_limit(column)
+
+    def parse(value: Any) -> list[str]:
+        if not isinstance(value, list):
+            raise _Invalid(f"expected a list of codes, got {_show(value)}")
+        return [_text(v, limit) for v in value]
+
+    return parse
+
+
+def _timezone(value: Any) -> str:
+    name = _text(value, column_limit(m.Unit.timezone))
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise _Invalid(f"unknown time zone {_show(name)} (e.g. Asia/Ho_Chi_Minh)") from None
+    return name
+
+
+def _country(value: Any) -> str:
+    code = _text(value).upper()
+    if not re.fullmatch(r"[A-Z]{2}", code):
+        raise _Invalid(f"expected a two-letter country code such as VN, got {_show(value)}")
+    return code
+
+
+# A serial device is a path (/dev/ttyUSB0, /dev/serial/by-id/...), COMn, or a pyserial URL.
+SERIAL_URL_SCHEMES = ("socket", "rfc2217", "loop", "spy", "alt", "hwgrep", "cp2110")
+_SERIAL_PATH = re.compile(r"/\S+|COM[1-9][0-9]{0,2}|\\\\\.\\COM[1-9][0-9]{0,2}", re.IGNORECASE)
+BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def _port(value: Any) -> int | str:
+    """A network port (1-65535) or a serial device: which one the kind needs is checked later."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _int(1, 65535)(value)
+    if isinstance(value, str):
+        return _text(value, 200)
+    raise _Invalid(f"expected a serial device or pyserial URL (text) or a network port 1-65535, got {_show(value)}")
+
+
+def _serial_port(value: str) -> str:
+    scheme, sep, _rest = value.partition("://")
+    if sep:
+        if scheme.lower() not in SERIAL_URL_SCHEMES:
+            raise _Invalid(f"unknown pyserial URL scheme {scheme!r} (use {', '.join(SERIAL_URL_SCHEMES)})")
+    elif not _SERIAL_PATH.fullmatch(value):
+        raise _Invalid(f"expected a serial device such as /dev/ttyUSB0 or COM3, or a pyserial URL "
+                       f"such as socket://host:port, got {_show(value)}")
+    return value
+
+
+def _host(value: Any) -> str:
+    host = _text(value, 253)
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    if not all(_HOST_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
+        raise _Invalid(f"expected a host name or IP address, got {_show(host)}")
+    return host
+
+
+def _networks(value: Any) -> list[str]:
+    if not isinstance(value, list) or not value:
+        raise _Invalid('expected a list of networks such as ["192.168.1.0/24"]')
+    if len(value) > 64:
+        raise _Invalid(f"at most 64 networks, got {len(value)}")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise _Invalid(f"[{i}]: expected a network such as 192.168.1.0/24, got {_show(item)}")
+        try:
+            out.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+        except ValueError:
+            raise _Invalid(f"[{i}]: {_show(item)} is not an IP network such as 192.168.1.0/24") from None
+    return out
 
 
 # ---------------------------------------------------------------- records
@@ -190,13 +558,14 @@ class Bundle:
 Spec = dict[str, tuple[Callable[[Any], Any], bool]]  # key -> (parser, required)
 
 UNIT: Spec = {
-    "code": (_text, True), "name": (_text, True), "kind": (_opt_text, False),
-    "parent": (lambda v: None if v is None else _text(v), False),
-    "timezone": (_text, False),
+    "code": (_text_of(m.Unit.code), True), "name": (_text_of(m.Unit.name), True),
+    "kind": (_opt_text_of(m.Unit.kind), False), "parent": (_ref_of(m.Unit.code), False),
+    "timezone": (_timezone, False),
 }
 SCHEDULE: Spec = {
-    "code": (_text, True), "units": (_code_list, False), "valid_from": (_opt_date, False),
-    "valid_to": (_opt_date, False), "weekdays": (_weekdays, False), "sessions": (_sessions, True),
+    "code": (_text_of(m.Schedule.code), True), "units": (_code_list(m.Unit.code), False),
+    "valid_from": (_opt_date, False), "valid_to": (_opt_date, False), "weekdays": (_weekdays, False),
+    "sessions": (_sessions, True),
     "grace_late_minutes": (_int(0, 600), False), "grace_early_minutes": (_int(0, 600), False),
     "checkin_window_before_minutes": (_int(0, 1440), False),
     "checkout_window_after_minutes": (_int(0, 1440), False),
@@ -204,42 +573,62 @@ SCHEDULE: Spec = {
 }
 OVERRIDE: Spec = {
     "date": (_date, True), "kind": (_choice("working_day", "day_off"), True),
-    "reference": (_opt_text, False), "note": (_opt_text, False),
+    "reference": (_opt_text_of(m.CalendarOverride.reference), False),
+    "note": (_opt_text_of(m.CalendarOverride.reference), False),
 }
-OFFSET: Spec = {"valid_from": (_date, True), "seconds": (_int(-86400, 86400), True)}
+# A terminal's clock may be off by its time zone or a wrong date; a larger offset is a typo.
+MAX_CLOCK_OFFSET_SECONDS = 86400
+OFFSET: Spec = {"valid_from": (_date, True),
+                "seconds": (_int(-MAX_CLOCK_OFFSET_SECONDS, MAX_CLOCK_OFFSET_SECONDS), True)}
 DEVICE: Spec = {
-    "code": (_text, True), "unit": (lambda v: None if v is None else _text(v), False),
-    "kind": (_choice("zk_serial", "zk_tcp", "zk_udp", "adms_push", "file", "serial_lines"), False),
-    "name": (_opt_text, False), "port": (lambda v: v, False), "baudrate": (_int(300, 921600), False),
-    "machine_number": (_int(1, 255), False), "host": (_text, False), "comm_key": (_int(0, 999999), False),
-    "serial": (_text, False), "pull_interval_minutes": (_int(1, 10080), False),
-    "chunk_size": (_int(256, 65472), False),
-    "clock_offsets": (list, False),
+    "code": (_text_of(m.Device.code), True), "unit": (_ref_of(m.Unit.code), False),
+    "kind": (_choice(*(kind.value for kind in DeviceKind)), False),
+    "name": (_opt_text_of(m.Device.name), False), "serial": (_text_of(m.Device.serial), False),
+    "port": (_port, False), "baudrate": (_choice(*BAUDRATES), False),
+    "machine_number": (_int(1, 255), False), "framing": (_choice("envelope", "rs485"), False),
+    "host": (_host, False), "comm_key": (_int(0, 999999), False),
+    "pull_interval_minutes": (_int(1, 10080), False), "chunk_size": (_int(256, 65472), False),
+    "allowed_networks": (_networks, False), "clock_offsets": (_list, False),
 }
-ENROLLMENT: Spec = {"device": (_text, True), "user_id": (_text, True)}
-ASSIGNMENT: Spec = {"unit": (_text, True), "valid_from": (_opt_date, False), "valid_to": (_opt_date, False)}
+# The settings each kind of device uses; any other is refused rather than silently ignored.
+_PULLED = ("comm_key", "pull_interval_minutes", "chunk_size")
+KIND_SETTINGS: dict[str, tuple[str, ...]] = {
+    DeviceKind.ZK_TCP: ("host", "port", *_PULLED),
+    DeviceKind.ZK_UDP: ("host", "port", *_PULLED),
+    DeviceKind.ZK_SERIAL: ("port", "baudrate", "machine_number", "framing", *_PULLED),
+    DeviceKind.SERIAL_LINES: ("port", "baudrate"),
+    DeviceKind.ADMS_PUSH: ("allowed_networks",),
+    DeviceKind.FILE: (),
+}
+DEVICE_SETTING_KEYS = tuple(dict.fromkeys(key for keys in KIND_SETTINGS.values() for key in keys))
+ENROLLMENT: Spec = {"device": (_text_of(m.Device.code), True), "user_id": (_text_of(m.Enrollment.user_id), True),
+                    "transfer_from": (_text_of(m.Staff.code), False)}
+ASSIGNMENT: Spec = {"unit": (_text_of(m.Unit.code), True), "valid_from": (_opt_date, False),
+                    "valid_to": (_opt_date, False)}
 STAFF: Spec = {
-    "code": (_text, True), "name": (_text, True), "unit": (_text, False), "position": (_opt_text, False),
+    "code": (_text_of(m.Staff.code), True), "name": (_text_of(m.Staff.name), True),
+    "unit": (_text_of(m.Unit.code), False), "position": (_opt_text_of(m.Staff.position), False),
     "employed_from": (_opt_date, False), "employed_to": (_opt_date, False),
-    "schedule": (lambda v: None if v is None else _text(v), False),
-    "enrollments": (list, False), "assignments": (list, False),
+    "schedule": (_ref_of(m.Schedule.code), False),
+    "enrollments": (_list, False), "assignments": (_list, False),
 }
 EXCUSE: Spec = {
-    "staff": (_text, True), "kind": (_text, True), "start": (_datetime, True), "end": (_datetime, True),
-    "reference": (_opt_text, False), "note": (_opt_text, False),
+    "staff": (_text_of(m.Staff.code), True), "kind": (_text_of(m.Excuse.kind), True),
+    "start": (_datetime, True), "end": (_datetime, True),
+    "reference": (_opt_text_of(m.Excuse.reference), False), "note": (_opt_text_of(m.Excuse.reference), False),
 }
-SETTINGS: Spec = {"dedupe_seconds": (_int(0, 3600), False), "timezone": (_text, False)}
+SETTINGS: Spec = {"dedupe_seconds": (_int(0, 3600), False), "timezone": (_timezone, False)}
 TOP = {"units", "schedules", "calendar", "devices", "staff", "excuses", "settings"}
 
 
 def _record(value: Any, spec: Spec, path: str, errors: list[str]) -> dict[str, Any] | None:
     if not isinstance(value, dict):
-        errors.append(f"{path}: expected a mapping, got {value!r}")
+        errors.append(f"{path}: expected a mapping, got {_show(value)}")
         return None
     out: dict[str, Any] = {}
     for key, item in value.items():
         if key not in spec:
-            errors.append(f"{path}.{key}: unknown key (allowed: {', '.join(spec)})")
+            errors.append(f"{path}.{_key(key)}: unknown key (allowed: {', '.join(spec)})")
             continue
         parser, _required = spec[key]
         try:
@@ -247,17 +636,21 @@ def _record(value: Any, spec: Spec, path: str, errors: list[str]) -> dict[str, A
         except _Invalid as exc:
             errors.append(f"{path}.{key}: {exc}")
         except (TypeError, ValueError):
-            errors.append(f"{path}.{key}: bad value {item!r}")
+            errors.append(f"{path}.{key}: bad value {_show(item)}")
     for key, (_parser, required) in spec.items():
         if required and key not in value:
             errors.append(f"{path}.{key}: missing")
     return out
 
 
+def _key(key: Any) -> str:
+    return key if isinstance(key, str) and len(key) <= 60 and not _CONTROL.search(key) else _show(key)
+
+
 def _records(items: Any, spec: Spec, path: str, errors: list[str]) -> list[dict[str, Any]]:
     """Validate a list of records, each remembering its path for later error messages."""
     if not isinstance(items, list):
-        errors.append(f"{path}: expected a list")
+        errors.append(f"{path}: expected a list, got {_show(items)}")
         return []
     out = []
     for i, item in enumerate(items):
@@ -277,14 +670,50 @@ def _sub_list(record: dict[str, Any], key: str, spec: Spec, errors: list[str]) -
         record[key] = _records(record[key], spec, f"{record['_path']}.{key}", errors)
 
 
-def _duplicates(records: list[dict[str, Any]] | None, key: str, errors: list[str]) -> None:
+def _duplicates(records: list[dict[str, Any]] | None, keys: tuple[str, ...], errors: list[str],
+                what: str | None = None) -> None:
+    """Report a record whose value of ``keys`` (a unique column in the database) repeats an earlier one."""
     seen: dict[Any, str] = {}
     for record in records or []:
-        if key in record:
-            value = record[key]
+        if all(key in record for key in keys):
+            value = tuple(record[key] for key in keys)
             if value in seen:
-                errors.append(f"{record['_path']}.{key}: {value!r} already given at {seen[value]}")
-            seen[value] = record["_path"]
+                shown = _show(value[0]) if len(keys) == 1 else f"the same {what or ', '.join(keys)}"
+                errors.append(f"{record['_path']}.{keys[0] if len(keys) == 1 else ''}".rstrip(".")
+                              + f": {shown} already given at {seen[value]}")
+            else:
+                seen[value] = record["_path"]
+
+
+def _not_before(record: dict[str, Any], first: str, last: str, errors: list[str]) -> None:
+    if record.get(first) is not None and record.get(last) is not None and record[last] < record[first]:
+        errors.append(f"{record['_path']}.{last}: {record[last].isoformat()} is before "
+                      f"{first} {record[first].isoformat()}")
+
+
+def _check_device(device: dict[str, Any], errors: list[str]) -> None:
+    """Settings that the device's kind uses, with the type that kind needs."""
+    kind = device.get("kind", DeviceKind.FILE.value)
+    path = device["_path"]
+    used = KIND_SETTINGS.get(kind, ())
+    for key in DEVICE_SETTING_KEYS:
+        if key in device and key not in used:
+            users = [str(k) for k, keys in KIND_SETTINGS.items() if key in keys]
+            errors.append(f"{path}.{key}: not used by a {kind} device (only by {', '.join(users)})")
+    port = device.get("port")
+    if port is None or "port" not in used:
+        return
+    if kind in (DeviceKind.ZK_TCP, DeviceKind.ZK_UDP):
+        if not isinstance(port, int):
+            errors.append(f"{path}.port: a {kind} device needs a network port 1-65535, got {_show(port)}")
+    elif not isinstance(port, str):
+        errors.append(f"{path}.port: a {kind} device needs a serial device such as /dev/ttyUSB0 "
+                      f"or a pyserial URL, got {_show(port)}")
+    else:
+        try:
+            _serial_port(port)
+        except _Invalid as exc:
+            errors.append(f"{path}.port: {exc}")
 
 
 def validate_bundle(data: dict[str, Any]) -> Bundle:
@@ -292,7 +721,7 @@ def validate_bundle(data: dict[str, Any]) -> Bundle:
     errors: list[str] = []
     for key in data:
         if key not in TOP:
-            errors.append(f"{key}: unknown key (allowed: {', '.join(sorted(TOP))})")
+            errors.append(f"{_key(key)}: unknown key (allowed: {', '.join(sorted(TOP))})")
     bundle = Bundle()
     bundle.units = _section(data, "units", UNIT, errors)
     bundle.schedules = _section(data, "schedules", SCHEDULE, errors)
@@ -308,28 +737,40 @@ def validate_bundle(data: dict[str, Any]) -> Bundle:
         else:
             for key in calendar:
                 if key not in ("country", "overrides"):
-                    errors.append(f"calendar.{key}: unknown key (allowed: country, overrides)")
+                    errors.append(f"calendar.{_key(key)}: unknown key (allowed: country, overrides)")
             if "country" in calendar:
                 try:
-                    bundle.country = _text(calendar["country"]).upper()
+                    bundle.country = _country(calendar["country"])
                 except _Invalid as exc:
                     errors.append(f"calendar.country: {exc}")
             if "overrides" in calendar:
                 bundle.overrides = _records(calendar["overrides"] or [], OVERRIDE, "calendar.overrides", errors)
     for device in bundle.devices or []:
+        _check_device(device, errors)
         _sub_list(device, "clock_offsets", OFFSET, errors)
+        _duplicates(device.get("clock_offsets"), ("valid_from",), errors)
     for person in bundle.staff or []:
+        _not_before(person, "employed_from", "employed_to", errors)
         _sub_list(person, "enrollments", ENROLLMENT, errors)
         _sub_list(person, "assignments", ASSIGNMENT, errors)
+        if "unit" in person and "assignments" in person:
+            errors.append(f"{person['_path']}.unit: give either unit or assignments, not both")
+        for assignment in person.get("assignments", []):
+            _not_before(assignment, "valid_from", "valid_to", errors)
+        for enrollment in person.get("enrollments", []):
+            if enrollment.get("transfer_from") is not None and enrollment["transfer_from"] == person.get("code"):
+                errors.append(f"{enrollment['_path']}.transfer_from: names {person['code']} itself")
     for schedule in bundle.schedules or []:
-        if schedule.get("valid_from") and schedule.get("valid_to") and schedule["valid_to"] < schedule["valid_from"]:
-            errors.append(f"{schedule['_path']}.valid_to: before valid_from")
+        _not_before(schedule, "valid_from", "valid_to", errors)
     for excuse in bundle.excuses or []:
         if "start" in excuse and "end" in excuse and excuse["end"] <= excuse["start"]:
-            errors.append(f"{excuse['_path']}.end: not after start")
-    for name, key in (("units", "code"), ("schedules", "code"), ("devices", "code"), ("staff", "code")):
-        _duplicates(getattr(bundle, name), key, errors)
-    _duplicates(bundle.overrides, "date", errors)
+            errors.append(f"{excuse['_path']}.end: {excuse['end']:%Y-%m-%dT%H:%M} is not after "
+                          f"start {excuse['start']:%Y-%m-%dT%H:%M}")
+    for name, key in (("units", "code"), ("schedules", "code"), ("devices", "code"), ("staff", "code"),
+                      ("devices", "serial")):
+        _duplicates(getattr(bundle, name), (key,), errors)
+    _duplicates(bundle.overrides, ("date",), errors)
+    _duplicates(bundle.excuses, ("staff", "kind", "start", "end"), errors, "staff, kind, start and end")
     if errors:
         raise BundleError(errors)
     return bundle

@@ -10,10 +10,9 @@ from sqlalchemy.orm import Session
 
 from . import models as m
 from .audit import record_change
-from .bundle import Bundle, BundleError
+from .bundle import DEVICE_SETTING_KEYS, Bundle, BundleError
+from .kinds import DeviceKind
 from .ledger import recompute_corrected_times
-
-DEVICE_SETTING_KEYS = ("port", "baudrate", "machine_number", "host", "comm_key", "pull_interval_minutes", "chunk_size")
 
 
 @dataclass
@@ -47,7 +46,9 @@ class _Loader:
         self.staff = {p.code: p for p in session.scalars(select(m.Staff))}
 
     # -- generic upsert with audit
-    def _upsert(self, entity: str, obj: Any | None, cls: type, key: str, values: dict[str, Any]) -> Any:
+    def _upsert(self, entity: str, obj: Any | None, cls: type, key: str, values: dict[str, Any],
+                before: dict[str, Any] | None = None) -> Any:
+        """Create or update ``obj``; ``before`` gives old values already overwritten on the object."""
         if obj is None:
             obj = cls(**values)
             self.s.add(obj)
@@ -55,7 +56,8 @@ class _Loader:
             record_change(self.s, self.actor, "create", entity, key, {k: [None, v] for k, v in values.items()})
             self.report.count("created", entity)
             return obj
-        changes = {k: [getattr(obj, k), v] for k, v in values.items() if getattr(obj, k) != v}
+        old = {k: (before or {}).get(k, getattr(obj, k)) for k in values}
+        changes = {k: [old[k], v] for k, v in values.items() if old[k] != v}
         if changes:
             for k, (_old, new) in changes.items():
                 setattr(obj, k, new)
@@ -162,16 +164,42 @@ class _Loader:
                 self._delete("calendar_override", obj, day.isoformat(), {"kind": obj.kind, "reference": obj.reference})
 
     def load_devices(self) -> None:
-        for r in self.b.devices or []:
+        records = self.b.devices or []
+        # A serial is unique: compare the serials every device will have once the bundle is in.
+        final = {code: d.serial for code, d in self.devices.items()}
+        final.update({r["code"]: r.get("serial") for r in records if "serial" in r or r["code"] not in self.devices})
+        holders: dict[str, list[str]] = {}
+        for code, serial in final.items():
+            if serial is not None:
+                holders.setdefault(serial, []).append(code)
+        taken = set()
+        for r in records:
+            others = [c for c in holders.get(r.get("serial") or "", []) if c != r["code"]]
+            if "serial" in r and others:
+                taken.add(r["code"])  # reported; the rest still loads so later references resolve
+                self.errors.append(f"{r['_path']}.serial: {r['serial']!r} is already the serial of device "
+                                   f"{', '.join(others)}")
+        # Serials that move between devices (a swap) are let go first so no flush sees one twice.
+        before: dict[str, dict[str, Any]] = {}
+        for r in records:
+            current = self.devices.get(r["code"])
+            if current is not None and "serial" in r and r["code"] not in taken \
+                    and current.serial not in (None, r["serial"]):
+                before[r["code"]] = {"serial": current.serial}
+                current.serial = None
+        if before:
+            self.s.flush()
+        for r in records:
             unit = self._ref(self.units, r.get("unit"), "unit", f"{r['_path']}.unit")
             current = self.devices.get(r["code"])
+            settings = {k: r[k] for k in DEVICE_SETTING_KEYS if k in r}
             values: dict[str, Any] = {"code": r["code"], "unit_id": unit.id if unit else None,
-                                      "kind": r.get("kind", "file"), "name": r.get("name", ""),
-                                      "settings": {k: r[k] for k in DEVICE_SETTING_KEYS if k in r}}
+                                      "kind": str(r.get("kind", DeviceKind.FILE)), "name": r.get("name", ""),
+                                      "settings": settings}
             # A serial approved by an administrator (push terminals) stays unless the bundle names one.
-            if "serial" in r or current is None:
+            if ("serial" in r or current is None) and r["code"] not in taken:
                 values["serial"] = r.get("serial")
-            device = self._upsert("device", current, m.Device, r["code"], values)
+            device = self._upsert("device", current, m.Device, r["code"], values, before.get(r["code"]))
             self.devices[r["code"]] = device
             if "clock_offsets" in r:
                 self._clock_offsets(device, r["clock_offsets"])
@@ -195,6 +223,7 @@ class _Loader:
 
     def load_staff_members(self) -> None:
         claimed: dict[tuple[int, str], str] = {}
+        plans: list[tuple[m.Staff, dict[tuple[int, str], tuple[m.Device, dict[str, Any]]]]] = []
         for r in self.b.staff or []:
             schedule = self._ref(self.schedules, r.get("schedule"), "schedule", f"{r['_path']}.schedule")
             values = {"code": r["code"], "name": r["name"], "position": r.get("position", ""),
@@ -204,7 +233,14 @@ class _Loader:
             self.staff[r["code"]] = person
             self._assignments(person, r)
             if "enrollments" in r:
-                self._enrollments(person, r["enrollments"], claimed)
+                plans.append((person, self._wanted_enrollments(person, r["enrollments"], claimed)))
+        self.s.flush()
+        # Every enrollment is given (or moved) before any is taken away, so that dropping a user id
+        # from one person and listing it under another is seen as the move it is.
+        for person, wanted in plans:
+            self._enrol(person, wanted)
+        for person, wanted in plans:
+            self._unenrol(person, wanted)
 
     def _assignments(self, person: m.Staff, r: dict[str, Any]) -> None:
         if "assignments" in r:
@@ -228,8 +264,9 @@ class _Loader:
             self._delete("assignment", have[key], person.code,
                          {"unit_id": key[0], "valid_from": key[1], "valid_to": key[2]})
 
-    def _enrollments(self, person: m.Staff, items: list[dict[str, Any]], claimed: dict[tuple[int, str], str]) -> None:
-        wanted: dict[tuple[int, str], str] = {}
+    def _wanted_enrollments(self, person: m.Staff, items: list[dict[str, Any]],
+                            claimed: dict[tuple[int, str], str]) -> dict[tuple[int, str], tuple[m.Device, dict[str, Any]]]:
+        wanted: dict[tuple[int, str], tuple[m.Device, dict[str, Any]]] = {}
         for e in items:
             device = self._ref(self.devices, e.get("device"), "device", f"{e['_path']}.device")
             if device is None:
@@ -240,18 +277,46 @@ class _Loader:
                                    f"enrolled for {claimed[key]}")
                 continue
             claimed[key] = person.code
-            wanted[key] = device.code
-        self.s.flush()
-        for key, device_code in wanted.items():
+            wanted[key] = (device, e)
+        return wanted
+
+    def _enrol(self, person: m.Staff, wanted: dict[tuple[int, str], tuple[m.Device, dict[str, Any]]]) -> None:
+        for key, (device, e) in wanted.items():
+            self._ref(self.staff, e.get("transfer_from"), "staff member", f"{e['_path']}.transfer_from")
             current = self.s.scalar(select(m.Enrollment).where(
                 m.Enrollment.device_id == key[0], m.Enrollment.user_id == key[1]))
-            label = f"{device_code}:{key[1]}"
-            self._upsert("enrollment", current, m.Enrollment, label,
-                         {"device_id": key[0], "user_id": key[1], "staff_id": person.id})
+            label = f"{device.code}:{key[1]}"
+            if current is None:
+                self._upsert("enrollment", None, m.Enrollment, label,
+                             {"device_id": key[0], "user_id": key[1], "staff_id": person.id})
+            elif current.staff_id != person.id:
+                self._transfer(person, current, label, e)
+
+    def _transfer(self, person: m.Staff, enrollment: m.Enrollment, label: str, e: dict[str, Any]) -> None:
+        """Move an enrollment (and with it the punches of that user id) only when the bundle says from whom."""
+        owner = self.s.get(m.Staff, enrollment.staff_id)
+        assert owner is not None  # a foreign key
+        device_code, user_id = label.split(":", 1)
+        if e.get("transfer_from") != owner.code:
+            said = f" (transfer_from names {e['transfer_from']})" if e.get("transfer_from") else ""
+            self.errors.append(
+                f"{e['_path']}.user_id: {user_id!r} on {device_code} is enrolled for {owner.code} "
+                f"({owner.name}){said}; giving it to {person.code} ({person.name}) would move "
+                f"{owner.code}'s punch history: add transfer_from: {owner.code} to this enrollment "
+                "to move it")
+            return
+        record_change(self.s, self.actor, "update", "enrollment", label,
+                      {"staff": [owner.code, person.code], "staff_id": [owner.id, person.id]})
+        enrollment.staff_id = person.id
+        self.s.flush()
+        self.report.count("updated", "enrollment")
+
+    def _unenrol(self, person: m.Staff, wanted: dict[tuple[int, str], tuple[m.Device, dict[str, Any]]]) -> None:
+        codes = {d.id: d.code for d in self.devices.values()}
         for enrollment in self.s.scalars(select(m.Enrollment).where(m.Enrollment.staff_id == person.id)):
             if (enrollment.device_id, enrollment.user_id) not in wanted:
-                self._delete("enrollment", enrollment, f"{enrollment.device_id}:{enrollment.user_id}",
-                             {"staff_id": person.id})
+                label = f"{codes.get(enrollment.device_id, enrollment.device_id)}:{enrollment.user_id}"
+                self._delete("enrollment", enrollment, label, {"staff": person.code, "staff_id": person.id})
 
     def load_excuses(self) -> None:
         if self.b.excuses is None:

@@ -161,3 +161,15 @@ def test_bundle_without_serial_keeps_an_approved_serial(db_url: str, tmp_path: P
     load(BUNDLE.replace("kind: zk_serial", "kind: zk_serial\n    serial: NEW0000001"), tmp_path)
     with transaction() as session:
         assert session.scalar(select(m.Device.serial)) == "NEW0000001"
+
+
+def test_removed_enrollment_is_audited_by_device_code_and_person(db_url: str, tmp_path: Path) -> None:
+    load(BUNDLE, tmp_path)
+    report = load(BUNDLE.replace('enrollments: [{device: TK-01, user_id: "101"}]', "enrollments: []"), tmp_path)
+    assert report["deleted"] == {"enrollment": 1}
+    with transaction() as session:
+        audit = session.scalars(select(m.AuditLog).where(m.AuditLog.entity == "enrollment",
+                                                         m.AuditLog.action == "delete")).one()
+        person_id = session.scalar(select(m.Staff.id))
+    assert audit.entity_key == "TK-01:101"
+    assert audit.changes == {"staff": ["NV001", None], "staff_id": [person_id, None]}
