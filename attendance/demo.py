@@ -9,7 +9,7 @@ from .bundle import read_bundle_file, validate_bundle
 from .db import transaction
 from .ledger import import_file
 from .org import load_bundle
-from .services import monthly_summary
+from .services import SUMMARY_HEADINGS_VI, monthly_summary
 
 #: The demo's files ship inside the package, so a plain ``pip install`` can run the demo;
 #: they are byte-for-byte copies of files in the repository's sample_logs/ (a test checks it).
@@ -52,9 +52,15 @@ def load_demo(month: str = "2026-10") -> list[str]:
     with transaction() as session:
         table = monthly_summary(session, month, "17830")
     lines.append(f"Tổng hợp tháng {month[5:]}/{month[:4]} — Xã Tân Kỳ ({len(table)} người):")
-    lines.append(f"  {'Mã':6} {'Họ và tên':22} {'Ngày công':>9} {'Muộn':>5} {'Phút':>5} {'Sớm':>4} {'Thiếu':>5} {'Vắng':>5}")
+    # The same column names as the web page's month table (services.SUMMARY_HEADINGS_VI).
+    columns = ("staff_code", "name", "working_days", "late_count", "late_minutes", "early_count",
+               "missing_punch_count", "absent_sessions")
+    widths = {c: max(len(SUMMARY_HEADINGS_VI[c]), 6) for c in columns}
+    widths["name"] = 22
+    lines.append("  " + "  ".join(SUMMARY_HEADINGS_VI[c].ljust(widths[c]) if c in ("staff_code", "name")
+                                  else SUMMARY_HEADINGS_VI[c].rjust(widths[c]) for c in columns))
     worst = table.sort_values(["absent_sessions", "late_minutes"], ascending=False).head(6)
-    for row in worst.itertuples():
-        lines.append(f"  {row.staff_code:6} {row.name[:22]:22} {row.working_days:9} {row.late_count:5} "
-                     f"{row.late_minutes:5} {row.early_count:4} {row.missing_punch_count:5} {row.absent_sessions:5}")
+    for row in worst.to_dict(orient="records"):
+        lines.append("  " + "  ".join(str(row[c])[:widths[c]].ljust(widths[c]) if c in ("staff_code", "name")
+                                      else str(row[c]).rjust(widths[c]) for c in columns))
     return lines

@@ -160,26 +160,53 @@ def explain(session: Session, staff_code: str, day: dt.date) -> dict[str, Any]:
 
 
 def explain_text(data: dict[str, Any], language: str = "vi") -> str:
-    """A readable rendering of ``explain`` for the terminal."""
-    lang = "en" if language == "en" else "vi"
-    lines = [f"{data['staff_code']}  {data['date']}"]
+    """A readable rendering of ``explain`` for the terminal: words and dd/mm/yyyy, no codes."""
+    from .engine.explain import POLICY_TEXT, verdict_labels
+
+    en = language == "en"
+    lang = "en" if en else "vi"
+
+    def day_text(iso: str) -> str:
+        return f"{iso[8:10]}/{iso[5:7]}/{iso[0:4]}{iso[10:]}"
+
+    lines = [f"{data['staff_code']}  {day_text(data['date'])}"]
     if "calendar" in data:
         lines.append(f"  {data['calendar'][lang]}")
     if data.get("schedule"):
         s = data["schedule"]
-        label = "Lịch" if lang == "vi" else "Schedule"
-        lines.append(f"  {label}: {s['code']} {' '.join('-'.join(x) for x in s['sessions'])} ({s['punch_policy']})")
+        policy = POLICY_TEXT.get(s["punch_policy"], (s["punch_policy"],) * 2)[1 if en else 0]
+        sessions = ", ".join(f"{a}–{b}" for a, b in s["sessions"])
+        label = "Schedule" if en else "Lịch làm việc"
+        lines.append(f"  {label} {s['code']}: {sessions} ({policy})")
+    def last_minute(until_before: str) -> str:
+        # Windows are half-open on whole minutes: "until before 12:30" reads better as "to 12:29".
+        if len(until_before) != 5:
+            return until_before
+        minutes = int(until_before[:2]) * 60 + int(until_before[3:]) - 1
+        return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"
+
     for session in data.get("sessions", []):
-        label = "Ca" if lang == "vi" else "Session"
-        lines.append(
-            f"  {label} {session['session_no']} {session['start']}–{session['end']}"
-            f" [{session['window']['from']}, {session['window']['until_before']}): {', '.join(session['verdicts'])}"
-        )
+        window = session["window"]
+        verdicts = ", ".join(verdict_labels(session["verdicts"], lang))
+        if en:
+            head = (f"  Session {session['session_no']} ({session['start']}–{session['end']}), punches counted "
+                    f"from {window['from']} to {last_minute(window['until_before'])}: {verdicts}")
+        else:
+            head = (f"  Ca {session['session_no']} ({session['start']}–{session['end']}), nhận lượt chấm "
+                    f"từ {window['from']} đến {last_minute(window['until_before'])}: {verdicts}")
+        lines.append(head)
         lines.extend(f"    - {t}" for t in session[lang])
     if data.get("punches"):
-        lines.append("  " + ("Các lần chấm công:" if lang == "vi" else "Punches:"))
+        lines.append("  " + ("Punches:" if en else "Các lần chấm công:"))
         for p in data["punches"]:
-            where = f" {p['device']} #{p['user_id']} {p['device_time']}" if "device" in p else ""
-            lines.append(f"    {p['corrected_time']} →{p['minute']}{where}: {p[lang]}")
-    lines.append("  " + data["summary"][lang])
+            counted = f"counted as {p['minute']}" if en else f"tính {p['minute']}"
+            where = ""
+            if "device" in p:
+                where = (f", terminal {p['device']}, user id {p['user_id']}" if en
+                         else f", máy {p['device']}, mã chấm công {p['user_id']}")
+                if p.get("device_time") and p["device_time"] != p["corrected_time"]:
+                    clock = day_text(p["device_time"])
+                    where += f" (terminal clock {clock})" if en else f" (giờ trên máy {clock})"
+            lines.append(f"    {day_text(p['corrected_time'])} ({counted}{where}): {p[lang]}")
+    lines.append("  " + ("Conclusion: " if en else "Kết luận: ") + data["summary"][lang])
     return "\n".join(lines)

@@ -66,7 +66,7 @@ def test_generated_district_end_to_end(db_url: str, tmp_path: Path, district) ->
     explained = json.loads(cli(db_url, "explain", "--staff", "NV001001", "--date", "2026-09-03", "--json").stdout)
     assert explained["working_day"] is True and [s["session_no"] for s in explained["sessions"]] == [1, 2]
     text = cli(db_url, "explain", "--staff", "NV001001", "--date", "2026-09-03", "--lang", "en").stdout
-    assert "Session 1 07:00–11:30" in text
+    assert "Session 1 (07:00–11:30)" in text
 
     punches = json.loads(cli(db_url, "punches", "--device", "TK-01", "--from", "2026-09-03", "--to", "2026-09-03").stdout)
     assert punches and all(p["device_time"].startswith("2026-09-03 ") for p in punches)

@@ -70,7 +70,16 @@ def test_explanation_lists_punches_thresholds_and_schedule(db_url: str, tmp_path
     assert any("threshold missed by 14 min" in line for line in second["en"])
     assert any("Đi muộn 12 phút" in line for line in first["vi"])
     text = explain_text(data, "vi")
-    assert "Ca 1 07:00–11:30" in text and "chấm trùng" in text
+    assert "Ca 1 (07:00–11:30), nhận lượt chấm từ 06:00 đến 12:29: đi muộn" in text
+    assert "Ca 2 (13:30–17:00), nhận lượt chấm từ 12:30 đến 19:00: về sớm" in text
+    assert "05/10/2026 07:12:55" in text and "chưa tới 60 giây sau lần chấm lúc 07:12:40" in text
+    assert "Kết luận: Có vi phạm: ca 1 đi muộn; ca 2 về sớm." in text
+    # People read words and dd/mm/yyyy: no verdict codes, no interval notation, no ISO dates.
+    for code in ("late", "early", "missing_out", "per_session", "[06:00", "12:30)", "2026-10-05", "#"):
+        assert code not in text, code
+    english = explain_text(data, "en")
+    assert "Session 1 (07:00–11:30), punches counted from 06:00 to 12:29: late" in english
+    assert "Conclusion: Violations: session 1 late; session 2 left early." in english
 
 
 def test_excuse_and_override_changes_are_reflected(db_url: str, tmp_path: Path) -> None:

@@ -26,6 +26,26 @@ ROLE_TEXT = {
     "offday": ("chấm công vào ngày nghỉ", "punch on a day off"),
 }
 
+VERDICT_TEXT = {
+    "ok": ("đúng giờ", "in order"),
+    "late": ("đi muộn", "late"),
+    "early": ("về sớm", "left early"),
+    "missing_in": ("thiếu lần chấm vào", "no check-in"),
+    "missing_out": ("thiếu lần chấm ra", "no check-out"),
+    "absent": ("vắng mặt", "absent"),
+    "excused": ("có lý do", "excused"),
+}
+POLICY_TEXT = {
+    "per_session": ("chấm vào và ra mỗi ca", "in and out every session"),
+    "first_last": ("chấm vào đầu ngày, ra cuối ngày", "first in, last out of the day"),
+}
+
+
+def verdict_labels(verdicts: list[str], language: str) -> list[str]:
+    """Verdict codes as words people read (``language`` 'vi' or 'en')."""
+    index = 1 if language == "en" else 0
+    return [VERDICT_TEXT.get(v, (v, v))[index] for v in verdicts]
+
 
 def _hm(minute_of_day: int) -> str:
     day, minute = divmod(int(minute_of_day), DAY_MIN)
@@ -100,9 +120,13 @@ def explain_day(
             **details.get(pid, {}),
         }
         if role == "suppressed":
-            item["suppressed_by"] = int(q["suppressed_by"])
-            item["vi"] += f" (cách lần chấm #{int(q['suppressed_by'])} chưa tới {inp.dedupe_seconds} giây)"
-            item["en"] += f" (less than {inp.dedupe_seconds} s after punch #{int(q['suppressed_by'])})"
+            kept_id = int(q["suppressed_by"])
+            kept = mine.loc[mine["punch_id"] == kept_id, "corrected_time"]
+            # People recognise the earlier punch by its time, not by a ledger id.
+            when = pd.Timestamp(kept.iloc[0]).strftime("%H:%M:%S") if len(kept) else f"#{kept_id}"
+            item["suppressed_by"] = kept_id
+            item["vi"] += f" (chưa tới {inp.dedupe_seconds} giây sau lần chấm lúc {when})"
+            item["en"] += f" (less than {inp.dedupe_seconds} s after the punch at {when})"
         punch_rows.append(item)
     out["punches"] = punch_rows
 
@@ -118,11 +142,18 @@ def explain_day(
             "en": f"{day_en}. " + ("Worked on a day off (never a violation)." if used else "No sessions."),
         }
     else:
-        bad = [v for x in sessions_out for v in x["verdicts"] if v not in ("ok", "excused")]
-        out["summary"] = {
-            "vi": "Đủ công, không vi phạm." if not bad else "Có vi phạm: " + ", ".join(bad),
-            "en": "All sessions in order." if not bad else "Violations: " + ", ".join(bad),
-        }
+        bad = [(x["session_no"], [v for v in x["verdicts"] if v not in ("ok", "excused")]) for x in sessions_out]
+        bad = [(no, verdicts) for no, verdicts in bad if verdicts]
+        if not bad:
+            summary = {"vi": "Đủ công, không vi phạm.", "en": "All sessions in order."}
+        elif bool(r["absent_day"]):
+            summary = {"vi": "Vắng mặt cả ngày, không có lý do.", "en": "Absent the whole day, without excuse."}
+        else:
+            summary = {
+                "vi": "Có vi phạm: " + "; ".join(f"ca {no} {', '.join(verdict_labels(v, 'vi'))}" for no, v in bad) + ".",
+                "en": "Violations: " + "; ".join(f"session {no} {', '.join(verdict_labels(v, 'en'))}" for no, v in bad) + ".",
+            }
+        out["summary"] = summary
         out["absent_day"] = bool(r["absent_day"])
     return out
 
