@@ -356,13 +356,13 @@ def _ingest(
         if batch is None:
             batch = open_batch()
         _store_chunk(session, writer, device_id, batch.id, chunk, offsets, known, result)
-        if progress is not None:
-            progress(chunk.bytes_done)
         since_commit += len(chunk.punches) + len(chunk.rejected)
         if commit_rows is not None and since_commit >= commit_rows:
             _set_counts(batch, _with_base(result, base))
             session.commit()  # a bounded part: other writers get the lock between parts
             since_commit = 0
+        if progress is not None:
+            progress(chunk.bytes_done)
     if size and result.read == 0 and result.skipped == 0:
         raise _nothing_read(label, fmt, encoding, size, head)
     if batch is None:
