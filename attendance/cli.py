@@ -156,7 +156,7 @@ def import_(paths: tuple[str, ...], device_code: str, fmt: str, profile: str | N
         for problem in problems[:-1]:
             click.echo(f"error: {problem}", err=True)
         raise CommandError(problems[-1])
-    results, failures = [], []
+    results, failures, exit_code = [], [], 1
     with transaction() as session:
         device_by_code(session, device_code)
         mapping = None
@@ -170,7 +170,8 @@ def import_(paths: tuple[str, ...], device_code: str, fmt: str, profile: str | N
                 results.append(result)
             except Exception as exc:
                 session.rollback()
-                line, _code = error_line(exc)
+                line, code = error_line(exc)
+                exit_code = max(exit_code, code)
                 failures.append(line if line.startswith(f"{path}") else f"{path}: {line}")
     if results:
         total = {k: sum(getattr(r, k) for r in results) for k in COUNTERS}
@@ -182,7 +183,9 @@ def import_(paths: tuple[str, ...], device_code: str, fmt: str, profile: str | N
     if failures:
         for line in failures[:-1]:
             click.echo(f"error: {line}", err=True)
-        raise CommandError(failures[-1])
+        error = CommandError(failures[-1])
+        error.exit_code = exit_code
+        raise error
 
 
 def _unreadable(path: str) -> str | None:

@@ -238,3 +238,29 @@ def test_sqlite_writers_are_not_starved_by_a_long_import(sqlite_url: str, tmp_pa
     assert during >= 3, f"only {during} of 6 writes went in while the import was running"
     assert max(waits) < 10, waits
     assert count(m.Punch) == 30_006 and not _import_in_progress()
+
+
+def test_a_database_locked_for_too_long_is_busy(sqlite_url: str, tmp_path: Path) -> None:
+    import sqlite3
+
+    from attendance.cli import BUSY_EXIT, error_line
+    from attendance.errors import Busy
+
+    setup()
+    path = tmp_path / "attlog.dat"
+    path.write_bytes(attlog(3))
+    holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer that keeps the write lock
+    try:
+        with session_factory(sqlite_url)() as session:
+            session.connection().exec_driver_sql("PRAGMA busy_timeout = 200")  # not the usual 30 s wait
+            with pytest.raises(Busy) as caught:
+                import_file(session, "TK-01", path)
+            session.rollback()
+            session.connection().exec_driver_sql("PRAGMA busy_timeout = 30000")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    line, code = error_line(caught.value)
+    assert code == BUSY_EXIT and line.startswith("database busy")
+    assert count(m.ImportBatch) == 0
