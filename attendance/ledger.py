@@ -242,7 +242,12 @@ def _first_line(head: bytes, encoding: str) -> str | None:
 
 def _nothing_read(label: str, fmt: str, encoding: str, size: int, head: bytes) -> NothingRead:
     line = _first_line(head, encoding)
-    looked = "it holds only blank lines" if line is None else f"the first line is {clip(line, 80)!r}"
+    if line is not None:
+        looked = f"the first line is {clip(line, 80)!r}"
+    elif size <= len(head):
+        looked = "it holds only blank lines"
+    else:
+        looked = f"its first {len(head):,} bytes are blank lines"
     return NothingRead(
         f"{label}: nothing read from {size:,} bytes read as {fmt or 'unknown format'}"
         f"{f' ({encoding})' if encoding and encoding != 'binary' else ''}: {looked}; nothing stored"
