@@ -24,28 +24,58 @@ class CommandError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
+BUSY_EXIT = 75  # EX_TEMPFAIL: the database was busy, running the command again may work
+
+
+def error_line(exc: BaseException) -> tuple[str, int]:
+    """The one line (and exit code) that reports ``exc``, or raise it again if it is a bug."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+    from devices.parsers import UnsupportedFile
+
+    from .errors import Busy, DomainError
+
+    def first_line(text: str) -> str:
+        return text.splitlines()[0] if text.strip() else type(exc).__name__
+
+    locked = isinstance(exc, OperationalError | sqlite3.OperationalError) and "database is locked" in str(exc)
+    if isinstance(exc, Busy) or locked:
+        return "database busy: another import, load or push holds the write lock; try again shortly", BUSY_EXIT
+    if isinstance(exc, DomainError | UnsupportedFile):
+        return first_line(str(exc)), 1
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or first_line(str(exc))}", 1
+    if isinstance(exc, SQLAlchemyError):
+        text = str(getattr(exc, "orig", None) or exc)
+        hint = " (run 'attendance init' first?)" if "no such table" in text or "does not exist" in text else ""
+        return f"database: {first_line(text)}{hint}", 1
+    if isinstance(exc, ValueError):  # bad values from libraries (dates, numbers)
+        return first_line(str(exc)), 1
+    raise exc
+
+
 def reports_errors(func: F) -> F:
-    """Turn the domain's own exceptions into one-line errors with a non-zero exit."""
+    """Turn domain, file and database errors into one ``error: ...`` line and a non-zero exit.
+
+    Every command goes through here: DomainError (attendance.errors) and the parsers'
+    UnsupportedFile give their message, OSError names the file, a locked database is
+    ``Busy`` (exit 75), other database errors say so; anything else is a bug and shows.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from devices.parsers import UnsupportedFile
-
-        from .bundle import BundleError
-        from .ledger import ImportError_
-        from .loader import UnknownCode
-
         try:
             return func(*args, **kwargs)
-        except (BundleError, ImportError_, UnknownCode, UnsupportedFile, ValueError, OSError) as exc:
-            raise CommandError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
-        except Exception as exc:  # database unreachable, schema missing...
-            from sqlalchemy.exc import SQLAlchemyError
-
-            if isinstance(exc, SQLAlchemyError):
-                hint = " (run 'attendance init' first?)" if "no such table" in str(exc) or "does not exist" in str(exc) else ""
-                raise CommandError(f"database: {str(exc).splitlines()[0]}{hint}") from exc
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except Exception as exc:
+            line, code = error_line(exc)
+            error = CommandError(line)
+            error.exit_code = code
+            raise error from exc
 
     return wrapper  # type: ignore[return-value]
 
@@ -107,35 +137,76 @@ def org_load(file: str, as_json: bool) -> None:
 
 
 @main.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--device", "device_code", required=True, help="Code of the terminal the files come from.")
 @click.option("--format", "fmt", default="auto", type=click.Choice(list(PARSER_FORMATS)), show_default=True)
 @click.option("--profile", help="Column-mapping profile for other layouts: a YAML/JSON file, or the name of a saved one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON document.")
 @reports_errors
 def import_(paths: tuple[str, ...], device_code: str, fmt: str, profile: str | None, as_json: bool) -> None:
-    """Import punch-log files exported from a terminal."""
+    """Import punch-log files exported from a terminal.
+
+    Every path is checked first (one error line each, nothing imported if any is wrong);
+    then each file is its own batch: a file that cannot be read is reported and the
+    others are still imported (exit non-zero).
+    """
     from .db import transaction
-    from .ledger import device_by_code, import_file
+    from .ledger import COUNTERS, device_by_code, import_file
     from .profiles import read_profile, saved_profile
 
-    for path in paths:
-        if not Path(path).is_file():
-            raise CommandError(f"{path}: no such file")
+    problems = [problem for path in paths if (problem := _unreadable(path))]
+    if problems:
+        for problem in problems[:-1]:
+            click.echo(f"error: {problem}", err=True)
+        raise CommandError(problems[-1])
+    results, failures, exit_code = [], [], 1
     with transaction() as session:
         device_by_code(session, device_code)
         mapping = None
         if profile:
             mapping = read_profile(profile) if Path(profile).is_file() else saved_profile(session, profile)
-    results = []
-    for path in paths:
-        with transaction() as session, _progress(Path(path).name, as_json, total=Path(path).stat().st_size, min_total=1_000_000) as tick:
-            results.append(import_file(session, device_code, path, fmt=fmt, profile=mapping, progress=tick))
-    total = {k: sum(getattr(r, k) for r in results) for k in ("read", "inserted", "duplicates", "rejected", "unknown_users", "skipped")}
-    if as_json:
-        _dump({**total, "batch": results[-1].batch, "batches": [r.batch for r in results],
-               "files": [r.as_dict() for r in results]})
-        return
+        for path in paths:
+            try:
+                with _progress(Path(path).name, as_json, total=Path(path).stat().st_size, min_total=1_000_000) as tick:
+                    result = import_file(session, device_code, path, fmt=fmt, profile=mapping, progress=tick)
+                session.commit()  # the file's last part: its batch is finished
+                results.append(result)
+            except Exception as exc:
+                session.rollback()
+                line, code = error_line(exc)
+                exit_code = max(exit_code, code)
+                failures.append(line if line.startswith(f"{path}") else f"{path}: {line}")
+    if results:
+        total = {k: sum(getattr(r, k) for r in results) for k in COUNTERS}
+        if as_json:
+            _dump({**total, "batch": results[-1].batch, "batches": [r.batch for r in results],
+                   "files": [r.as_dict() for r in results], "failed": failures})
+        else:
+            _report_imports(results)
+    if failures:
+        for line in failures[:-1]:
+            click.echo(f"error: {line}", err=True)
+        error = CommandError(failures[-1])
+        error.exit_code = exit_code
+        raise error
+
+
+def _unreadable(path: str) -> str | None:
+    """Why ``path`` cannot be imported (missing, a directory, unreadable), or None."""
+    target = Path(path)
+    if target.is_dir():
+        return f"{path}: is a directory, not a file"
+    if not target.exists() and not target.is_symlink():
+        return f"{path}: no such file"
+    try:
+        with target.open("rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        return f"{path}: cannot be read ({exc.strerror or exc})"
+    return None
+
+
+def _report_imports(results: list[Any]) -> None:
     for r in results:
         click.echo(f"{r.file} [{r.format}, {r.encoding}] batch {r.batch}: read {r.read}, inserted {r.inserted}, "
                    f"duplicates {r.duplicates}, rejected {r.rejected}, unknown users {r.unknown_users}")
@@ -213,15 +284,12 @@ def pull(device_code: str | None, pull_all: bool, clear: bool, timeout: float, a
 
     if bool(device_code) == pull_all:
         raise CommandError("give either --device CODE or --all")
-    if pull_all:
-        with transaction() as session:
-            codes = pullable_devices(session)
-    else:
-        codes = [device_code or ""]
     results = []
-    for code in codes:
-        with _progress(code, as_json) as tick:
-            results.append(pull_device(None, code, clear=clear, timeout=timeout, progress=tick))
+    with transaction() as session:
+        codes = pullable_devices(session) if pull_all else [device_code or ""]
+        for code in codes:
+            with _progress(code, as_json) as tick:  # each pull commits its batch and its log
+                results.append(pull_device(session, code, clear=clear, timeout=timeout, progress=tick))
     if as_json:
         _dump(results[0].as_dict() if device_code else [r.as_dict() for r in results])
     else:
@@ -376,6 +444,7 @@ def devices_backfill(device_code: str, first: dt.datetime, last: dt.datetime) ->
 @reports_errors
 def listen(device_code: str, idle_timeout: float | None, as_json: bool) -> None:
     """Store the punches a terminal prints line by line on its serial port, as they arrive."""
+    from .db import transaction
     from .listen import listen_device
 
     def report(result) -> None:  # type: ignore[no-untyped-def]
@@ -386,8 +455,12 @@ def listen(device_code: str, idle_timeout: float | None, as_json: bool) -> None:
         for bad in result.rejects[:10]:
             click.echo(f"  line {bad['line']}: {bad['reason']}", err=True)
 
+    def refused(exc: Exception) -> None:
+        click.echo(f"warning: {exc}", err=True)
+
     try:
-        listen_device(None, device_code, idle_timeout=idle_timeout, report=report)
+        with transaction() as session:  # each run of lines is committed as it is stored
+            listen_device(session, device_code, idle_timeout=idle_timeout, report=report, refused=refused)
     except KeyboardInterrupt:
         pass
 
@@ -419,6 +492,7 @@ def scheduler() -> None:
     """Pull every terminal on its interval until stopped (retry with back-off)."""
     import logging
 
+    from .db import session_factory
     from .scheduler import build_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -429,7 +503,7 @@ def scheduler() -> None:
 
     click.echo("attendance scheduler: pulling terminals on their intervals (Ctrl+C to stop)", err=True)
     try:
-        build_scheduler(None, report).start()
+        build_scheduler(session_factory(), report).start()
     except (KeyboardInterrupt, SystemExit):
         pass
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import sqlite3
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -13,22 +14,26 @@ from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select, text
+from sqlalchemy import Table, delete, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from devices.parsers import MappingProfile, ParsedChunk, RejectedLine, open_punch_file
 
 from . import models as m
-from .errors import InvalidInput
+from .errors import Busy, InvalidInput, NothingRead, UnknownDevice
 
 INSERT_COLUMNS = (
     "device_id", "user_id", "device_time", "corrected_time", "status", "verify", "work_code", "batch_id", "line_no",
 )
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+COUNTERS = ("read", "inserted", "duplicates", "rejected", "unknown_users", "skipped")
+KEEP_REJECTS = 50  # rejected lines carried in a result (all are stored)
+SHOWN_CHARS = 300  # of a rejected line or reason in a report
+HEAD_BYTES = 4096  # of the raw content, kept to describe a file nothing was read from
 
-
-class ImportError_(InvalidInput):
-    """An import could not start (unknown device, unreadable file); the message says which."""
+# Older name of the import errors: they are the domain's InvalidInput / UnknownDevice now.
+ImportError_ = InvalidInput
 
 
 @dataclass
@@ -42,9 +47,12 @@ class ImportResult:
     unknown_users: int = 0
     skipped: int = 0
     batch: int | None = None
-    file: str = ""
+    file: str = ""  # the file, or the label of a pull, push or run of serial lines
     format: str = ""
     encoding: str = ""
+    source: str = ""
+    sha256: str = ""
+    size: int = 0
     rejects: list[dict[str, object]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -53,10 +61,10 @@ class ImportResult:
 
 
 def device_by_code(session: Session, code: str) -> m.Device:
-    """The device with this code, or a clear error."""
+    """The device with this code, or UnknownDevice."""
     device = session.scalar(select(m.Device).where(m.Device.code == code))
     if device is None:
-        raise ImportError_(f"no device {code!r} (load it with 'attendance org load' first)")
+        raise UnknownDevice(f"no device {code!r} (load it with 'attendance org load' first)")
     return device
 
 
@@ -166,23 +174,252 @@ def _store_rejects(session: Session, batch_id: int, rejects: Iterable[RejectedLi
     )
 
 
+def clip(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` cut to ``limit`` characters for reports, saying how long it really is."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters in all)"
+
+
 def compress_bytes(data: bytes) -> bytes:
-    """Raw bytes as kept with their batch (zlib, fast level: this is audit storage)."""
+    """Raw bytes as kept for audit (zlib, fast level: this is audit storage)."""
     return zlib.compress(data, 1)
 
 
 def content_digest(handle: BinaryIO) -> tuple[str, int, bytes]:
     """sha256, size and zlib-compressed bytes of a stream (a file, a request body), read in blocks."""
+    sha, size, packed, _head = _digest_stream(handle)
+    return sha, size, packed
+
+
+def _digest_stream(handle: BinaryIO) -> tuple[str, int, bytes, bytes]:
+    """sha256, size, compressed bytes and the first block of a stream, in one pass."""
     digest = hashlib.sha256()
     packer = zlib.compressobj(1)
     out = io.BytesIO()
     size = 0
+    head = b""
     while block := handle.read(1 << 20):
+        if not size:
+            head = block[:HEAD_BYTES]
         digest.update(block)
         size += len(block)
         out.write(packer.compress(block))
     out.write(packer.flush())
-    return digest.hexdigest(), size, out.getvalue()
+    return digest.hexdigest(), size, out.getvalue(), head
+
+
+def _insert_ignore(session: Session, table: Table, values: dict[str, object]) -> None:
+    """INSERT that does nothing when the key is already there (both databases)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(table).values(**values).on_conflict_do_nothing())
+
+
+def _keep_raw(session: Session, sha: str, size: int, packed: bytes | Callable[[], bytes]) -> None:
+    """Store raw content under its digest unless it is already there (a replay stores nothing)."""
+    # Ask for the key only: loading the row would read the whole blob.
+    if session.scalar(select(m.RawContent.sha256).where(m.RawContent.sha256 == sha)) is not None:
+        return
+    data = packed() if callable(packed) else packed
+    _insert_ignore(session, m.RawContent.__table__, {"sha256": sha, "size": size, "data": data})
+
+
+def _first_line(head: bytes, encoding: str) -> str | None:
+    """The first non-blank line of ``head`` as text (None: only blank lines)."""
+    codec = encoding if encoding and encoding != "binary" else "utf-8"
+    try:
+        text = head.decode(codec, errors="replace")
+    except LookupError:
+        text = head.decode("utf-8", errors="replace")
+    for line in text.lstrip("\ufeff").splitlines():
+        if line.strip():
+            return line
+    return None
+
+
+def _nothing_read(label: str, fmt: str, encoding: str, size: int, head: bytes) -> NothingRead:
+    line = _first_line(head, encoding)
+    if line is not None:
+        looked = f"the first line is {clip(line, 80)!r}"
+    elif size <= len(head):
+        looked = "it holds only blank lines"
+    else:
+        looked = f"its first {len(head):,} bytes are blank lines"
+    return NothingRead(
+        f"{label}: nothing read from {size:,} bytes read as {fmt or 'unknown format'}"
+        f"{f' ({encoding})' if encoding and encoding != 'binary' else ''}: {looked}; nothing stored"
+    )
+
+
+def _is_locked(exc: BaseException) -> bool:
+    return "database is locked" in str(exc) or "database table is locked" in str(exc)
+
+
+def _set_counts(batch: m.ImportBatch, result: ImportResult) -> None:
+    for name in COUNTERS:
+        setattr(batch, name, getattr(result, name))
+
+
+def ingest(
+    session: Session,
+    device: m.Device,
+    *,
+    source: str,
+    raw: bytes | BinaryIO,
+    chunks: Iterable[ParsedChunk],
+    label: str,
+    fmt: str,
+    encoding: str,
+    progress: Callable[[int], None] | None = None,
+    started_at: dt.datetime | None = None,
+    commit_rows: int | None = None,
+    resume: bool = False,
+) -> ImportResult:
+    """Store punches that arrived any way (file, pull, push, serial lines) as one batch.
+
+    Every path records the same batch (source, label, sha256 and size of ``raw``, format,
+    encoding, start and finish, the counters) and keeps ``raw`` once per sha256 in
+    ``raw_content``: replaying a push body or re-importing a file stores no second copy.
+    ``read = inserted + duplicates + rejected`` always.
+
+    Commit points: with ``commit_rows`` None the caller owns the transaction and commits
+    (pull, push, serial). With ``commit_rows`` set (file imports) the session is committed
+    after every ``commit_rows`` lines read, with the batch unfinished (``finished_at``
+    NULL), so SQLite's write lock is never held for long; the caller commits the last
+    part, which finishes the batch. With ``resume`` an unfinished batch of the same device,
+    source and sha256 (an import that was killed) is completed instead of starting anew.
+
+    A non-empty ``raw`` from which not one line was read (nor a header or other structure
+    recognised) raises ``NothingRead`` before anything is committed.
+
+    ADMS push calls it per upload with the request body::
+
+        chunk = parse_push_body(decode_text(body, encoding))
+        ingest(session, device, source="push", raw=body, chunks=[chunk],
+               label=f"push:{device.serial}:{stamp or '-'}", fmt="zk_push", encoding=encoding)
+
+    and commits before answering ``OK``.
+    """
+    if isinstance(raw, bytes | bytearray | memoryview):
+        data = bytes(raw)
+        sha, size, head = hashlib.sha256(data).hexdigest(), len(data), data[:HEAD_BYTES]
+        packed: bytes | Callable[[], bytes] = lambda: compress_bytes(data)  # noqa: E731 (only if new)
+    else:
+        sha, size, packed, head = _digest_stream(raw)
+    try:
+        return _ingest(session, device, source, sha, size, head, packed, chunks, label, fmt, encoding,
+                       progress, started_at, commit_rows, resume)
+    except (OperationalError, sqlite3.OperationalError) as exc:
+        if _is_locked(exc):
+            raise Busy("database is busy: another import or load holds the write lock; try again shortly") from exc
+        raise
+
+
+def _ingest(
+    session: Session, device: m.Device, source: str, sha: str, size: int, head: bytes,
+    packed: bytes | Callable[[], bytes], chunks: Iterable[ParsedChunk], label: str, fmt: str, encoding: str,
+    progress: Callable[[int], None] | None, started_at: dt.datetime | None, commit_rows: int | None, resume: bool,
+) -> ImportResult:
+    device_id = device.id
+    started = started_at or _now()
+    result = ImportResult(file=label, format=fmt, encoding=encoding, source=source, sha256=sha, size=size)
+    prior: m.ImportBatch | None = None
+    if resume:
+        prior = session.scalar(
+            select(m.ImportBatch)
+            .where(m.ImportBatch.device_id == device_id, m.ImportBatch.source == source,
+                   m.ImportBatch.sha256 == sha, m.ImportBatch.finished_at.is_(None))
+            .order_by(m.ImportBatch.id.desc()).limit(1)
+        )
+    batch: m.ImportBatch | None = None
+    base = ImportResult()  # what an interrupted run of this batch already stored
+
+    def open_batch() -> m.ImportBatch:
+        # Created only when the first parsed part is ready: on SQLite the write lock is
+        # taken by the first INSERT, so it is not held while the file is being read.
+        nonlocal base
+        if prior is not None:
+            base = ImportResult(inserted=prior.inserted, unknown_users=prior.unknown_users)
+            # Its rejects come again with the lines that produced them.
+            session.execute(delete(m.RejectedRow).where(m.RejectedRow.batch_id == prior.id))
+            prior.format, prior.encoding = fmt, encoding
+            return prior
+        fresh = m.ImportBatch(device_id=device_id, source=source, filename=label[:500], sha256=sha, size=size,
+                              format=fmt, encoding=encoding, started_at=started)
+        session.add(fresh)
+        session.flush()
+        return fresh
+
+    offsets = clock_offsets(session, device_id)
+    known = set(session.scalars(select(m.Enrollment.user_id).where(m.Enrollment.device_id == device_id)))
+    writer = _Writer(session)
+    since_commit = 0
+    for chunk in chunks:
+        if batch is None:
+            batch = open_batch()
+        _store_chunk(session, writer, device_id, batch.id, chunk, offsets, known, result)
+        since_commit += len(chunk.punches) + len(chunk.rejected)
+        if commit_rows is not None and since_commit >= commit_rows:
+            _set_counts(batch, _with_base(result, base))
+            session.commit()  # a bounded part: other writers get the lock between parts
+            since_commit = 0
+        if progress is not None:
+            progress(chunk.bytes_done)
+    if size and result.read == 0 and result.skipped == 0:
+        raise _nothing_read(label, fmt, encoding, size, head)
+    if batch is None:
+        batch = open_batch()
+    _keep_raw(session, sha, size, packed)
+    result = _with_base(result, base)
+    _set_counts(batch, result)
+    batch.content_sha256 = sha
+    batch.finished_at = _now()
+    result.batch = batch.id
+    return result
+
+
+def _with_base(result: ImportResult, base: ImportResult) -> ImportResult:
+    """The counters of a resumed batch: what the interrupted run stored plus this run."""
+    if not base.inserted and not base.unknown_users:
+        return result
+    merged = ImportResult(**{**result.as_dict(), "rejects": result.rejects})
+    merged.inserted += base.inserted
+    merged.unknown_users += base.unknown_users
+    merged.duplicates = merged.read - merged.inserted - merged.rejected
+    return merged
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def _store_chunk(
+    session: Session, writer: _Writer, device_id: int, batch_id: int, chunk: ParsedChunk,
+    offsets: tuple[np.ndarray, np.ndarray], known: set[str], result: ImportResult,
+) -> None:
+    """Append one parsed chunk to the ledger and add its counts to ``result``."""
+    punches = chunk.punches
+    result.skipped += chunk.skipped
+    result.rejected += len(chunk.rejected)
+    result.read += len(punches) + len(chunk.rejected)
+    if chunk.rejected:
+        _store_rejects(session, batch_id, chunk.rejected)
+        for r in chunk.rejected[: max(0, KEEP_REJECTS - len(result.rejects))]:
+            # Reports show a few hundred characters; the whole line stays in rejected_row.
+            result.rejects.append({"line": r.line_no, "raw": clip(r.raw), "reason": clip(r.reason)})
+    if len(punches):
+        as_text = writer.dialect == "sqlite"
+        enrolled = punches["user_id"].isin(known).to_numpy()
+        # Inserting known and unknown ids separately tells how many of the new rows
+        # belong to nobody yet, without a second pass over the ledger.
+        result.inserted += writer.insert(_rows(punches[enrolled], device_id, batch_id, offsets, as_text))
+        unknown = writer.insert(_rows(punches[~enrolled], device_id, batch_id, offsets, as_text))
+        result.inserted += unknown
+        result.unknown_users += unknown
+    result.duplicates = result.read - result.inserted - result.rejected
 
 
 def import_chunks(
@@ -191,34 +428,16 @@ def import_chunks(
     chunks: Iterable[ParsedChunk],
     batch: m.ImportBatch,
     progress: Callable[[int], None] | None = None,
-    keep_rejects: int = 50,
 ) -> ImportResult:
-    """Append parsed chunks to the ledger under ``batch``; the caller owns the transaction."""
+    """Append parsed chunks under a batch the caller made (the ADMS path until it calls ``ingest``)."""
     result = ImportResult(batch=batch.id)
-    writer = _Writer(session)
     offsets = clock_offsets(session, device.id)
     known = set(session.scalars(select(m.Enrollment.user_id).where(m.Enrollment.device_id == device.id)))
-    as_text = writer.dialect == "sqlite"
+    writer = _Writer(session)
     for chunk in chunks:
-        punches = chunk.punches
-        result.skipped += chunk.skipped
-        result.rejected += len(chunk.rejected)
-        result.read += len(punches) + len(chunk.rejected)
-        if chunk.rejected:
-            _store_rejects(session, batch.id, chunk.rejected)
-            for r in chunk.rejected[: max(0, keep_rejects - len(result.rejects))]:
-                result.rejects.append({"line": r.line_no, "raw": r.raw, "reason": r.reason})
-        if len(punches):
-            enrolled = punches["user_id"].isin(known).to_numpy()
-            # Inserting known and unknown ids separately tells how many of the new rows
-            # belong to nobody yet, without a second pass over the ledger.
-            result.inserted += writer.insert(_rows(punches[enrolled], device.id, batch.id, offsets, as_text))
-            unknown = writer.insert(_rows(punches[~enrolled], device.id, batch.id, offsets, as_text))
-            result.inserted += unknown
-            result.unknown_users += unknown
+        _store_chunk(session, writer, device.id, batch.id, chunk, offsets, known, result)
         if progress is not None:
             progress(chunk.bytes_done)
-    result.duplicates = result.read - result.inserted - result.rejected
     return result
 
 
@@ -230,27 +449,30 @@ def import_file(
     profile: MappingProfile | None = None,
     progress: Callable[[int], None] | None = None,
     chunk_lines: int = 100_000,  # bounds memory: ~300 MB peak for any file size
+    commit_rows: int | None = 100_000,
 ) -> ImportResult:
-    """Import one exported punch-log file as one batch (the caller commits)."""
+    """Import one exported punch-log file as one batch, committed in parts (see ``ingest``).
+
+    The caller commits the last part. An import that was interrupted (its batch left
+    unfinished) is completed by importing the same file again.
+    """
     path = Path(path)
     device = device_by_code(session, device_code)
-    punch_file = open_punch_file(path, fmt=fmt, profile=profile, chunk_lines=chunk_lines)
-    with path.open("rb") as handle:
-        sha, size, packed = content_digest(handle)
-    batch = m.ImportBatch(
-        device_id=device.id, source="file", filename=str(path), sha256=sha, size=size,
-        format=punch_file.info.format, encoding=punch_file.info.encoding,
-        started_at=dt.datetime.now().replace(microsecond=0),
-    )
-    session.add(batch)
-    session.flush()
-    session.add(m.BatchContent(batch_id=batch.id, data=packed))
-    result = import_chunks(session, device, punch_file.chunks(), batch, progress)
-    for name in ("read", "inserted", "duplicates", "rejected", "unknown_users", "skipped"):
-        setattr(batch, name, getattr(result, name))
-    batch.finished_at = dt.datetime.now().replace(microsecond=0)
-    result.file, result.format, result.encoding = str(path), batch.format, batch.encoding
-    return result
+    if path.is_dir():
+        raise InvalidInput(f"{path}: is a directory, not a file")
+    if not path.exists():
+        raise InvalidInput(f"{path}: no such file")
+    try:
+        punch_file = open_punch_file(path, fmt=fmt, profile=profile, chunk_lines=chunk_lines)
+        handle = path.open("rb")
+    except PermissionError as exc:
+        raise InvalidInput(f"{path}: cannot be read ({exc.strerror})") from exc
+    with handle:
+        return ingest(
+            session, device, source="file", raw=handle, chunks=punch_file.chunks(), label=str(path),
+            fmt=punch_file.info.format, encoding=punch_file.info.encoding, progress=progress,
+            commit_rows=commit_rows, resume=True,
+        )
 
 
 def recompute_corrected_times(session: Session, device_id: int) -> None:

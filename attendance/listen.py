@@ -6,53 +6,56 @@ import datetime as dt
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from . import models as m
-from .db import transaction
-from .ledger import ImportResult, compress_bytes, import_chunks
-from .loader import UnknownCode
+from .errors import InvalidInput, NothingRead
+from .kinds import DeviceKind
+from .ledger import COUNTERS, ImportResult, device_by_code, ingest
+
+LINE_FORMAT = "zk_attlog_lines"
 
 
 def listen_device(
-    url: str | None,
+    session: Session,
     device_code: str,
     idle_timeout: float | None = None,
     stop: threading.Event | None = None,
     report: Callable[[ImportResult], None] | None = None,
+    refused: Callable[[NothingRead], None] | None = None,
 ) -> ImportResult:
-    """Store the punch lines of a ``serial_lines`` terminal until stopped or idle; totals."""
+    """Store the punch lines of a ``serial_lines`` terminal until stopped or idle; totals.
+
+    Commit points: each run of lines is its own batch, committed as soon as it is stored,
+    so punches are usable at once. A run from which nothing could be read (noise on the
+    line) is rolled back and handed to ``refused``; listening goes on.
+    Unknown device: UnknownDevice; not a serial_lines terminal or no port: InvalidInput.
+    """
     from devices.zk.line_serial import read_line_punches
 
-    with transaction(url) as session:
-        device = session.scalar(select(m.Device).where(m.Device.code == device_code))
-        if device is None:
-            raise UnknownCode(f"no device {device_code!r}")
-        if device.kind != "serial_lines":
-            raise ValueError(f"device {device_code} is a {device.kind!r} terminal, not serial_lines")
-        settings = dict(device.settings or {})
-        if "port" not in settings:
-            raise ValueError(f"device {device_code}: no serial port configured")
-        device_id = device.id
-    total = ImportResult()
+    device = device_by_code(session, device_code)
+    if device.kind != DeviceKind.SERIAL_LINES:
+        raise InvalidInput(f"device {device_code} is a {device.kind!r} terminal, not {DeviceKind.SERIAL_LINES}")
+    settings = dict(device.settings or {})
+    if "port" not in settings:
+        raise InvalidInput(f"device {device_code}: no serial port configured")
+    session.commit()  # no read transaction stays open while waiting for lines
+    total = ImportResult(source="serial", format=LINE_FORMAT)
     for chunk in read_line_punches(str(settings["port"]), int(settings.get("baudrate", 9600)),
                                    stop=stop, idle_timeout=idle_timeout):
-        # Each run of lines is its own batch and transaction: punches are usable at once.
-        with transaction(url) as session:
-            device = session.get(m.Device, device_id)
-            assert device is not None
-            now = dt.datetime.now().replace(microsecond=0)
-            batch = m.ImportBatch(device_id=device_id, source="serial", filename=f"serial:{device_code}:{now:%Y-%m-%dT%H:%M:%S}",
-                                  format="zk_attlog_lines", encoding="", started_at=now, size=len(chunk.raw or b""))
-            session.add(batch)
-            session.flush()
-            session.add(m.BatchContent(batch_id=batch.id, data=compress_bytes(chunk.raw or b"")))
-            result = import_chunks(session, device, [chunk], batch)
-            for name in ("read", "inserted", "duplicates", "rejected", "unknown_users", "skipped"):
-                setattr(batch, name, getattr(result, name))
-                setattr(total, name, getattr(total, name) + getattr(result, name))
-            batch.finished_at = dt.datetime.now().replace(microsecond=0)
-            device.last_contact_at = batch.finished_at
+        now = dt.datetime.now().replace(microsecond=0)
+        try:
+            result = ingest(session, device, source="serial", raw=chunk.raw or b"", chunks=[chunk],
+                            label=f"serial:{device_code}:{now:%Y-%m-%dT%H:%M:%S}", fmt=LINE_FORMAT,
+                            encoding="", started_at=now)
+        except NothingRead as exc:
+            session.rollback()
+            if refused is not None:
+                refused(exc)
+            continue
+        device.last_contact_at = dt.datetime.now().replace(microsecond=0)
+        session.commit()
+        for name in COUNTERS:
+            setattr(total, name, getattr(total, name) + getattr(result, name))
         if report is not None:
             report(result)
     return total

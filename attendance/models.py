@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Index,
@@ -177,14 +178,31 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class RawContent(Base):
+    """Bytes as they arrived (a file, a pull's records, a push body, a run of serial lines).
+
+    Kept once per sha256 (zlib-compressed) however often the same content is imported,
+    pulled or resent; every batch that read it points here.
+    """
+
+    __tablename__ = "raw_content"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class ImportBatch(Base):
-    """One import of punches (a file, a pull, a push body) with its counts."""
+    """One import of punches (a file, a pull, a push body, a run of serial lines) with its counts.
+
+    ``finished_at`` stays NULL until the last part is committed: a file import commits in
+    parts, so an interrupted one is visible as unfinished (its stored punches are valid).
+    """
 
     __tablename__ = "import_batch"
     id: Mapped[int] = mapped_column(primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), index=True)
-    source: Mapped[str] = mapped_column(String(20))  # file | pull | push
-    filename: Mapped[str] = mapped_column(String(500), default="")
+    source: Mapped[str] = mapped_column(String(20))  # file | pull | push | serial
+    filename: Mapped[str] = mapped_column(String(500), default="")  # the file, or a label for the others
     sha256: Mapped[str] = mapped_column(String(64), default="")
     size: Mapped[int] = mapped_column(default=0)
     format: Mapped[str] = mapped_column(String(40), default="")
@@ -202,14 +220,8 @@ class ImportBatch(Base):
     voided_at: Mapped[dt.datetime | None] = mapped_column(SecondDateTime)
     voided_by: Mapped[str | None] = mapped_column(String(100))
     void_reason: Mapped[str | None] = mapped_column(Text)
-
-
-class BatchContent(Base):
-    """The raw bytes of an imported file, zlib-compressed, for audit (raw lines by number)."""
-
-    __tablename__ = "batch_content"
-    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), primary_key=True)
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    # The raw content this batch read (NULL only for a batch whose content was never kept).
+    content_sha256: Mapped[str | None] = mapped_column(ForeignKey("raw_content.sha256"), index=True)
 
 
 class Punch(Base):

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 from devices.parsers import ParsedChunk, RejectedLine
 
 from . import models as m
-from .db import transaction
-from .ledger import compress_bytes, import_chunks
-from .loader import UnknownCode
+from .errors import InvalidInput
+from .kinds import PULLED_KINDS, DeviceKind
+from .ledger import device_by_code, ingest
 
-PULL_KINDS = ("zk_tcp", "zk_udp", "zk_serial")
+# Older name: health.py and others may still import it.
+PULL_KINDS = PULLED_KINDS
 
 
 @dataclass
@@ -68,22 +69,23 @@ def records_to_chunk(records: list, quarantined: list[tuple[bytes, str]]) -> Par
 def connection_settings(device: m.Device) -> dict[str, object]:
     """The transport settings of a terminal, with the protocol defaults filled in."""
     settings = dict(device.settings or {})
-    if device.kind in ("zk_tcp", "zk_udp"):
+    if device.kind in (DeviceKind.ZK_TCP, DeviceKind.ZK_UDP):
         settings.setdefault("port", 4370)
         if "host" not in settings:
-            raise ValueError(f"device {device.code}: no host configured for {device.kind}")
-    elif device.kind == "zk_serial":
+            raise InvalidInput(f"device {device.code}: no host configured for {device.kind}")
+    elif device.kind == DeviceKind.ZK_SERIAL:
         settings.setdefault("baudrate", 115200)
         settings.setdefault("machine_number", 1)
         if "port" not in settings:
-            raise ValueError(f"device {device.code}: no serial port configured")
+            raise InvalidInput(f"device {device.code}: no serial port configured")
     else:
-        raise ValueError(f"device {device.code} is a {device.kind!r} source: only {', '.join(PULL_KINDS)} can be pulled")
+        raise InvalidInput(f"device {device.code} is a {device.kind!r} source: only "
+                           f"{', '.join(sorted(PULLED_KINDS))} can be pulled")
     return settings
 
 
 def pull_device(
-    url: str | None,
+    session: Session,
     device_code: str,
     clear: bool = False,
     timeout: float = 10.0,
@@ -91,18 +93,22 @@ def pull_device(
 ) -> PullResult:
     """Pull every record of one terminal into the ledger; record the pull, success or not.
 
-    The terminal is disabled while it is read; its log is cleared only when asked, only
-    after the batch is committed, and before the terminal is enabled again.
+    Commit points: the batch is committed as soon as it is stored, before the terminal may
+    be cleared; the pull's log row is committed last (a failure rolls back what was not
+    committed and is then recorded). The terminal is disabled while it is read; its log is
+    cleared only when asked, only after that commit, and before it is enabled again.
+    Unknown device: UnknownDevice; a device that cannot be pulled: InvalidInput.
     """
     from devices.zk.client import ZKClient
     from devices.zk.transport import open_transport
 
     started = dt.datetime.now().replace(microsecond=0)
     clock = time.perf_counter()
-    with transaction(url) as session:
-        device = _device(session, device_code)
-        settings = connection_settings(device)
-        device_id, kind = device.id, device.kind
+    device = device_by_code(session, device_code)
+    settings = connection_settings(device)
+    device_id, kind = device.id, device.kind
+    # End the read transaction: nothing should stay open while the terminal is talked to.
+    session.commit()
     result = PullResult(device=device_code, ok=False)
     sizes = None
     try:
@@ -122,26 +128,17 @@ def pull_device(
             client.disable()
             try:
                 read = client.read_attendance(progress=progress)
-                chunk = records_to_chunk(read.records, read.quarantined)
-                with transaction(url) as session:
-                    device = session.get(m.Device, device_id)
-                    assert device is not None
-                    batch = m.ImportBatch(
-                        device_id=device_id, source="pull", filename=f"pull:{device_code}:{started:%Y-%m-%dT%H:%M:%S}",
-                        format=f"zk_binary_{read.width}", encoding="binary", started_at=started,
-                    )
-                    session.add(batch)
-                    session.flush()
-                    raw = b"".join(r.raw for r in read.records) + b"".join(q[0] for q in read.quarantined)
-                    session.add(m.BatchContent(batch_id=batch.id, data=compress_bytes(raw)))
-                    stored = import_chunks(session, device, [chunk], batch)
-                    for name in ("read", "inserted", "duplicates", "rejected", "unknown_users"):
-                        setattr(batch, name, getattr(stored, name))
-                    batch.size = len(raw)
-                    batch.finished_at = dt.datetime.now().replace(microsecond=0)
-                    device.last_contact_at = batch.finished_at
+                raw = b"".join(r.raw for r in read.records) + b"".join(q[0] for q in read.quarantined)
+                stored = ingest(
+                    session, device, source="pull", raw=raw,
+                    chunks=[records_to_chunk(read.records, read.quarantined)],
+                    label=f"pull:{device_code}:{started:%Y-%m-%dT%H:%M:%S}", fmt=f"zk_binary_{read.width}",
+                    encoding="binary", started_at=started,
+                )
+                device.last_contact_at = dt.datetime.now().replace(microsecond=0)
+                session.commit()
                 result.records_read, result.inserted = stored.read, stored.inserted
-                result.duplicates, result.rejected, result.batch = stored.duplicates, stored.rejected, batch.id
+                result.duplicates, result.rejected, result.batch = stored.duplicates, stored.rejected, stored.batch
                 # Committed: only now may the terminal forget what it gave us.
                 if clear and read.records:
                     client.clear_attendance()
@@ -150,47 +147,41 @@ def pull_device(
                 client.enable()
         result.ok = True
     except Exception as exc:  # any failure is recorded on the device's history, then reported
+        session.rollback()
         result.error = f"{type(exc).__name__}: {exc}"
     result.duration_ms = round((time.perf_counter() - clock) * 1000)
-    with transaction(url) as session:
-        session.add(m.PullLog(
-            device_id=device_id, started_at=started, finished_at=dt.datetime.now().replace(microsecond=0),
-            ok=result.ok, records_read=result.records_read, inserted=result.inserted,
-            duplicates=result.duplicates, rejected=result.rejected,
-            device_clock=dt.datetime.fromisoformat(result.device_clock) if result.device_clock else None,
-            server_clock=dt.datetime.fromisoformat(result.server_clock) if result.server_clock else None,
-            skew_seconds=result.skew_seconds, duration_ms=result.duration_ms,
-            log_capacity=getattr(sizes, "records_capacity", None), log_used=getattr(sizes, "records", None),
-            cleared=result.cleared, batch_id=result.batch, error=result.error,
-        ))
+    session.add(m.PullLog(
+        device_id=device_id, started_at=started, finished_at=dt.datetime.now().replace(microsecond=0),
+        ok=result.ok, records_read=result.records_read, inserted=result.inserted,
+        duplicates=result.duplicates, rejected=result.rejected,
+        device_clock=dt.datetime.fromisoformat(result.device_clock) if result.device_clock else None,
+        server_clock=dt.datetime.fromisoformat(result.server_clock) if result.server_clock else None,
+        skew_seconds=result.skew_seconds, duration_ms=result.duration_ms,
+        log_capacity=getattr(sizes, "records_capacity", None), log_used=getattr(sizes, "records", None),
+        cleared=result.cleared, batch_id=result.batch, error=result.error,
+    ))
+    session.commit()
     return result
 
 
 def pullable_devices(session: Session) -> list[str]:
     """Codes of every terminal that can be pulled."""
-    return list(session.scalars(select(m.Device.code).where(m.Device.kind.in_(PULL_KINDS)).order_by(m.Device.code)))
+    return list(session.scalars(select(m.Device.code).where(m.Device.kind.in_(PULLED_KINDS)).order_by(m.Device.code)))
 
 
-def pull_with_retry(url: str | None, device_code: str, attempts: int = 3, first_delay: float = 10.0,
+def pull_with_retry(session: Session, device_code: str, attempts: int = 3, first_delay: float = 10.0,
                     sleep: Callable[[float], None] = time.sleep, **kwargs: object) -> PullResult:
     """Pull, retrying failures with exponential back-off (10 s, 30 s, 90 s by default).
 
     Retrying is safe: the ledger ignores what it already holds, and nothing is cleared
-    on the terminal unless a batch was committed.
+    on the terminal unless a batch was committed. Each attempt commits as ``pull_device``.
     """
     delay = first_delay
-    result = pull_device(url, device_code, **kwargs)  # type: ignore[arg-type]
+    result = pull_device(session, device_code, **kwargs)  # type: ignore[arg-type]
     for _ in range(attempts - 1):
         if result.ok:
             break
         sleep(delay)
         delay *= 3
-        result = pull_device(url, device_code, **kwargs)  # type: ignore[arg-type]
+        result = pull_device(session, device_code, **kwargs)  # type: ignore[arg-type]
     return result
-
-
-def _device(session: Session, code: str) -> m.Device:
-    device = session.scalar(select(m.Device).where(m.Device.code == code))
-    if device is None:
-        raise UnknownCode(f"no device {code!r}")
-    return device

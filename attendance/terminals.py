@@ -16,7 +16,6 @@ between first contact and approval.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import ipaddress
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -238,23 +237,12 @@ def advance_stamp(session: Session, device_id: int, stamp: str) -> None:
 
 
 def receive_attlog(session: Session, device: m.Device, body: bytes, stamp: str = "") -> ledger.ImportResult:
-    """Store one ATTLOG upload as an ImportBatch (source push) with its raw body; caller commits."""
-    sha, size, packed = ledger.content_digest(io.BytesIO(body))
+    """Store one ATTLOG upload through the common ingest path (source push); caller commits."""
     encoding = detect_encoding(body) if body else "utf-8"
-    batch = m.ImportBatch(
-        device_id=device.id, source="push", filename=f"push:{device.serial}:{stamp or '-'}", sha256=sha,
-        size=size, format="zk_push", encoding=encoding, started_at=local_now(),
-    )
-    session.add(batch)
-    session.flush()
-    session.add(m.BatchContent(batch_id=batch.id, data=packed))
     chunk = parse_push_body(decode_text(body, encoding))
-    result = ledger.import_chunks(session, device, [chunk], batch)
-    for name in ("read", "inserted", "duplicates", "rejected", "unknown_users", "skipped"):
-        setattr(batch, name, getattr(result, name))
-    batch.finished_at = local_now()
-    result.file, result.format, result.encoding = batch.filename, batch.format, encoding
-    return result
+    return ledger.ingest(session, device, source="push", raw=body, chunks=[chunk],
+                         label=f"push:{device.serial}:{stamp or '-'}", fmt="zk_push", encoding=encoding,
+                         started_at=local_now())
 
 
 # --------------------------------------------------------------------------- commands

@@ -206,6 +206,7 @@ def bench_pull(records: int) -> list[tuple[str, float, float, str]]:
     """Benchmark 4: the protocol pull, and the whole `attendance pull` into a fresh database."""
     import pull_bench
 
+    from attendance.db import transaction
     from attendance.pull import pull_device
     from devices.zk import codec
     from devices.zk.client import ZKClient
@@ -229,7 +230,8 @@ def bench_pull(records: int) -> list[tuple[str, float, float, str]]:
             "devices": [{"code": "TK-01", "unit": "X", "kind": "zk_tcp", **server.settings}],
         })
         start = time.perf_counter()
-        result = pull_device(url, "TK-01")
+        with transaction(url) as session:
+            result = pull_device(session, "TK-01")
         stored = time.perf_counter() - start
         assert result.ok and result.inserted == records, result
     finally:

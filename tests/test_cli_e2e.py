@@ -93,3 +93,50 @@ def test_errors_are_one_line_on_stderr_with_nonzero_exit(db_url: str, tmp_path: 
     assert done.returncode != 0 and done.stdout == "" and len(done.stderr.strip().splitlines()) == 1
     done = cli(db_url, "summary", "--month", "2026-13", ok=False)
     assert done.returncode != 0 and "YYYY-MM" in done.stderr
+
+
+def test_import_refusals_are_one_error_line_each_and_store_nothing(db_url: str, tmp_path: Path, district) -> None:
+    cli(db_url, "init")
+    cli(db_url, "org", "load", str(tmp_path / "bundle.yaml"))
+    loop = tmp_path / "loop.dat"
+    loop.symlink_to(loop)  # unreadable even for root: opening it fails
+    unreadable = [str(loop)]
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked.dat"
+        locked.write_text("1\t2026-09-03 07:00:00\t1\t0\t1\t0\n")
+        locked.chmod(0)
+        unreadable.append(str(locked))
+    good = str(tmp_path / "TK-01_attlog.dat")
+    done = cli(db_url, "import", str(tmp_path / "missing.dat"), str(tmp_path), *unreadable, good,
+               "--device", "TK-01", "--json", ok=False)
+    assert done.returncode != 0 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 2 + len(unreadable) and all(line.startswith("error: ") for line in lines)
+    assert lines[0] == f"error: {tmp_path / 'missing.dat'}: no such file"
+    assert lines[1] == f"error: {tmp_path}: is a directory, not a file"
+    assert lines[2].startswith(f"error: {loop}: cannot be read (")
+
+    blank = tmp_path / "blank.dat"
+    blank.write_bytes(b"\r\n \r\n")
+    done = cli(db_url, "import", str(blank), "--device", "TK-01", "--json", ok=False)
+    assert done.returncode != 0 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"error: {blank}: nothing read from 5 bytes read as zk_attlog (utf-8): it holds only blank lines; nothing stored"]
+    assert json.loads(cli(db_url, "punches", "--device", "TK-01").stdout) == []  # nothing from the good file either
+
+    done = cli(db_url, "import", good, "--device", "NOPE", ok=False)
+    assert done.returncode != 0 and done.stderr.strip().splitlines() == [
+        "error: no device 'NOPE' (load it with 'attendance org load' first)"]
+
+
+def test_import_json_shows_a_huge_rejected_line_cut_short(db_url: str, tmp_path: Path, district) -> None:
+    cli(db_url, "init")
+    cli(db_url, "org", "load", str(tmp_path / "bundle.yaml"))
+    path = tmp_path / "huge.dat"
+    path.write_bytes(b"1\t2026-09-03 07:00:00\t1\t0\t1\t0\n" + b"\xe1\xba\xa1" * 1_000_000 + b"\n")
+    done = cli(db_url, "import", str(path), "--device", "TK-01", "--json")
+    assert len(done.stdout) < 20_000  # not the 3 MB line
+    result = json.loads(done.stdout)
+    assert (result["read"], result["inserted"], result["rejected"]) == (2, 1, 1)
+    shown = result["files"][0]["rejects"][0]["raw"]
+    assert shown.startswith("ạạạ") and "1,000,000 characters in all" in shown

@@ -14,9 +14,11 @@ from sqlalchemy import func, select
 from attendance import models as m
 from attendance.bundle import validate_bundle
 from attendance.cli import main
-from attendance.db import transaction
+from attendance.db import session_factory, transaction
 from attendance.health import device_health
-from attendance.pull import pull_device, pull_with_retry
+from attendance.pull import PullResult
+from attendance.pull import pull_device as pull_use_case
+from attendance.pull import pull_with_retry as pull_with_retry_use_case
 from attendance.scheduler import sync_jobs
 from devices.zk.codec import records_from_rows
 from devices.zk.simulator import Terminal, serve
@@ -52,6 +54,17 @@ def register(kind: str, settings: dict, comm_key: int | None = None, code: str =
         load_bundle(session, validate_bundle(bundle))
 
 
+def pull_device(code: str, **options: object) -> PullResult:
+    """The use case in a session of its own, as the CLI and the scheduler run it."""
+    with session_factory()() as session:
+        return pull_use_case(session, code, **options)  # type: ignore[arg-type]
+
+
+def pull_with_retry(code: str, **options: object) -> PullResult:
+    with session_factory()() as session:
+        return pull_with_retry_use_case(session, code, **options)  # type: ignore[arg-type]
+
+
 def ledger_count() -> int:
     with transaction() as session:
         return session.scalar(select(func.count()).select_from(m.Punch)) or 0
@@ -60,8 +73,8 @@ def ledger_count() -> int:
 def test_pull_over_tcp_then_again(db_url: str) -> None:
     with terminal_at(width=16) as (_terminal, settings):
         register("zk_tcp", settings)
-        first = pull_device(None, "TK-01")
-        again = pull_device(None, "TK-01")
+        first = pull_device("TK-01")
+        again = pull_device("TK-01")
     assert first.ok and (first.records_read, first.inserted, first.duplicates) == (600, 600, 0)
     assert again.ok and (again.inserted, again.duplicates) == (0, 600)
     assert ledger_count() == 600
@@ -77,12 +90,12 @@ def test_pull_over_tcp_then_again(db_url: str) -> None:
 def test_interrupted_pull_is_recorded_and_a_retry_stores_everything_once(db_url: str, drop_after: int) -> None:
     with terminal_at(width=40, fault=f"drop-after={drop_after}", direct_limit=256) as (terminal, settings):
         register("zk_tcp", {**settings, "chunk_size": 4096})  # 24,000 bytes: six chunks
-        failed = pull_device(None, "TK-01", timeout=2.0, clear=True)
+        failed = pull_device("TK-01", timeout=2.0, clear=True)
         assert not failed.ok and failed.error and not failed.cleared
         assert terminal.count == 600  # nothing cleared when nothing was committed
         with transaction() as session:
             assert [h.problems for h in device_health(session) if h.device == "TK-01"] == [["never_pulled", "pull_failed", "never_punched"]]
-        retried = pull_with_retry(None, "TK-01", attempts=3, sleep=lambda _s: None, timeout=2.0)
+        retried = pull_with_retry("TK-01", attempts=3, sleep=lambda _s: None, timeout=2.0)
     assert retried.ok
     assert ledger_count() == 600
 
@@ -90,7 +103,7 @@ def test_interrupted_pull_is_recorded_and_a_retry_stores_everything_once(db_url:
 def test_clear_only_after_commit_and_with_the_terminal_disabled(db_url: str) -> None:
     with terminal_at(width=40) as (terminal, settings):
         register("zk_tcp", settings)
-        result = pull_device(None, "TK-01", clear=True)
+        result = pull_device("TK-01", clear=True)
         assert result.ok and result.cleared and terminal.count == 0
         order = [name for name in terminal.log if name in ("DISABLEDEVICE", "CLEAR_ATTLOG", "ENABLEDEVICE")]
         assert order == ["DISABLEDEVICE", "CLEAR_ATTLOG", "ENABLEDEVICE"]
@@ -100,7 +113,7 @@ def test_clear_only_after_commit_and_with_the_terminal_disabled(db_url: str) -> 
 def test_pull_over_udp_with_comm_key_and_skewed_clock(db_url: str) -> None:
     with terminal_at("udp", width=8, comm_key=4321, fault="skew=+300") as (_terminal, settings):
         register("zk_udp", settings, comm_key=4321)
-        result = pull_device(None, "TK-01")
+        result = pull_device("TK-01")
     assert result.ok and result.inserted == 600 and 298 <= result.skew_seconds <= 302
     with transaction() as session:
         assert "clock_skew" in next(h for h in device_health(session) if h.device == "TK-01").problems
@@ -109,14 +122,14 @@ def test_pull_over_udp_with_comm_key_and_skewed_clock(db_url: str) -> None:
 def test_wrong_comm_key_is_a_recorded_failure(db_url: str) -> None:
     with terminal_at(width=40, comm_key=4321) as (_terminal, settings):
         register("zk_tcp", settings, comm_key=1111)
-        result = pull_device(None, "TK-01", timeout=2.0)
+        result = pull_device("TK-01", timeout=2.0)
     assert not result.ok and "ZKAuthError" in result.error and ledger_count() == 0
 
 
 def test_pull_over_a_real_pty(db_url: str) -> None:
     with terminal_at("serial", pty=True, width=49) as (_terminal, settings):
         register("zk_serial", settings)
-        result = pull_device(None, "TK-01")
+        result = pull_device("TK-01")
     assert result.ok and result.inserted == 600
 
 
@@ -142,9 +155,9 @@ def test_scheduler_jobs_follow_the_devices(db_url: str) -> None:
 
     register("zk_tcp", {"host": "127.0.0.1", "port": 9, "pull_interval_minutes": 15})
     scheduler = BackgroundScheduler()
-    sync_jobs(scheduler, None, report=lambda _r: None)
+    sync_jobs(scheduler, session_factory(), report=lambda _r: None)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert list(jobs) == ["pull:TK-01"] and jobs["pull:TK-01"].trigger.interval == dt.timedelta(minutes=15)
     register("zk_tcp", {"host": "127.0.0.1", "port": 9, "pull_interval_minutes": 5})
-    sync_jobs(scheduler, None, report=lambda _r: None)
+    sync_jobs(scheduler, session_factory(), report=lambda _r: None)
     assert scheduler.get_job("pull:TK-01").trigger.interval == dt.timedelta(minutes=5)

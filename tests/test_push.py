@@ -120,8 +120,8 @@ def test_upload_stores_punches_with_their_values_and_the_raw_body(client: FlaskC
         assert (batch.source, batch.filename, batch.format) == ("push", f"push:{SERIAL}:9876", "zk_push")
         assert (batch.read, batch.inserted, batch.duplicates, batch.rejected, batch.unknown_users) == (6, 6, 0, 0, 1)
         assert batch.sha256 == hashlib.sha256(BODY.encode()).hexdigest() and batch.size == len(BODY.encode())
-        content = session.get(m.BatchContent, batch.id)
-        assert zlib.decompress(content.data) == BODY.encode()
+        content = session.get(m.RawContent, batch.content_sha256)
+        assert batch.content_sha256 == batch.sha256 and zlib.decompress(content.data) == BODY.encode()
         assert set(session.scalars(select(m.Punch.batch_id))) == {batch.id}
 
 
@@ -133,6 +133,8 @@ def test_a_resent_batch_is_ok_and_stores_nothing_twice(client: FlaskClient) -> N
     with transaction() as session:
         second = session.scalars(select(m.ImportBatch).order_by(m.ImportBatch.id.desc())).first()
         assert (second.read, second.inserted, second.duplicates) == (6, 0, 6)
+        # The replayed body is kept once: both batches point at the same raw content.
+        assert session.scalar(select(func.count()).select_from(m.RawContent)) == 1
 
 
 def test_a_bad_line_is_kept_as_a_rejected_row_and_the_good_ones_are_stored(client: FlaskClient) -> None:

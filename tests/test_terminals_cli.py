@@ -80,7 +80,8 @@ def test_listen_stores_punch_lines_from_a_real_pty(db_url: str) -> None:
         os.write(master, lines)
 
     threading.Thread(target=terminal, daemon=True).start()
-    total = listen_device(None, "LINE-1", idle_timeout=2.0)
+    with transaction() as session:
+        total = listen_device(session, "LINE-1", idle_timeout=2.0)
     os.close(master)
     os.close(slave)
     assert (total.read, total.inserted, total.rejected) == (3, 2, 1)
