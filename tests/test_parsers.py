@@ -305,8 +305,8 @@ def test_detect_encoding_boms_and_fallbacks() -> None:
     assert detect_encoding(b"Nguy\xea\xden") == "cp1258"
     # 0x8A is undefined in cp1258 but is Š in cp1252
     assert detect_encoding(b"\x8akoda") == "cp1252"
-    # 0x81 is undefined everywhere: fall back to utf-8 (bad lines get rejected)
-    assert detect_encoding(b"abc\x81") == "utf-8"
+    # 0x81 is undefined everywhere: the code page wins (the line itself gets rejected)
+    assert detect_encoding(b"abc\x81") == "cp1258"
     assert detect_encoding(b"") == "utf-8"
 
 
@@ -336,11 +336,13 @@ def test_undecodable_lines_are_rejected_not_dropped() -> None:
         + b"102\t2026-10-01 07:00:02\t1\t0\t1\t0\n"
     )
     pf = open_punch_bytes(data, "mixed.dat")
-    assert pf.info.encoding == "utf-8"  # nothing decodes the whole file
+    assert pf.info.encoding == "utf-8"  # one UTF-8 line and one line nothing decodes
     res = read_all(pf)
     assert res.punches["line_no"].tolist() == [1, 3]
     assert res.punches["user_id"].tolist() == ["Nguyễn", "102"]
-    assert reasons(res) == [(2, "not valid utf-8 text (byte 0x81 at byte 1)")]
+    assert reasons(res) == [
+        (2, "not valid utf-8 text, nor cp1258 nor cp1252 (byte 0x81 at byte offset 0 of the line)")
+    ]
     assert res.rejected[0].raw.startswith("\ufffd")
 
 

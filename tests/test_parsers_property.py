@@ -117,9 +117,16 @@ def build(lines: list[Line], final_newline: bool) -> bytes:
 
 
 def decoded(body: bytes, encoding: str) -> str:
+    """A line as the parsers must decode it: the file's codec, else the next candidate that
+    reads the whole line, else the file's codec with U+FFFD for the bad bytes."""
     codec = "utf-8" if encoding in ("utf-8-sig", "utf-16") else encoding
-    text = unicodedata.normalize("NFC", body.decode(codec, errors="replace"))
-    return text[:-1] if text.endswith("\r") else text
+    body = body[:-1] if body.endswith(b"\r") else body
+    for candidate in (codec, "utf-8", "cp1258", "cp1252"):
+        try:
+            return unicodedata.normalize("NFC", body.decode(candidate))
+        except UnicodeDecodeError:
+            continue
+    return unicodedata.normalize("NFC", body.decode(codec, errors="replace"))
 
 
 def merge(chunks: list[ParsedChunk]) -> ParsedChunk:

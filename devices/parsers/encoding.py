@@ -1,8 +1,10 @@
 """Text encoding detection and decoding of punch-log files (devices.md section 2).
 
-Order: BOM (UTF-8 / UTF-16), else strict UTF-8, else Windows-1258 (Vietnamese ANSI code
-page), else Windows-1252. A file no encoding decodes is read as UTF-8 and its
-undecodable lines are rejected one by one. Decoded text is normalised to NFC, because
+Order: BOM (UTF-8 / UTF-16), else UTF-8, else Windows-1258 (Vietnamese ANSI code page),
+else Windows-1252, decided by counting the lines each candidate decodes (``EncodingSniffer``)
+so one stray byte cannot flip a whole file. Lines are then decoded one by one in the file's
+encoding, falling back to the other candidates for a line that is not valid in it; only
+a line no candidate reads is rejected. Decoded text is normalised to NFC, because
 Windows-1258 spells tone marks as combining characters.
 """
 
@@ -34,12 +36,32 @@ def bom_encoding(head: bytes) -> str | None:
     return None
 
 
+# One match per line: a non-ASCII byte (or U+FFFD) and the rest of its line. Linear: each
+# match consumes to the line end, so no byte is scanned twice.
+_NON_ASCII_LINE = re.compile(rb"[\x80-\xff][^\n]*")
+_REPLACED_LINE = re.compile("\ufffd[^\n]*")
+
+
+def _bad_lines(text: str) -> int:
+    """Lines of ``text`` holding U+FFFD (bytes the decoder could not read)."""
+    return len(_REPLACED_LINE.findall(text)) if "\ufffd" in text else 0
+
+
 class EncodingSniffer:
-    """Decide the encoding of a byte stream fed block by block (bounded memory)."""
+    """Decide the encoding of a byte stream fed block by block (bounded memory).
+
+    Lines, not bytes, are counted, so one stray byte costs its own line and never flips
+    the file: UTF-8 when at least as many non-ASCII lines decode as UTF-8 as do not
+    (random code-page text is almost never valid UTF-8); else Windows-1258, unless
+    Windows-1252 reads more than 1 % of the non-ASCII lines better.
+    """
 
     def __init__(self) -> None:
-        self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
-        self._ok = dict.fromkeys(_FALLBACKS, True)
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+        self._bad = dict.fromkeys(_FALLBACKS, 0)  # lines each candidate cannot decode
+        self._non_ascii = 0  # lines with a byte >= 0x80
+        self._code_pages = False  # code-page counts started (at the first non-UTF-8 block)
+        self._cp_non_ascii = 0
 
     def feed(self, block: bytes) -> None:
         """Check one more block of the stream."""
@@ -47,29 +69,27 @@ class EncodingSniffer:
         # pure ASCII decodes the same under every candidate: the common case costs one scan
         if block.isascii() and not pending:
             return
-        if self._ok["utf-8"]:
-            try:
-                self._utf8.decode(block)
-            except UnicodeDecodeError:
-                self._ok["utf-8"] = False
-        for enc in _FALLBACKS[1:]:
-            if self._ok[enc]:
-                try:
-                    block.decode(enc)
-                except UnicodeDecodeError:
-                    self._ok[enc] = False
+        non_ascii = len(_NON_ASCII_LINE.findall(block))
+        self._non_ascii += non_ascii
+        bad = _bad_lines(self._utf8.decode(block))
+        self._bad["utf-8"] += bad
+        if bad or self._code_pages:
+            # code pages only matter once UTF-8 failed somewhere; counting them from here on
+            # compares them on the same lines
+            self._code_pages = True
+            self._cp_non_ascii += non_ascii
+            for enc in _FALLBACKS[1:]:
+                self._bad[enc] += _bad_lines(block.decode(enc, errors="replace"))
 
     def result(self) -> str:
-        """The first candidate that decoded every block ("utf-8" if none did)."""
-        if self._ok["utf-8"]:
-            try:
-                self._utf8.decode(b"", final=True)  # a truncated multi-byte sequence at EOF
-            except UnicodeDecodeError:
-                self._ok["utf-8"] = False
-        for enc in _FALLBACKS:
-            if self._ok[enc]:
-                return enc
-        return "utf-8"
+        """The file's encoding by the rules in the class docstring."""
+        self._bad["utf-8"] += _bad_lines(self._utf8.decode(b"", final=True))
+        bad = self._bad["utf-8"]
+        if self._non_ascii - bad >= bad:
+            return "utf-8"
+        if self._bad["cp1258"] - self._bad["cp1252"] > self._cp_non_ascii / 100:
+            return "cp1252"
+        return "cp1258"
 
 
 def detect_encoding(data: bytes) -> str:
@@ -90,15 +110,48 @@ def nfc(text: str) -> str:
 
 
 def decode_text(data: bytes, encoding: str | None = None) -> str:
-    """Decode bytes (detecting the encoding when not given) to NFC text, never raising."""
+    """Decode bytes (detecting the encoding when not given) to NFC text, never raising.
+
+    Lines that are not valid in ``encoding`` fall back line by line (see ``decode_line``);
+    bytes no candidate reads become U+FFFD.
+    """
     enc = encoding or detect_encoding(data)
-    return nfc(data.decode(enc, errors="replace"))
+    try:
+        return nfc(data.decode(enc))
+    except UnicodeDecodeError:
+        if enc.startswith("utf-16"):  # LF is not one byte in UTF-16: no line split here
+            return nfc(data.decode(enc, errors="replace"))
+    codec = enc
+    return "\n".join(decode_line(line, codec)[0] for line in data.split(b"\n"))
 
 
 def undecodable_reason(line: bytes, exc: UnicodeDecodeError, encoding: str) -> str:
-    """Reject reason for a line that is not valid text in the file's encoding."""
+    """Reject reason for a line that no candidate encoding decodes."""
     bad = line[exc.start : exc.start + 1]
-    return f"not valid {encoding} text (byte 0x{bad.hex()} at byte {exc.start + 1})"
+    others = [e for e in _FALLBACKS if e != encoding]
+    return (
+        f"not valid {encoding} text, nor {' nor '.join(others)} (byte 0x{bad.hex()} at byte"
+        f" offset {exc.start} of the line)"
+    )
+
+
+def decode_line(raw: bytes, codec: str) -> tuple[str, str | None]:
+    """Decode one line in the file's codec, else in the other candidates; NFC.
+
+    Returns (text, None), or (text with U+FFFD, reason) when no candidate decodes it: one
+    stray byte costs only its own line, never the file's encoding.
+    """
+    try:
+        return nfc(raw.decode(codec)), None
+    except UnicodeDecodeError as exc:
+        first = exc
+    for other in _FALLBACKS:
+        if other != codec:
+            try:
+                return nfc(raw.decode(other)), None
+            except UnicodeDecodeError:
+                continue
+    return nfc(raw.decode(codec, errors="replace")), undecodable_reason(raw, first, codec)
 
 
 @dataclass
@@ -134,11 +187,10 @@ def decode_lines(data: bytes, encoding: str) -> DecodedLines:
     for i, raw in enumerate(raw_lines):
         if raw.endswith(b"\r"):
             raw = raw[:-1]
-        try:
-            out.append(nfc(raw.decode(codec)))
-        except UnicodeDecodeError as exc:
-            errors[i] = undecodable_reason(raw, exc, codec)
-            out.append(nfc(raw.decode(codec, errors="replace")))
+        text, reason = decode_line(raw, codec)
+        out.append(text)
+        if reason is not None:
+            errors[i] = reason
     return DecodedLines(out, errors)
 
 
@@ -210,8 +262,11 @@ def _blank_special_lines(data: bytes, utf8: bytes | None, codec: str) -> Tokeniz
             body = raw[:-1] if raw.endswith(b"\r") else raw
             try:
                 text = body.decode(codec)
-            except UnicodeDecodeError as exc:
-                special[i] = undecodable_reason(body, exc, codec)
+            except UnicodeDecodeError:
+                # another candidate may read the line (decode_line); the per-line parser
+                # re-decodes it the same way, so the line goes there
+                text, reason = decode_line(body, codec)
+                special[i] = reason
                 lines.append(b"")
                 continue
             lines.append(raw if codec == "utf-8" else text.encode("utf-8") + raw[len(body) :])
