@@ -22,14 +22,25 @@ from .common import (
     date_to_seconds,
     field_reason,
     frame_from_punches,
+    implausible,
     is_blank,
     make_chunk,
     show,
     time_to_seconds,
+    too_long,
     user_id_problem,
 )
 from .encoding import DecodedLines
-from .types import DateOrder, MappingProfile, ParsedChunk, RejectedLine, UnsupportedFile
+from .types import (
+    DEFAULT_LIMITS,
+    DEFAULT_PLAUSIBLE_YEARS,
+    DateOrder,
+    MappingProfile,
+    ParsedChunk,
+    ParseLimits,
+    RejectedLine,
+    UnsupportedFile,
+)
 
 DELIMITERS = (",", ";", "\t", "|")
 HEADER_SEARCH_LINES = 30  # vendor exports put a few title rows above the header
@@ -104,14 +115,18 @@ _STATUS_WORDS: dict[str, int] = {
 
 _ISO_DATE = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})")
 _DMY_DATE = re.compile(r"([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]([0-9]{4}|[0-9]{2})")
-_TIME = re.compile(
-    r"([0-9]{1,2})[:hH]([0-9]{2})(?:[:mM]([0-9]{2})(?:[.,][0-9]{1,6})?)?"
-    r"\s*(?:(AM|PM|SA|CH)\.?)?\s*(?:Z|[+-][0-9]{2}:?[0-9]{2})?",
-    re.IGNORECASE,
-)
-_DATETIME_SPLIT = re.compile(r"(\S+?)(?:T|\s+)(\S.*)")
+# Every pattern here runs on untrusted text, so none has two quantifiers that can match
+# the same characters next to each other (no backtracking blow-up), and fields are
+# length-checked before they get here (ParseLimits.max_field_chars). Spaces between a time
+# and its AM/PM or UTC offset are handled with str.strip, not with \s* in a pattern.
+_TIME_HEAD = re.compile(r"([0-9]{1,2})[:hH]([0-9]{2})(?:[:mM]([0-9]{2})(?:[.,][0-9]{1,6})?)?")
+_UTC_OFFSET = re.compile(r"[zZ]|[+-][0-9]{2}:?[0-9]{2}")
+_HALF_DAYS = ("AM", "PM", "SA", "CH")
+_DATETIME_SEP = re.compile(r"[\sT]")
 _INT = re.compile(r"[0-9]{1,9}")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+_VOTE_MAX_CHARS = 64
 
 ORDER_TEXT = {"dmy": "dd/mm/yyyy", "mdy": "mm/dd/yyyy", "ymd": "yyyy-mm-dd"}
 
@@ -183,14 +198,35 @@ def parse_date(value: str, order: DateOrder | None) -> int | None:
     return None
 
 
-def parse_time(value: str) -> int | None:
-    """Seconds since midnight of ``H:MM``, ``HH:MM:SS`` (optionally AM/PM or SA/CH)."""
-    m = _TIME.fullmatch(value.strip())
+def _time_parts(value: str) -> tuple[int, int, int, str] | None:
+    """(hour, minute, second, AM/PM/SA/CH or "") of a time text, in one linear pass."""
+    value = value.strip()
+    m = _TIME_HEAD.match(value)
     if m is None:
         return None
-    hour, minute = int(m.group(1)), int(m.group(2))
-    second = int(m.group(3) or 0)
-    half = (m.group(4) or "").upper()
+    rest = value[m.end() :].lstrip()
+    half = rest[:2].upper()
+    if half in _HALF_DAYS:
+        rest = rest[2:]
+        rest = rest[1:].lstrip() if rest.startswith(".") else rest.lstrip()
+    else:
+        half = ""
+    if rest and _UTC_OFFSET.fullmatch(rest) is None:
+        return None
+    return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0), half
+
+
+def is_time(value: str) -> bool:
+    """True when ``value`` reads as a time of day (the shapes ``parse_time`` accepts)."""
+    return _time_parts(value) is not None
+
+
+def parse_time(value: str) -> int | None:
+    """Seconds since midnight of ``H:MM``, ``HH:MM:SS`` (optionally AM/PM or SA/CH)."""
+    parts = _time_parts(value)
+    if parts is None:
+        return None
+    hour, minute, second, half = parts
     if half:
         if not 1 <= hour <= 12:
             return None
@@ -201,11 +237,19 @@ def parse_time(value: str) -> int | None:
 
 def split_datetime(value: str) -> tuple[str, str] | None:
     """Split a combined value into (date, time) text, whichever comes first."""
-    m = _DATETIME_SPLIT.fullmatch(value.strip())
+    value = value.strip()
+    if "\n" in value or "\r" in value:
+        return None
+    m = _DATETIME_SEP.search(value, 1)  # the first space or "T" after the first character
+    # a "T" splits only when the time follows it directly ("2026-10-01T07:00"); the search
+    # only moves forward, so this stays linear
+    while m is not None and m.group() == "T" and not value[m.end() : m.end() + 1].strip():
+        m = _DATETIME_SEP.search(value, m.end())
     if m is None:
         return None
-    first, second = m.group(1), m.group(2)
-    if _TIME.fullmatch(first) and not _TIME.fullmatch(second):
+    first = value[: m.start()]
+    second = value[m.end() :].lstrip()
+    if is_time(first) and not is_time(second):
         return second, first  # "07:58 01/10/2026"
     return first, second
 
@@ -252,6 +296,11 @@ class CsvLayout:
         """Fields a row must have to reach every mapped column."""
         idx = [self.user_id, self.datetime, self.date, self.time, self.status]
         return max(i for i in idx if i is not None) + 1
+
+    def mapped(self) -> list[int]:
+        """Indices of the mapped columns (their values are length-checked and parsed)."""
+        idx = [self.user_id, self.datetime, self.date, self.time, self.status]
+        return [i for i in idx if i is not None]
 
     def date_column(self) -> int:
         """The column whose values carry the date."""
@@ -515,6 +564,8 @@ class DateOrderVote:
 
     def add(self, value: str) -> None:
         """Record the evidence of one date (or date/time) value."""
+        if len(value) > _VOTE_MAX_CHARS:
+            return  # no date is this long; the row is rejected when it is parsed
         parts = split_datetime(value)
         text = parts[0] if parts else value
         kind = date_evidence(text)
@@ -561,15 +612,42 @@ class DateOrderVote:
         return "ymd" if self.seen else None
 
 
+_TOKEN_SEPARATORS = re.compile(r"[\s,;|]+")
+
+
+def title_row_problem(texts: Iterable[str], unit: str, header_line: int) -> str | None:
+    """None when a row above the header is a title row (skipped), else the reject reason.
+
+    A title row holds no time of day in any of its words: every punch needs a time, so
+    skipping such a row cannot lose one. A row with a time above the header (an attlog
+    line before a header-like line, a data row typed above the header) is rejected.
+    """
+    for text in texts:
+        if len(text) > 4096:
+            return f"above the header ({unit} {header_line}) and too long for a title row"
+        for token in _TOKEN_SEPARATORS.split(text):
+            if token and len(token) <= 16 and is_time(token):
+                return (
+                    f"above the header ({unit} {header_line}) but holds the time"
+                    f" {token!r}: not a title row"
+                )
+    return None
+
+
 def iter_rows(
     lines: Iterable[tuple[int, str]], layout: CsvLayout
 ) -> Iterator[tuple[int, str, list[str] | None]]:
-    """Yield (line_no, text, fields) for data rows; fields is None for structural rows."""
+    """Yield (line_no, text, fields) for data rows; fields is None for structural rows
+    (the header, a repeated header); rows above the header come with fields [] and are
+    checked with ``title_row_problem``."""
     for line_no, text in lines:
         if is_blank(text):
             continue
-        if layout.header_line is not None and line_no <= layout.header_line:
-            yield line_no, text, None  # title rows and the header itself
+        if layout.header_line is not None and line_no < layout.header_line:
+            yield line_no, text, []  # a title row above the header, or a reject
+            continue
+        if layout.header_line is not None and line_no == layout.header_line:
+            yield line_no, text, None
             continue
         fields = split_row(text, layout.delimiter)
         if layout.header_key is not None and len(fields) == len(layout.header_key):
@@ -587,12 +665,25 @@ class RowStyle:
     field: Callable[[int, int, str, str], str]
     #: (row number, fields needed, fields found) -> reason
     count: Callable[[int, int, int], str]
+    #: (row number, problem of the whole row) -> reason
+    row: Callable[[int, str], str] = lambda _n, problem: problem
 
 
 CSV_STYLE = RowStyle(
     field=lambda _n, i, label, problem: field_reason(i + 1, label, problem),
     count=lambda _n, need, found: f"expected at least {need} fields, found {found}",
 )
+
+
+@dataclass(frozen=True)
+class RowRules:
+    """Per-file checks every row gets: plausible years and length bounds."""
+
+    years: tuple[int, int] = DEFAULT_PLAUSIBLE_YEARS
+    limits: ParseLimits = DEFAULT_LIMITS
+
+
+DEFAULT_RULES = RowRules()
 
 
 def is_repeated_header(fields: Sequence[str], layout: CsvLayout) -> bool:
@@ -616,12 +707,16 @@ def parse_row(
     layout: CsvLayout,
     order: DateOrder | None,
     style: RowStyle = CSV_STYLE,
+    rules: RowRules = DEFAULT_RULES,
 ) -> Punch | RejectedLine | None:
     """Parse one data row; None for an empty spreadsheet row (only delimiters)."""
 
     def reject(index: int, label: str, problem: str) -> RejectedLine:
         return RejectedLine(line_no, text, style.field(line_no, index, label, problem))
 
+    problem = too_long(text, rules.limits.max_line_chars, "row" if style is not CSV_STYLE else "line")
+    if problem:
+        return RejectedLine(line_no, text, style.row(line_no, problem))
     for i, value in enumerate(fields):
         problem = control_char_problem(value)
         if problem:
@@ -631,6 +726,10 @@ def parse_row(
     need = layout.needed()
     if len(fields) < need:
         return RejectedLine(line_no, text, style.count(line_no, need, len(fields)))
+    for i in layout.mapped():
+        problem = too_long(fields[i].strip(), rules.limits.max_field_chars)
+        if problem:
+            return reject(i, _label(layout, i), problem)
     ui = layout.user_id
     user_id = clean_user_id(fields[ui])
     problem = user_id_problem(user_id)
@@ -659,6 +758,10 @@ def parse_row(
                 layout.time, "time", f"{show(value.strip())} is not a valid time (hh:mm[:ss])"
             )
         seconds = day + tod
+    index = layout.date_column()
+    problem = implausible(fields[index].strip(), seconds, rules.years)
+    if problem:
+        return reject(index, _label(layout, index), problem)
     status = parse_status(fields[layout.status]) if layout.status is not None else None
     return Punch(line_no, user_id, seconds, status, None, None)
 
@@ -683,6 +786,7 @@ def parse_csv_lines(
     order: DateOrder | None,
     bytes_done: int = 0,
     raw: bytes = b"",
+    rules: RowRules = DEFAULT_RULES,
 ) -> ParsedChunk:
     """Parse a run of decoded lines of a delimited file."""
     punches: list[Punch] = []
@@ -695,13 +799,21 @@ def parse_csv_lines(
             rejected.append(RejectedLine(first_line_no + i, text, reason))
         else:
             numbered.append((first_line_no + i, text))
+    header = layout.header_line or 0
     for line_no, text, fields in iter_rows(numbered, layout):
         if fields is None:
             skipped += 1
             continue
-        res = parse_row(line_no, text, fields, layout, order)
+        if line_no < header:
+            problem = title_row_problem([text], "line", header)
+            if problem is None:
+                skipped += 1
+            else:
+                rejected.append(RejectedLine(line_no, text, problem))
+            continue
+        res = parse_row(line_no, text, fields, layout, order, rules=rules)
         if res is None:
-            skipped += 1
+            pass  # only delimiters and spaces: a blank row, not counted
         elif isinstance(res, Punch):
             punches.append(res)
         else:
