@@ -61,6 +61,7 @@ ROLE_SYNONYMS: dict[str, tuple[str, ...]] = {
         "person id",
         "employee id",
         "ma nv",
+        "ma n vien",  # Wise Eye "Mã N.Viên"
         "ma nhan vien",
         "ma so nhan vien",
         "no",
@@ -93,6 +94,8 @@ ROLE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "status": ("trang thai", "status", "attendance status", "state", "vao ra", "in out"),
 }
 _OUT_TIME_HEADERS = ("gio ra", "time out", "check out time")
+#: Wise Eye "Chi tiết chấm công": one row per person-day, punches in "Vào 1", "Ra 1", ...
+_PAIR_HEADER = re.compile(r"(vao|ra) ([0-9]{1,2})")
 
 _STATUS_WORDS: dict[str, int] = {
     "c in": 0,
@@ -291,6 +294,9 @@ class CsvLayout:
     status: int | None = None
     columns: dict[str, str] = field(default_factory=dict)  # role -> header text
     dialect: str = "csv"  # "zktime_csv" / "hikvision" when the header is that export's
+    # person-day layouts (Wise Eye "Vào 1 / Ra 1 / ..."): (column, status, header text) of
+    # each in/out time column; every non-empty one is a punch on the row's date
+    pairs: tuple[tuple[int, int, str], ...] = ()
 
     def needed(self) -> int:
         """Fields a row must have to reach every mapped column."""
@@ -300,7 +306,7 @@ class CsvLayout:
     def mapped(self) -> list[int]:
         """Indices of the mapped columns (their values are length-checked and parsed)."""
         idx = [self.user_id, self.datetime, self.date, self.time, self.status]
-        return [i for i in idx if i is not None]
+        return [i for i in idx if i is not None] + [i for i, _, _ in self.pairs]
 
     def date_column(self) -> int:
         """The column whose values carry the date."""
@@ -372,8 +378,11 @@ def _layout_from_header(
         values = [row[t] for row in samples if len(row) > t and row[t].strip()]
         if values and sum(_has_date(v) for v in values) * 2 > len(values):
             dt, t, d = t, None, None  # a "Time" column that holds date and time
+    pairs = _pair_columns(fields, keys) if dt is None and t is None and not by_profile else ()
     if dt is not None:
         d = t = None
+    elif d is not None and pairs:
+        pass  # a person-day row: the date, then in/out times
     elif d is None or t is None:
         missing = "time" if t is None else "date"
         raise UnsupportedFile(
@@ -399,7 +408,18 @@ def _layout_from_header(
         status=status,
         columns=columns,
         dialect=dialect,
+        pairs=pairs,
     )
+
+
+def _pair_columns(fields: Sequence[str], keys: Sequence[str]) -> tuple[tuple[int, int, str], ...]:
+    """The ``Vào n`` / ``Ra n`` columns of a header: (index, status 0 in / 1 out, header)."""
+    out = []
+    for i, key in enumerate(keys):
+        m = _PAIR_HEADER.fullmatch(key)
+        if m is not None:
+            out.append((i, 0 if m.group(1) == "vao" else 1, fields[i].strip()))
+    return tuple(out)
 
 
 def header_roles(fields: Sequence[str], profile: MappingProfile | None) -> dict[str, int] | None:
@@ -708,8 +728,12 @@ def parse_row(
     order: DateOrder | None,
     style: RowStyle = CSV_STYLE,
     rules: RowRules = DEFAULT_RULES,
-) -> Punch | RejectedLine | None:
-    """Parse one data row; None for an empty spreadsheet row (only delimiters)."""
+) -> Punch | RejectedLine | list[Punch | RejectedLine] | None:
+    """Parse one data row; None for an empty spreadsheet row (only delimiters).
+
+    A person-day row (``layout.pairs``) gives a list: one punch per non-empty in/out
+    cell, a reject for each cell that is not a time.
+    """
 
     def reject(index: int, label: str, problem: str) -> RejectedLine:
         return RejectedLine(line_no, text, style.field(line_no, index, label, problem))
@@ -730,12 +754,34 @@ def parse_row(
         problem = too_long(fields[i].strip(), rules.limits.max_field_chars)
         if problem:
             return reject(i, _label(layout, i), problem)
+    if layout.pairs and not any(_cell(fields, i).strip() for i, _, _ in layout.pairs):
+        return None  # a person-day without punches (a day off): nothing to read
     ui = layout.user_id
     user_id = clean_user_id(fields[ui])
     problem = user_id_problem(user_id)
     if problem:
         return reject(ui, "user id", problem)
     fmt = ORDER_TEXT.get(order or "ymd", "yyyy-mm-dd")
+    if layout.pairs:
+        assert layout.date is not None
+        value = fields[layout.date]
+        day = parse_date(value, order)
+        if day is None:
+            return reject(layout.date, "date", f"{show(value.strip())} is not a valid date ({fmt})")
+        problem = implausible(value.strip(), day, rules.years)
+        if problem:
+            return reject(layout.date, "date", problem)
+        results: list[Punch | RejectedLine] = []
+        for i, status, header in layout.pairs:
+            value = _cell(fields, i).strip()
+            if not value:
+                continue  # a missing punch
+            tod = parse_time(value)
+            if tod is None:
+                results.append(reject(i, header, f"{show(value)} is not a valid time (hh:mm[:ss])"))
+            else:
+                results.append(Punch(line_no, user_id, day + tod, status, None, None))
+        return results
     if layout.datetime is not None:
         value = fields[layout.datetime]
         seconds = parse_datetime(value, order)
@@ -766,6 +812,11 @@ def parse_row(
     return Punch(line_no, user_id, seconds, status, None, None)
 
 
+def _cell(fields: Sequence[str], index: int) -> str:
+    """A field, or "" when the row stops before it (trailing empty cells)."""
+    return fields[index] if index < len(fields) else ""
+
+
 def _label(layout: CsvLayout, index: int) -> str:
     for role, attr in (
         ("user id", layout.user_id),
@@ -776,7 +827,19 @@ def _label(layout: CsvLayout, index: int) -> str:
     ):
         if attr == index:
             return role
+    for i, _, header in layout.pairs:
+        if i == index:
+            return header
     return "unmapped column"
+
+
+def as_results(
+    res: Punch | RejectedLine | list[Punch | RejectedLine] | None,
+) -> list[Punch | RejectedLine]:
+    """What ``parse_row`` returned, as a list (empty for None)."""
+    if res is None:
+        return []
+    return res if isinstance(res, list) else [res]
 
 
 def parse_csv_lines(
@@ -812,11 +875,11 @@ def parse_csv_lines(
                 rejected.append(RejectedLine(line_no, text, problem))
             continue
         res = parse_row(line_no, text, fields, layout, order, rules=rules)
-        if res is None:
-            pass  # only delimiters and spaces: a blank row, not counted
-        elif isinstance(res, Punch):
-            punches.append(res)
-        else:
-            rejected.append(res)
+        # None: only delimiters and spaces (or a person-day without punches): not counted
+        for item in as_results(res):
+            if isinstance(item, Punch):
+                punches.append(item)
+            else:
+                rejected.append(item)
     frame = frame_from_punches(punches)
     return make_chunk([frame], rejected, skipped, bytes_done, first_line_no, raw)

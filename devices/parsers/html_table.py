@@ -29,6 +29,7 @@ from .delimited import (
     DateOrderVote,
     RowRules,
     RowStyle,
+    as_results,
     is_repeated_header,
     layout_from_rows,
     no_header_message,
@@ -362,10 +363,11 @@ class HtmlTableFile(PunchFile):
                 res = parse_row(
                     row.row_no, text, row.cells, self.layout, order, HTML_STYLE, self._rules
                 )
-                if isinstance(res, Punch):
-                    punches.append(res)
-                elif res is not None:
-                    rejected.append(res)
+                for item in as_results(res):
+                    if isinstance(item, Punch):
+                        punches.append(item)
+                    else:
+                        rejected.append(item)
             if len(texts) >= self._chunk_lines:
                 yield self._chunk(punches, rejected, skipped, done, first, texts)
                 first += len(texts)

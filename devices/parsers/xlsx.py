@@ -71,6 +71,7 @@ from .delimited import (
     parse_datetime,
     parse_status,
     parse_time,
+    title_row_problem,
 )
 from .encoding import nfc
 from .source import Source
@@ -325,19 +326,30 @@ def text_problem(value: object) -> str | None:
     return control_char_problem(value) if isinstance(value, str) else None
 
 
+def _empty(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def parse_cells(
     row_no: int, cells: tuple[object, ...], layout: CsvLayout, reader: CellReader, text: str
-) -> Punch | RejectedLine:
-    """Parse one non-blank sheet row of the data part (below the header); text: its raw."""
-    need = layout.needed()
+) -> Punch | RejectedLine | list[Punch | RejectedLine]:
+    """Parse one non-blank sheet row of the data part (below the header); text: its raw.
+
+    A person-day row (``layout.pairs``) gives a list: one punch per non-empty in/out cell
+    (empty when the row has none), a reject for each cell that is not a time.
+    """
+    need = max([layout.needed()] + [i + 1 for i, _, _ in layout.pairs])
     if len(cells) < need:
         cells = cells + (None,) * (need - len(cells))  # trailing empty cells are not stored
+    if layout.pairs and all(_empty(cells[i]) for i, _, _ in layout.pairs):
+        return []  # a person-day without punches (a day off): nothing to read
     mapped = (
         (layout.user_id, "user id"),
         (layout.datetime, "date/time"),
         (layout.date, "date"),
         (layout.time, "time"),
         (layout.status, "status"),
+        *((i, header) for i, _, header in layout.pairs),
     )
     for i, label in mapped:
         if i is None:
@@ -359,12 +371,15 @@ def parse_cells(
             problem = _bad(value, "date/time", expected)
             return RejectedLine(row_no, text, _reason(layout.datetime, "date/time", problem))
     else:
-        assert layout.date is not None and layout.time is not None
+        assert layout.date is not None
         value = cells[layout.date]
         day, expected = reader.date(value)
         if day is None:
             problem = _bad(value, "date", expected)
             return RejectedLine(row_no, text, _reason(layout.date, "date", problem))
+        if layout.pairs:
+            return _person_day(row_no, cells, layout, reader, text, user_id, day)
+        assert layout.time is not None
         value = cells[layout.time]
         tod = reader.time(value)
         if tod is None:
@@ -378,6 +393,34 @@ def parse_cells(
         return RejectedLine(row_no, text, _reason(col, label, problem))
     status = reader.status(cells[layout.status]) if layout.status is not None else None
     return Punch(row_no, user_id, seconds, status, None, None)
+
+
+def _person_day(
+    row_no: int,
+    cells: tuple[object, ...],
+    layout: CsvLayout,
+    reader: CellReader,
+    text: str,
+    user_id: str,
+    day: int,
+) -> RejectedLine | list[Punch | RejectedLine]:
+    """The punches of a Wise Eye person-day row: one per non-empty ``Vào n``/``Ra n`` cell."""
+    assert layout.date is not None
+    problem = implausible(cell_text(cells[layout.date]).strip(), day, reader.rules.years)
+    if problem:
+        return RejectedLine(row_no, text, _reason(layout.date, "date", problem))
+    results: list[Punch | RejectedLine] = []
+    for i, status, header in layout.pairs:
+        value = cells[i]
+        if _empty(value):
+            continue  # a missing punch
+        tod = reader.time(value)
+        if tod is None:
+            problem = _bad(value, "time", "hh:mm[:ss]")
+            results.append(RejectedLine(row_no, text, _reason(i, header, problem)))
+        else:
+            results.append(Punch(row_no, user_id, day + tod, status, None, None))
+    return results
 
 
 def _bad(value: object, what: str, expected: str) -> str:
@@ -512,14 +555,21 @@ class XlsxFile(PunchFile):
             text = _audit_text(cell_texts)
             texts.append(text)
             if not _is_blank_row(cells):
-                if row_no <= header or (header and is_repeated_header(cell_texts, self.layout)):
+                if row_no < header:
+                    problem = title_row_problem(cell_texts, "sheet row", header)
+                    if problem is None:
+                        skipped += 1
+                    else:
+                        rejected.append(RejectedLine(row_no, text, problem))
+                elif row_no == header or (header and is_repeated_header(cell_texts, self.layout)):
                     skipped += 1
                 else:
                     res = parse_cells(row_no, cells, self.layout, reader, text)
-                    if isinstance(res, Punch):
-                        punches.append(res)
-                    else:
-                        rejected.append(res)
+                    for item in res if isinstance(res, list) else [res]:
+                        if isinstance(item, Punch):
+                            punches.append(item)
+                        else:
+                            rejected.append(item)
             if len(texts) >= self._chunk_lines:
                 yield self._chunk(punches, rejected, skipped, first, texts, final=False)
                 first += len(texts)
