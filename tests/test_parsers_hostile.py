@@ -6,8 +6,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
-
 from devices.parsers import open_punch_bytes, read_all
 
 REPO = Path(__file__).resolve().parents[1]

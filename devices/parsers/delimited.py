@@ -41,6 +41,7 @@ from .types import (
     RejectedLine,
     UnsupportedFile,
 )
+from .zk_attlog import parse_zk_line
 
 DELIMITERS = (",", ";", "\t", "|")
 HEADER_SEARCH_LINES = 30  # vendor exports put a few title rows above the header
@@ -397,6 +398,10 @@ def _layout_from_header(
     status = roles.get("status")
     used = {"user_id": uid, "datetime": dt, "date": d, "time": t, "status": status}
     columns = {r: fields[i].strip() for r, i in used.items() if i is not None}
+    seen: dict[int, int] = {}
+    for _, status, header in pairs:
+        seen[status] = seen.get(status, 0) + 1
+        columns[f"{'in' if status == 0 else 'out'}_{seen[status]}"] = header
     return CsvLayout(
         delimiter=delimiter,
         header_line=line_no,
@@ -632,25 +637,32 @@ class DateOrderVote:
         return "ymd" if self.seen else None
 
 
-_TOKEN_SEPARATORS = re.compile(r"[\s,;|]+")
+_TITLE_CELL_MAX = 64  # longer cells are never a time or a date/time
 
 
-def title_row_problem(texts: Iterable[str], unit: str, header_line: int) -> str | None:
+def _is_time_cell(value: str) -> bool:
+    value = value.strip()
+    if not value or len(value) > _TITLE_CELL_MAX:
+        return False
+    return is_time(value) or any(parse_datetime(value, o) is not None for o in ("dmy", "mdy"))
+
+
+def title_row_problem(cells: Sequence[str], unit: str, header_line: int) -> str | None:
     """None when a row above the header is a title row (skipped), else the reject reason.
 
-    A title row holds no time of day in any of its words: every punch needs a time, so
-    skipping such a row cannot lose one. A row with a time above the header (an attlog
-    line before a header-like line, a data row typed above the header) is rejected.
+    A title row has no cell that is a time or a date and time by itself, and is not an
+    attlog punch line: every punch needs its time in a cell of its own, so skipping such a
+    row cannot lose one ("Start Time: 2026-10-01 00:00:00" is a caption, "07:00" a time).
     """
-    for text in texts:
-        if len(text) > 4096:
-            return f"above the header ({unit} {header_line}) and too long for a title row"
-        for token in _TOKEN_SEPARATORS.split(text):
-            if token and len(token) <= 16 and is_time(token):
-                return (
-                    f"above the header ({unit} {header_line}) but holds the time"
-                    f" {token!r}: not a title row"
-                )
+    for value in cells:
+        if _is_time_cell(value):
+            return (
+                f"above the header ({unit} {header_line}) but holds the time"
+                f" {show(value.strip())}: not a title row"
+            )
+    text = "\t".join(cells)
+    if len(text) <= 4096 and isinstance(parse_zk_line(text, 0), Punch):
+        return f"above the header ({unit} {header_line}) but is an attlog punch line"
     return None
 
 
@@ -868,7 +880,10 @@ def parse_csv_lines(
             skipped += 1
             continue
         if line_no < header:
-            problem = title_row_problem([text], "line", header)
+            cells = split_row(text, layout.delimiter)
+            if not any(c.strip() for c in cells):
+                continue  # only delimiters: blank, as below the header
+            problem = title_row_problem(cells, "line", header)
             if problem is None:
                 skipped += 1
             else:
