@@ -131,6 +131,7 @@ _INT = re.compile(r"[0-9]{1,9}")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 _VOTE_MAX_CHARS = 64
+_HEADER_MAX_CHARS = 4096  # no header row is longer; longer rows are never compared with it
 
 ORDER_TEXT = {"dmy": "dd/mm/yyyy", "mdy": "mm/dd/yyyy", "ymd": "yyyy-mm-dd"}
 
@@ -682,7 +683,12 @@ def iter_rows(
             yield line_no, text, None
             continue
         fields = split_row(text, layout.delimiter)
-        if layout.header_key is not None and len(fields) == len(layout.header_key):
+        # a header is short: do not normalise (a Python pass per character) a long line
+        if (
+            layout.header_key is not None
+            and len(fields) == len(layout.header_key)
+            and len(text) <= _HEADER_MAX_CHARS
+        ):
             if tuple(norm_label(f) for f in fields) == layout.header_key:
                 yield line_no, text, None  # header repeated (page breaks in exports)
                 continue
@@ -721,7 +727,9 @@ DEFAULT_RULES = RowRules()
 def is_repeated_header(fields: Sequence[str], layout: CsvLayout) -> bool:
     """True for a row that repeats the header (page breaks), trailing empty cells ignored."""
     key = layout.header_key
-    if key is None or not fields or norm_label(fields[0]) != key[0]:
+    if key is None or not fields or len(fields[0]) > _HEADER_MAX_CHARS:
+        return False
+    if norm_label(fields[0]) != key[0]:
         return False  # the first cell settles almost every row cheaply
     keys = [norm_label(f) for f in fields]
     while keys and not keys[-1]:

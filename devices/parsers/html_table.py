@@ -81,6 +81,7 @@ class TableRow:
     table: int  # 1-based, in order of the <table> start tags
     row_no: int  # 1-based over the whole document (every table's rows, in document order)
     cells: list[str]
+    overlong: bool = False  # a cell's text or the cell count went past the bound: cut short
 
 
 @dataclass
@@ -113,6 +114,7 @@ class _TableParser(HTMLParser):
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
         self._cell_len = 0
+        self._overlong = False
         self._span = (1, 1)  # (colspan, rowspan) of the open cell
         self._max_depth = limits.html_max_depth
         self._max_chars = limits.max_line_chars + 1
@@ -158,8 +160,10 @@ class _TableParser(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         """Collect the text of the open cell (bounded)."""
-        if self._cell is not None and self._cell_len < self._max_chars:
-            piece = data[: self._max_chars - self._cell_len]
+        if self._cell is not None:
+            if self._cell_len + len(data) > self._max_chars:
+                self._overlong = True
+            piece = data[: max(0, self._max_chars - self._cell_len)]
             self._cell.append(piece)
             self._cell_len += len(piece)
 
@@ -174,7 +178,9 @@ class _TableParser(HTMLParser):
             self._cell = None
             return
         row = self._row
-        if len(row) < self._max_chars:
+        if len(row) >= self._max_chars:
+            self._overlong = True
+        else:
             self._fill_spans(row, None)
             # \s also matches &nbsp; (U+00A0) and the other Unicode spaces
             text = nfc(_SPACES.sub(" ", "".join(self._cell)).strip())
@@ -198,8 +204,9 @@ class _TableParser(HTMLParser):
             self._fill_spans(self._row, max(top.spans) + 1)
             top.spans = {c: (n - 1, t) for c, (n, t) in top.spans.items() if n > 1}
         self._n_rows += 1
-        self.rows.append(TableRow(top.ordinal, self._n_rows, self._row))
+        self.rows.append(TableRow(top.ordinal, self._n_rows, self._row, self._overlong))
         self._row = None
+        self._overlong = False
 
     def finish(self) -> None:
         """Close the document: rows and tables left open at the end still count."""
@@ -349,7 +356,11 @@ class HtmlTableFile(PunchFile):
         for row, done in self._rows():
             text = row_text(row.cells)
             texts.append(text)
-            if _is_blank_row(row.cells):
+            if row.overlong:
+                limit = self._rules.limits.max_line_chars
+                problem = f"a cell or the row is longer than {limit} characters (not read)"
+                rejected.append(RejectedLine(row.row_no, text, HTML_STYLE.row(row.row_no, problem)))
+            elif _is_blank_row(row.cells):
                 pass  # blank rows are not counted
             elif row.row_no < header:
                 problem = title_row_problem(row.cells, "table row", header)
