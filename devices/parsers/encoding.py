@@ -1,7 +1,7 @@
 """Text encoding detection and decoding of punch-log files (devices.md section 2).
 
 Order: BOM (UTF-8 / UTF-16), else UTF-8, else Windows-1258 (Vietnamese ANSI code page),
-else Windows-1252, decided by counting the lines each candidate decodes (``EncodingSniffer``)
+else Windows-1252, decided by counting what each candidate decodes (``EncodingSniffer``)
 so one stray byte cannot flip a whole file. Lines are then decoded one by one in the file's
 encoding, falling back to the other candidates for a line that is not valid in it; only
 a line no candidate reads is rejected. Decoded text is normalised to NFC, because
@@ -36,32 +36,28 @@ def bom_encoding(head: bytes) -> str | None:
     return None
 
 
-# One match per line: a non-ASCII byte (or U+FFFD) and the rest of its line. Linear: each
-# match consumes to the line end, so no byte is scanned twice.
-_NON_ASCII_LINE = re.compile(rb"[\x80-\xff][^\n]*")
-_REPLACED_LINE = re.compile("\ufffd[^\n]*")
-
-
-def _bad_lines(text: str) -> int:
-    """Lines of ``text`` holding U+FFFD (bytes the decoder could not read)."""
-    return len(_REPLACED_LINE.findall(text)) if "\ufffd" in text else 0
+_HIGH_BYTES = bytes(range(0x80, 0x100))
 
 
 class EncodingSniffer:
     """Decide the encoding of a byte stream fed block by block (bounded memory).
 
-    Lines, not bytes, are counted, so one stray byte costs its own line and never flips
-    the file: UTF-8 when at least as many non-ASCII lines decode as UTF-8 as do not
+    Undecodable bytes are counted, not just noticed, so one stray byte never flips the
+    file (its line falls back on its own, see ``decode_line``): UTF-8 unless the bytes it
+    cannot decode outnumber the non-ASCII characters it does decode more than four to one
     (random code-page text is almost never valid UTF-8); else Windows-1258, unless
-    Windows-1252 reads more than 1 % of the non-ASCII lines better.
+    Windows-1252 decodes more than 1 % of the non-ASCII bytes better. All counting is
+    done by C-level decodes and ``str.count``: no per-line Python work.
     """
 
     def __init__(self) -> None:
         self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
-        self._bad = dict.fromkeys(_FALLBACKS, 0)  # lines each candidate cannot decode
-        self._non_ascii = 0  # lines with a byte >= 0x80
-        self._code_pages = False  # code-page counts started (at the first non-UTF-8 block)
-        self._cp_non_ascii = 0
+        self._utf8_bad = 0  # bytes UTF-8 cannot decode (U+FFFD produced)
+        self._utf8_chars = 0  # non-ASCII characters the UTF-8 decoder produced (U+FFFD too)
+        self._cp1258_seen = False  # UTF-8 failed somewhere: the code pages are counted
+        self._compare = False  # cp1258 failed somewhere: cp1252 is counted against it
+        self._cp_bad = {"cp1258": 0, "cp1252": 0}  # undecodable bytes since _compare
+        self._cp_high = 0  # non-ASCII bytes since _compare
 
     def feed(self, block: bytes) -> None:
         """Check one more block of the stream."""
@@ -69,25 +65,33 @@ class EncodingSniffer:
         # pure ASCII decodes the same under every candidate: the common case costs one scan
         if block.isascii() and not pending:
             return
-        non_ascii = len(_NON_ASCII_LINE.findall(block))
-        self._non_ascii += non_ascii
-        bad = _bad_lines(self._utf8.decode(block))
-        self._bad["utf-8"] += bad
-        if bad or self._code_pages:
-            # code pages only matter once UTF-8 failed somewhere; counting them from here on
-            # compares them on the same lines
-            self._code_pages = True
-            self._cp_non_ascii += non_ascii
-            for enc in _FALLBACKS[1:]:
-                self._bad[enc] += _bad_lines(block.decode(enc, errors="replace"))
+        ascii_bytes = len(block.translate(None, _HIGH_BYTES))
+        text = self._utf8.decode(block)
+        bad = text.count("\ufffd")
+        self._utf8_bad += bad
+        # characters beyond the block's ASCII bytes (boundary-split characters shift this by
+        # at most one per block)
+        self._utf8_chars += max(0, len(text) - ascii_bytes)
+        if not (bad or self._cp1258_seen):
+            return
+        self._cp1258_seen = True
+        # a clean Windows-1258 file costs one decode per block, as a strict check would;
+        # only once it fails is Windows-1252 decoded and both counted on the same bytes
+        bad_1258 = block.decode("cp1258", errors="replace").count("\ufffd")
+        if bad_1258 or self._compare:
+            self._compare = True
+            self._cp_high += len(block) - ascii_bytes
+            self._cp_bad["cp1258"] += bad_1258
+            self._cp_bad["cp1252"] += block.decode("cp1252", errors="replace").count("\ufffd")
 
     def result(self) -> str:
         """The file's encoding by the rules in the class docstring."""
-        self._bad["utf-8"] += _bad_lines(self._utf8.decode(b"", final=True))
-        bad = self._bad["utf-8"]
-        if self._non_ascii - bad >= bad:
+        tail = self._utf8.decode(b"", final=True).count("\ufffd")
+        bad = self._utf8_bad + tail
+        good = self._utf8_chars + tail - bad
+        if good * 4 >= bad:
             return "utf-8"
-        if self._bad["cp1258"] - self._bad["cp1252"] > self._cp_non_ascii / 100:
+        if self._cp_bad["cp1258"] - self._cp_bad["cp1252"] > self._cp_high / 100:
             return "cp1252"
         return "cp1258"
 
