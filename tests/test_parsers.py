@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import os
 import unicodedata
 from pathlib import Path
 
@@ -25,16 +26,18 @@ from devices.parsers import (
 from devices.parsers.detect import ZkAttlogFile
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "samples"
+# anonymised exports of real terminals, kept outside the repository: set the variable to
+# the folder holding zk_usb_5col_attlog.dat and zk_usb_named_attlog.dat to check them too
+REAL = Path(os.environ.get("ATTENDANCE_REAL_SAMPLES", "/nonexistent"))
 SAMPLES = REPO / "sample_logs"
 
 ZK6 = "{pin}\t{t}\t1\t0\t1\t0"
 
 
-def shared(name: str) -> Path:
-    path = SHARED / name
+def real(name: str) -> Path:
+    path = REAL / name
     if not path.exists():
-        pytest.skip(f"shared sample {path} is not available in this checkout")
+        pytest.skip(f"real export {name} not available (set ATTENDANCE_REAL_SAMPLES)")
     return path
 
 
@@ -79,11 +82,11 @@ def reasons(chunk: ParsedChunk) -> list[tuple[int, str]]:
     return [(r.line_no, r.reason) for r in chunk.rejected]
 
 
-# --- the real exports in /work/shared/samples -------------------------------------------
+# --- real terminal exports (ATTENDANCE_REAL_SAMPLES) -----------------------------------------
 
 
-def test_shared_5col_attlog() -> None:
-    pf = open_punch_file(shared("zk_usb_5col_attlog.dat"))
+def test_real_5col_attlog() -> None:
+    pf = open_punch_file(real("zk_usb_5col_attlog.dat"))
     assert (pf.info.format, pf.info.encoding, pf.info.date_order) == ("zk_attlog", "utf-8", "ymd")
     assert pf.info.size == 17360
     res = read_all(pf)
@@ -116,8 +119,8 @@ def test_shared_5col_attlog() -> None:
     assert res.bytes_done == 17360
 
 
-def test_shared_named_attlog() -> None:
-    res = read_all(open_punch_file(shared("zk_usb_named_attlog.dat")))
+def test_real_named_attlog() -> None:
+    res = read_all(open_punch_file(real("zk_usb_named_attlog.dat")))
     assert len(res.punches) == 104 and res.rejected == [] and res.skipped == 0
     assert row(res, 0) == {
         "line_no": 1,
@@ -277,7 +280,7 @@ def test_streaming_small_chunks_equals_one_chunk(name: str, chunk_lines: int) ->
 @pytest.mark.parametrize(
     "path",
     [SAMPLES / n for n in ALL_SAMPLES if n.endswith(".dat")]
-    + [SHARED / "zk_usb_5col_attlog.dat", SHARED / "zk_usb_named_attlog.dat"],
+    + [REAL / "zk_usb_5col_attlog.dat", REAL / "zk_usb_named_attlog.dat"],
     ids=lambda p: p.name,
 )
 def test_fast_path_matches_per_line_parser(path: Path) -> None:
