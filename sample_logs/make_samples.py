@@ -450,6 +450,135 @@ def write_more(out_dir: Path, logs: dict[str, list[P]]) -> None:
     write_hikvision(out_dir, names)
     write_mitapro(out_dir, logs["tk03"])
     write_ronaldjack(out_dir, logs["tk02"])
+    write_report_shapes(out_dir, logs["tk01"], names)
+
+
+# --- Report shapes: iVMS "Original Records Report" tables, Wise Eye "Chi tiết chấm công" ---
+
+
+def hik_report_html(rows: list[list[str]]) -> str:
+    """HK-01's records as an iVMS-4200 "Original Records Report": the title, the header and
+    the data in separate tables; merged cells for the title (colspan + rowspan) and for runs
+    of one department / check point (rowspan); a page break repeats the header."""
+
+    def cell(value: str, tag: str = "td", span: str = "") -> str:
+        text = html.escape(value, quote=False) if value else "&nbsp;"
+        return f"<{tag}{span}>{text}</{tag}>"
+
+    def data_table(part: list[list[str]]) -> list[str]:
+        out = ['<table border="1" cellspacing="0" width="100%">']
+        for i, r in enumerate(part):
+            cells = []
+            for col, value in enumerate(r):
+                if col in (2, 5):  # Department, Attendance Check Point: merged down a run
+                    if i and part[i - 1][col] == value:
+                        continue  # covered by the rowspan above
+                    run = 1
+                    while i + run < len(part) and part[i + run][col] == value:
+                        run += 1
+                    cells.append(cell(value, span=f' rowspan="{run}"' if run > 1 else ""))
+                else:
+                    cells.append(cell(value))
+            out.append("<tr>" + "".join(cells) + "</tr>")
+        out.append("</table>")
+        return out
+
+    header = ["<table border=\"1\" cellspacing=\"0\" width=\"100%\">"]
+    header += ["<tr>" + "".join(cell(h, "th") for h in HK_HEADER) + "</tr>", "</table>"]
+    out = [
+        '<html xmlns:x="urn:schemas-microsoft-com:office:excel">',
+        '<head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"/></head>',
+        "<body>",
+        '<table width="100%">',
+        '<tr><td colspan="11" rowspan="2" align="center"><b>Original Records Report</b></td></tr>',
+        "<tr></tr>",
+        '<tr><td colspan="4">Start Time: 2026-10-01 00:00:00</td>'
+        '<td colspan="4">End Time: 2026-10-31 23:59:59</td>'
+        '<td colspan="3">Export Time: 2026-11-02 08:00:00</td></tr>',
+        "</table>",
+        *header,
+        *data_table(rows[:250]),
+        "<br/>",
+        *header,  # page 2
+        *data_table(rows[250:]),
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(out) + "\n"
+
+
+WISE_EYE_HEADER = ["STT", "Mã N.Viên", "Tên nhân viên", "Ngày", "Thứ"]
+WISE_EYE_SLOTS = ["Vào 1", "Ra 1", "Vào 2", "Ra 2"]
+_WEEKDAYS = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
+
+
+def wise_eye_days(tk01: list[P], names: dict[str, str]) -> list[list[object]]:
+    """Wise Eye "Chi tiết chấm công" of TK-01, 1-16 October: one row per person and day
+    (Mon-Fri, and Saturdays with punches), the first tap of each slot in Vào 1 / Ra 1 /
+    Vào 2 / Ra 2 as HH:MM (Wise Eye drops the seconds), empty cells for missing punches."""
+    by_key: dict[tuple[str, date], list[P]] = {}
+    for p in tk01:
+        if p.when.day <= 16:
+            by_key.setdefault((p.pin, p.when.date()), []).append(p)
+    rows: list[list[object]] = []
+    for pin, name, _h in STAFF + EXTRA_TK01:
+        for day in month_days():
+            if day.day > 16:
+                break
+            punches = by_key.get((pin, day), [])
+            if day.weekday() == 6 or (day.weekday() == 5 and not punches):
+                continue
+            slots: list[time | None] = [None] * 4
+            for p in punches:
+                # nearest anchor (07:00, 11:30, 13:30, 17:00); a double tap keeps the first
+                minutes = p.when.hour * 60 + p.when.minute
+                slot = min(range(4), key=lambda i: abs(minutes - (_ANCHORS[i][0] * 60 + _ANCHORS[i][1])))
+                if slots[slot] is None:
+                    slots[slot] = p.when.time().replace(second=0)
+            rows.append([pin, name, day, _WEEKDAYS[day.weekday()], *slots])
+    return rows
+
+
+def write_report_shapes(out_dir: Path, tk01: list[P], names: dict[str, str]) -> None:
+    """hikvision_report_tables.xls, wiseeye_chitiet.csv and wiseeye_chitiet.xlsx."""
+    rows = hikvision_rows(names)
+    (out_dir / "hikvision_report_tables.xls").write_bytes(hik_report_html(rows).encode())
+
+    days = wise_eye_days(tk01, names)
+    # deliberately bad: an out time typed with a letter O (its row's other cells still count)
+    bad = next(
+        i for i, r in enumerate(days) if r[0] == "109" and r[5] is not None and r[2].day >= 9
+    )
+    days[bad][5] = "11:3O"
+    title = ["BẢNG CHI TIẾT CHẤM CÔNG", "Từ ngày 01/10/2026 đến ngày 16/10/2026"]
+
+    def hhmm(value: object) -> str:
+        return value.strftime("%H:%M") if isinstance(value, time) else (value or "")
+
+    lines = [title[0] + ",,,,,,,,", title[1] + ",,,,,,,,", ",,,,,,,,"]
+    lines.append(",".join(WISE_EYE_HEADER + WISE_EYE_SLOTS))
+    for i, (pin, name, day, weekday, *slots) in enumerate(days, 1):
+        cells = [str(i), pin, name, f"{day:%d/%m/%Y}", weekday, *(hhmm(v) for v in slots)]
+        lines.append(",".join(cells))
+    data = "\ufeff" + "\r\n".join(lines) + "\r\n"
+    (out_dir / "wiseeye_chitiet.csv").write_bytes(data.encode("utf-8"))
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "ChiTietChamCong"
+    ws.append([title[0]])
+    ws.merge_cells("A1:I1")
+    ws.append([title[1]])
+    ws.merge_cells("A2:I2")
+    ws.append([])
+    ws.append(WISE_EYE_HEADER + WISE_EYE_SLOTS)
+    for i, (pin, name, day, weekday, *slots) in enumerate(days, 1):
+        ws.append([i, pin, name, datetime.combine(day, time()), weekday, *slots])
+        r = ws.max_row
+        ws.cell(r, 4).number_format = "dd/mm/yyyy"
+        for c in range(6, 10):
+            ws.cell(r, c).number_format = "hh:mm"
+    save_workbook(wb, out_dir / "wiseeye_chitiet.xlsx")
 
 
 if __name__ == "__main__":

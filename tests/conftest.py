@@ -14,7 +14,7 @@ from attendance.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_logs"
-SHARED_SAMPLES = ROOT.parent / "shared" / "samples"
+REAL_SAMPLES = SAMPLES / "real"  # anonymised exports of real terminals (sample_logs/README.md)
 POSTGRES_URL = os.environ.get("ATTENDANCE_TEST_POSTGRES_URL")
 IN_CI = os.environ.get("CI") == "true"
 

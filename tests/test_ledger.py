@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_SAMPLES
+from conftest import REAL_SAMPLES
 from sqlalchemy import func, select
 
 from attendance import models as m
@@ -155,10 +155,10 @@ def test_clock_offset_corrects_times_and_follows_changes(db_url: str, tmp_path: 
     assert next(r for r in summary() if r["staff_code"] == "NV002")["late_minutes"] == 12
 
 
-@pytest.mark.skipif(not (SHARED_SAMPLES / "zk_usb_5col_attlog.dat").exists(), reason="shared samples missing")
+@pytest.mark.skipif(not (REAL_SAMPLES / "zk_usb_5col_attlog.dat").exists(), reason="real samples missing")
 def test_real_5_column_export_imports_and_reimports(db_url: str) -> None:
     setup()
-    path = SHARED_SAMPLES / "zk_usb_5col_attlog.dat"
+    path = REAL_SAMPLES / "zk_usb_5col_attlog.dat"
     lines = [line for line in path.read_text().splitlines() if line.strip()]
     first = run_import(path)
     assert first["read"] == len(lines) and first["rejected"] == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import os
 import unicodedata
 from pathlib import Path
 
@@ -25,16 +26,18 @@ from devices.parsers import (
 from devices.parsers.detect import ZkAttlogFile
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "samples"
+# anonymised exports of real terminals, kept outside the repository: set the variable to
+# the folder holding zk_usb_5col_attlog.dat and zk_usb_named_attlog.dat to check them too
+REAL = Path(os.environ.get("ATTENDANCE_REAL_SAMPLES", Path(__file__).resolve().parents[1] / "sample_logs" / "real"))
 SAMPLES = REPO / "sample_logs"
 
 ZK6 = "{pin}\t{t}\t1\t0\t1\t0"
 
 
-def shared(name: str) -> Path:
-    path = SHARED / name
+def real(name: str) -> Path:
+    path = REAL / name
     if not path.exists():
-        pytest.skip(f"shared sample {path} is not available in this checkout")
+        pytest.skip(f"real export {name} not available (set ATTENDANCE_REAL_SAMPLES)")
     return path
 
 
@@ -79,11 +82,11 @@ def reasons(chunk: ParsedChunk) -> list[tuple[int, str]]:
     return [(r.line_no, r.reason) for r in chunk.rejected]
 
 
-# --- real exports kept beside the repository (skipped when absent) -----------------------
+# --- real terminal exports (ATTENDANCE_REAL_SAMPLES) -----------------------------------------
 
 
-def test_shared_5col_attlog() -> None:
-    pf = open_punch_file(shared("zk_usb_5col_attlog.dat"))
+def test_real_5col_attlog() -> None:
+    pf = open_punch_file(real("zk_usb_5col_attlog.dat"))
     assert (pf.info.format, pf.info.encoding, pf.info.date_order) == ("zk_attlog", "utf-8", "ymd")
     assert pf.info.size == 17360
     res = read_all(pf)
@@ -116,8 +119,8 @@ def test_shared_5col_attlog() -> None:
     assert res.bytes_done == 17360
 
 
-def test_shared_named_attlog() -> None:
-    res = read_all(open_punch_file(shared("zk_usb_named_attlog.dat")))
+def test_real_named_attlog() -> None:
+    res = read_all(open_punch_file(real("zk_usb_named_attlog.dat")))
     assert len(res.punches) == 104 and res.rejected == [] and res.skipped == 0
     assert row(res, 0) == {
         "line_no": 1,
@@ -277,7 +280,7 @@ def test_streaming_small_chunks_equals_one_chunk(name: str, chunk_lines: int) ->
 @pytest.mark.parametrize(
     "path",
     [SAMPLES / n for n in ALL_SAMPLES if n.endswith(".dat")]
-    + [SHARED / "zk_usb_5col_attlog.dat", SHARED / "zk_usb_named_attlog.dat"],
+    + [REAL / "zk_usb_5col_attlog.dat", REAL / "zk_usb_named_attlog.dat"],
     ids=lambda p: p.name,
 )
 def test_fast_path_matches_per_line_parser(path: Path) -> None:
@@ -305,8 +308,8 @@ def test_detect_encoding_boms_and_fallbacks() -> None:
     assert detect_encoding(b"Nguy\xea\xden") == "cp1258"
     # 0x8A is undefined in cp1258 but is Š in cp1252
     assert detect_encoding(b"\x8akoda") == "cp1252"
-    # 0x81 is undefined everywhere: fall back to utf-8 (bad lines get rejected)
-    assert detect_encoding(b"abc\x81") == "utf-8"
+    # 0x81 is undefined everywhere: the code page wins (the line itself gets rejected)
+    assert detect_encoding(b"abc\x81") == "cp1258"
     assert detect_encoding(b"") == "utf-8"
 
 
@@ -336,11 +339,13 @@ def test_undecodable_lines_are_rejected_not_dropped() -> None:
         + b"102\t2026-10-01 07:00:02\t1\t0\t1\t0\n"
     )
     pf = open_punch_bytes(data, "mixed.dat")
-    assert pf.info.encoding == "utf-8"  # nothing decodes the whole file
+    assert pf.info.encoding == "utf-8"  # one UTF-8 line and one line nothing decodes
     res = read_all(pf)
     assert res.punches["line_no"].tolist() == [1, 3]
     assert res.punches["user_id"].tolist() == ["Nguyễn", "102"]
-    assert reasons(res) == [(2, "not valid utf-8 text (byte 0x81 at byte 1)")]
+    assert reasons(res) == [
+        (2, "not valid utf-8 text, nor cp1258 nor cp1252 (byte 0x81 at byte offset 0 of the line)")
+    ]
     assert res.rejected[0].raw.startswith("\ufffd")
 
 
@@ -616,7 +621,8 @@ def test_csv_title_rows_repeated_header_and_empty_rows() -> None:
     assert pf.info.columns == {"user_id": "Mã chấm công", "date": "Ngày", "time": "Giờ"}
     res = read_all(pf)
     assert res.punches["line_no"].tolist() == [5, 8]
-    assert res.skipped == 5  # 2 title rows, header, empty row, repeated header
+    # 2 title rows, header, repeated header; a row of only delimiters is blank (not counted)
+    assert res.skipped == 4
     assert reasons(res) == [
         (9, "field 2 (user id): empty"),
         (10, "expected at least 5 fields, found 4"),

@@ -234,35 +234,37 @@ def test_hikvision_html_structure() -> None:
     good = ["'00012", "Lê &amp; Cường", "UBND", "2026-10-01 07:58:12", "Check-out"]
     doc = (
         "<html><body><p>Original Records</p>"
-        "<table><tr><td>layout table, no header</td></tr></table>"  # table 1: ignored
+        "<table><tr><td>layout table, no header</td></tr></table>"  # 1: a title row (no time)
         "<table>"
-        "<tr><td colspan='11'>Original Records</td></tr>"  # 1 title row
-        "<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"  # 2 header
-        "<tr>" + "".join(f"<td>{c}</td>" for c in good) + "</tr>"  # 3
-        "<tr></tr>"  # 4 blank: counted as a row number, nowhere else
-        "<tr><td>'00013</td><td>B<br>Nguyễn</td><td colspan=2>&nbsp;</td><td>None</td></tr>"  # 5
-        "<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"  # 6 repeated header
+        "<tr><td colspan='11'>Original Records</td></tr>"  # 2 title row
+        "<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"  # 3 header
+        "<tr>" + "".join(f"<td>{c}</td>" for c in good) + "</tr>"  # 4
+        "<tr></tr>"  # 5 blank: counted as a row number, nowhere else
+        "<tr><td>'00013</td><td>B<br>Nguyễn</td><td colspan=2>&nbsp;</td><td>None</td></tr>"  # 6
+        "<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"  # 7 repeated header
         "<tr><td>\t'00014 </td><td>C</td><td>X</td>"
-        "<td>2026-10-01\n 17:00:01</td><td>Check-in</td></tr>"  # 7 whitespace collapses
+        "<td>2026-10-01\n 17:00:01</td><td>Check-in</td></tr>"  # 8 whitespace collapses
+        # a nested table does not end the row; its own row (9) ends first and is read too
         "<tr><td>'00015</td><td>D<table><tr><td>nested</td></tr></table></td><td>X</td>"
-        "<td>2026-10-02 07:00:00</td><td>x</td></tr>"  # 8 a nested table does not end the row
-        "<tr><td>'00016</td><td>E</td><td>X</td><td>2026-10-02 07:00:00"  # 9 unclosed
+        "<td>2026-10-02 07:00:00</td><td>x</td></tr>"  # 10
+        "<tr><td>'00016</td><td>E</td><td>X</td><td>2026-10-02 07:00:00"  # 11 unclosed
     )
     pf = open_punch_bytes(doc.encode(), "records.xls")
     assert isinstance(pf, HtmlTableFile) and pf.table == 2
     res = read_all(pf)
     assert [row(res, i) for i in range(len(res.punches))] == [
-        (3, "00012", "2026-10-01 07:58:12", 1),
-        (7, "00014", "2026-10-01 17:00:01", 0),
-        (8, "00015", "2026-10-02 07:00:00", None),
+        (4, "00012", "2026-10-01 07:58:12", 1),
+        (8, "00014", "2026-10-01 17:00:01", 0),
+        (10, "00015", "2026-10-02 07:00:00", None),
     ]
-    assert res.skipped == 3  # title row, header, repeated header
+    assert res.skipped == 4  # two title rows, header, repeated header
     assert reasons(res) == [
-        (5, "table row 5, cell 4 (date/time): '' is not a valid date/time (yyyy-mm-dd hh:mm[:ss])"),
-        (9, "table row 9: expected at least 5 cells, found 4"),
+        (6, "table row 6, cell 4 (date/time): '' is not a valid date/time (yyyy-mm-dd hh:mm[:ss])"),
+        (9, "table row 9: expected at least 5 cells, found 1"),
+        (11, "table row 11: expected at least 5 cells, found 4"),
     ]
     assert res.rejected[0].raw == "'00013\tB Nguyễn\t\t\tNone"
-    assert res.raw_line(4) == b""
+    assert res.raw_line(5) == b""
 
 
 def test_hikvision_html_odd_dates_do_not_refuse_the_file() -> None:

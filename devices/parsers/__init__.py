@@ -18,23 +18,29 @@ from .detect import (
 from .encoding import decode_text, detect_encoding
 from .mapping import ProfileError, profile_from_dict, profile_to_dict
 from .types import (
+    DEFAULT_LIMITS,
+    DEFAULT_PLAUSIBLE_YEARS,
     PUNCH_COLUMNS,
     DateOrder,
     FileInfo,
     MappingProfile,
     ParsedChunk,
+    ParseLimits,
     PunchFile,
     RejectedLine,
     UnsupportedFile,
 )
 
 __all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_PLAUSIBLE_YEARS",
     "FORMATS",
     "PROFILE_FORMATS",
     "PUNCH_COLUMNS",
     "DateOrder",
     "FileInfo",
     "MappingProfile",
+    "ParseLimits",
     "ParsedChunk",
     "ProfileError",
     "PunchFile",

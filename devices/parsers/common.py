@@ -71,6 +71,32 @@ def user_id_problem(value: str) -> str | None:
     return None
 
 
+def year_range_seconds(years: tuple[int, int]) -> tuple[int, int]:
+    """Seconds since 1970 of the first instant of ``years[0]`` and of ``years[1] + 1``."""
+    first, last = years
+    if not 1 <= first <= last <= 9998:
+        raise ValueError(f"plausible_years must be (first, last) with 1 <= first <= last <= 9998, not {years!r}")
+    lo = date_to_seconds(first, 1, 1)
+    hi = date_to_seconds(last + 1, 1, 1)
+    assert lo is not None and hi is not None
+    return lo, hi
+
+
+def implausible(value: str, seconds: int, years: tuple[int, int]) -> str | None:
+    """Why ``seconds`` (parsed from ``value``) is outside the plausible years, or None."""
+    lo, hi = year_range_seconds(years)
+    if lo <= seconds < hi:
+        return None
+    return f"{show(value)} is outside the plausible years {years[0]}-{years[1]}"
+
+
+def too_long(value: str, limit: int, what: str = "field") -> str | None:
+    """Why ``value`` is too long to be read (checked before any pattern matching), or None."""
+    if len(value) <= limit:
+        return None
+    return f"{what} is {len(value)} characters long (at most {limit} are read)"
+
+
 def date_to_seconds(year: int, month: int, day: int) -> int | None:
     """Seconds from 1970-01-01 to the given date, or None if it is not a real date."""
     try:

@@ -22,14 +22,26 @@ from .common import (
     date_to_seconds,
     field_reason,
     frame_from_punches,
+    implausible,
     is_blank,
     make_chunk,
     show,
     time_to_seconds,
+    too_long,
     user_id_problem,
 )
 from .encoding import DecodedLines
-from .types import DateOrder, MappingProfile, ParsedChunk, RejectedLine, UnsupportedFile
+from .types import (
+    DEFAULT_LIMITS,
+    DEFAULT_PLAUSIBLE_YEARS,
+    DateOrder,
+    MappingProfile,
+    ParsedChunk,
+    ParseLimits,
+    RejectedLine,
+    UnsupportedFile,
+)
+from .zk_attlog import parse_zk_line
 
 DELIMITERS = (",", ";", "\t", "|")
 HEADER_SEARCH_LINES = 30  # vendor exports put a few title rows above the header
@@ -50,6 +62,7 @@ ROLE_SYNONYMS: dict[str, tuple[str, ...]] = {
         "person id",
         "employee id",
         "ma nv",
+        "ma n vien",  # Wise Eye "Mã N.Viên"
         "ma nhan vien",
         "ma so nhan vien",
         "no",
@@ -82,6 +95,8 @@ ROLE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "status": ("trang thai", "status", "attendance status", "state", "vao ra", "in out"),
 }
 _OUT_TIME_HEADERS = ("gio ra", "time out", "check out time")
+#: Wise Eye "Chi tiết chấm công": one row per person-day, punches in "Vào 1", "Ra 1", ...
+_PAIR_HEADER = re.compile(r"(vao|ra) ([0-9]{1,2})")
 
 _STATUS_WORDS: dict[str, int] = {
     "c in": 0,
@@ -104,14 +119,19 @@ _STATUS_WORDS: dict[str, int] = {
 
 _ISO_DATE = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})")
 _DMY_DATE = re.compile(r"([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]([0-9]{4}|[0-9]{2})")
-_TIME = re.compile(
-    r"([0-9]{1,2})[:hH]([0-9]{2})(?:[:mM]([0-9]{2})(?:[.,][0-9]{1,6})?)?"
-    r"\s*(?:(AM|PM|SA|CH)\.?)?\s*(?:Z|[+-][0-9]{2}:?[0-9]{2})?",
-    re.IGNORECASE,
-)
-_DATETIME_SPLIT = re.compile(r"(\S+?)(?:T|\s+)(\S.*)")
+# Every pattern here runs on untrusted text, so none has two quantifiers that can match
+# the same characters next to each other (no backtracking blow-up), and fields are
+# length-checked before they get here (ParseLimits.max_field_chars). Spaces between a time
+# and its AM/PM or UTC offset are handled with str.strip, not with \s* in a pattern.
+_TIME_HEAD = re.compile(r"([0-9]{1,2})[:hH]([0-9]{2})(?:[:mM]([0-9]{2})(?:[.,][0-9]{1,6})?)?")
+_UTC_OFFSET = re.compile(r"[zZ]|[+-][0-9]{2}:?[0-9]{2}")
+_HALF_DAYS = ("AM", "PM", "SA", "CH")
+_DATETIME_SEP = re.compile(r"[\sT]")
 _INT = re.compile(r"[0-9]{1,9}")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+_VOTE_MAX_CHARS = 64
+_HEADER_MAX_CHARS = 4096  # no header row is longer; longer rows are never compared with it
 
 ORDER_TEXT = {"dmy": "dd/mm/yyyy", "mdy": "mm/dd/yyyy", "ymd": "yyyy-mm-dd"}
 
@@ -183,14 +203,35 @@ def parse_date(value: str, order: DateOrder | None) -> int | None:
     return None
 
 
-def parse_time(value: str) -> int | None:
-    """Seconds since midnight of ``H:MM``, ``HH:MM:SS`` (optionally AM/PM or SA/CH)."""
-    m = _TIME.fullmatch(value.strip())
+def _time_parts(value: str) -> tuple[int, int, int, str] | None:
+    """(hour, minute, second, AM/PM/SA/CH or "") of a time text, in one linear pass."""
+    value = value.strip()
+    m = _TIME_HEAD.match(value)
     if m is None:
         return None
-    hour, minute = int(m.group(1)), int(m.group(2))
-    second = int(m.group(3) or 0)
-    half = (m.group(4) or "").upper()
+    rest = value[m.end() :].lstrip()
+    half = rest[:2].upper()
+    if half in _HALF_DAYS:
+        rest = rest[2:]
+        rest = rest[1:].lstrip() if rest.startswith(".") else rest.lstrip()
+    else:
+        half = ""
+    if rest and _UTC_OFFSET.fullmatch(rest) is None:
+        return None
+    return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0), half
+
+
+def is_time(value: str) -> bool:
+    """True when ``value`` reads as a time of day (the shapes ``parse_time`` accepts)."""
+    return _time_parts(value) is not None
+
+
+def parse_time(value: str) -> int | None:
+    """Seconds since midnight of ``H:MM``, ``HH:MM:SS`` (optionally AM/PM or SA/CH)."""
+    parts = _time_parts(value)
+    if parts is None:
+        return None
+    hour, minute, second, half = parts
     if half:
         if not 1 <= hour <= 12:
             return None
@@ -201,11 +242,19 @@ def parse_time(value: str) -> int | None:
 
 def split_datetime(value: str) -> tuple[str, str] | None:
     """Split a combined value into (date, time) text, whichever comes first."""
-    m = _DATETIME_SPLIT.fullmatch(value.strip())
+    value = value.strip()
+    if "\n" in value or "\r" in value:
+        return None
+    m = _DATETIME_SEP.search(value, 1)  # the first space or "T" after the first character
+    # a "T" splits only when the time follows it directly ("2026-10-01T07:00"); the search
+    # only moves forward, so this stays linear
+    while m is not None and m.group() == "T" and not value[m.end() : m.end() + 1].strip():
+        m = _DATETIME_SEP.search(value, m.end())
     if m is None:
         return None
-    first, second = m.group(1), m.group(2)
-    if _TIME.fullmatch(first) and not _TIME.fullmatch(second):
+    first = value[: m.start()]
+    second = value[m.end() :].lstrip()
+    if is_time(first) and not is_time(second):
         return second, first  # "07:58 01/10/2026"
     return first, second
 
@@ -247,11 +296,19 @@ class CsvLayout:
     status: int | None = None
     columns: dict[str, str] = field(default_factory=dict)  # role -> header text
     dialect: str = "csv"  # "zktime_csv" / "hikvision" when the header is that export's
+    # person-day layouts (Wise Eye "Vào 1 / Ra 1 / ..."): (column, status, header text) of
+    # each in/out time column; every non-empty one is a punch on the row's date
+    pairs: tuple[tuple[int, int, str], ...] = ()
 
     def needed(self) -> int:
         """Fields a row must have to reach every mapped column."""
         idx = [self.user_id, self.datetime, self.date, self.time, self.status]
         return max(i for i in idx if i is not None) + 1
+
+    def mapped(self) -> list[int]:
+        """Indices of the mapped columns (their values are length-checked and parsed)."""
+        idx = [self.user_id, self.datetime, self.date, self.time, self.status]
+        return [i for i in idx if i is not None] + [i for i, _, _ in self.pairs]
 
     def date_column(self) -> int:
         """The column whose values carry the date."""
@@ -323,8 +380,11 @@ def _layout_from_header(
         values = [row[t] for row in samples if len(row) > t and row[t].strip()]
         if values and sum(_has_date(v) for v in values) * 2 > len(values):
             dt, t, d = t, None, None  # a "Time" column that holds date and time
+    pairs = _pair_columns(fields, keys) if dt is None and t is None and not by_profile else ()
     if dt is not None:
         d = t = None
+    elif d is not None and pairs:
+        pass  # a person-day row: the date, then in/out times
     elif d is None or t is None:
         missing = "time" if t is None else "date"
         raise UnsupportedFile(
@@ -339,6 +399,10 @@ def _layout_from_header(
     status = roles.get("status")
     used = {"user_id": uid, "datetime": dt, "date": d, "time": t, "status": status}
     columns = {r: fields[i].strip() for r, i in used.items() if i is not None}
+    seen: dict[int, int] = {}
+    for _, status, header in pairs:
+        seen[status] = seen.get(status, 0) + 1
+        columns[f"{'in' if status == 0 else 'out'}_{seen[status]}"] = header
     return CsvLayout(
         delimiter=delimiter,
         header_line=line_no,
@@ -350,7 +414,18 @@ def _layout_from_header(
         status=status,
         columns=columns,
         dialect=dialect,
+        pairs=pairs,
     )
+
+
+def _pair_columns(fields: Sequence[str], keys: Sequence[str]) -> tuple[tuple[int, int, str], ...]:
+    """The ``Vào n`` / ``Ra n`` columns of a header: (index, status 0 in / 1 out, header)."""
+    out = []
+    for i, key in enumerate(keys):
+        m = _PAIR_HEADER.fullmatch(key)
+        if m is not None:
+            out.append((i, 0 if m.group(1) == "vao" else 1, fields[i].strip()))
+    return tuple(out)
 
 
 def header_roles(fields: Sequence[str], profile: MappingProfile | None) -> dict[str, int] | None:
@@ -515,6 +590,8 @@ class DateOrderVote:
 
     def add(self, value: str) -> None:
         """Record the evidence of one date (or date/time) value."""
+        if len(value) > _VOTE_MAX_CHARS:
+            return  # no date is this long; the row is rejected when it is parsed
         parts = split_datetime(value)
         text = parts[0] if parts else value
         kind = date_evidence(text)
@@ -561,18 +638,57 @@ class DateOrderVote:
         return "ymd" if self.seen else None
 
 
+_TITLE_CELL_MAX = 64  # longer cells are never a time or a date/time
+
+
+def _is_time_cell(value: str) -> bool:
+    value = value.strip()
+    if not value or len(value) > _TITLE_CELL_MAX:
+        return False
+    return is_time(value) or any(parse_datetime(value, o) is not None for o in ("dmy", "mdy"))
+
+
+def title_row_problem(cells: Sequence[str], unit: str, header_line: int) -> str | None:
+    """None when a row above the header is a title row (skipped), else the reject reason.
+
+    A title row has no cell that is a time or a date and time by itself, and is not an
+    attlog punch line: every punch needs its time in a cell of its own, so skipping such a
+    row cannot lose one ("Start Time: 2026-10-01 00:00:00" is a caption, "07:00" a time).
+    """
+    for value in cells:
+        if _is_time_cell(value):
+            return (
+                f"above the header ({unit} {header_line}) but holds the time"
+                f" {show(value.strip())}: not a title row"
+            )
+    text = "\t".join(cells)
+    if len(text) <= 4096 and isinstance(parse_zk_line(text, 0), Punch):
+        return f"above the header ({unit} {header_line}) but is an attlog punch line"
+    return None
+
+
 def iter_rows(
     lines: Iterable[tuple[int, str]], layout: CsvLayout
 ) -> Iterator[tuple[int, str, list[str] | None]]:
-    """Yield (line_no, text, fields) for data rows; fields is None for structural rows."""
+    """Yield (line_no, text, fields) for data rows; fields is None for structural rows
+    (the header, a repeated header); rows above the header come with fields [] and are
+    checked with ``title_row_problem``."""
     for line_no, text in lines:
         if is_blank(text):
             continue
-        if layout.header_line is not None and line_no <= layout.header_line:
-            yield line_no, text, None  # title rows and the header itself
+        if layout.header_line is not None and line_no < layout.header_line:
+            yield line_no, text, []  # a title row above the header, or a reject
+            continue
+        if layout.header_line is not None and line_no == layout.header_line:
+            yield line_no, text, None
             continue
         fields = split_row(text, layout.delimiter)
-        if layout.header_key is not None and len(fields) == len(layout.header_key):
+        # a header is short: do not normalise (a Python pass per character) a long line
+        if (
+            layout.header_key is not None
+            and len(fields) == len(layout.header_key)
+            and len(text) <= _HEADER_MAX_CHARS
+        ):
             if tuple(norm_label(f) for f in fields) == layout.header_key:
                 yield line_no, text, None  # header repeated (page breaks in exports)
                 continue
@@ -587,6 +703,8 @@ class RowStyle:
     field: Callable[[int, int, str, str], str]
     #: (row number, fields needed, fields found) -> reason
     count: Callable[[int, int, int], str]
+    #: (row number, problem of the whole row) -> reason
+    row: Callable[[int, str], str] = lambda _n, problem: problem
 
 
 CSV_STYLE = RowStyle(
@@ -595,10 +713,23 @@ CSV_STYLE = RowStyle(
 )
 
 
+@dataclass(frozen=True)
+class RowRules:
+    """Per-file checks every row gets: plausible years and length bounds."""
+
+    years: tuple[int, int] = DEFAULT_PLAUSIBLE_YEARS
+    limits: ParseLimits = DEFAULT_LIMITS
+
+
+DEFAULT_RULES = RowRules()
+
+
 def is_repeated_header(fields: Sequence[str], layout: CsvLayout) -> bool:
     """True for a row that repeats the header (page breaks), trailing empty cells ignored."""
     key = layout.header_key
-    if key is None or not fields or norm_label(fields[0]) != key[0]:
+    if key is None or not fields or len(fields[0]) > _HEADER_MAX_CHARS:
+        return False
+    if norm_label(fields[0]) != key[0]:
         return False  # the first cell settles almost every row cheaply
     keys = [norm_label(f) for f in fields]
     while keys and not keys[-1]:
@@ -616,12 +747,20 @@ def parse_row(
     layout: CsvLayout,
     order: DateOrder | None,
     style: RowStyle = CSV_STYLE,
-) -> Punch | RejectedLine | None:
-    """Parse one data row; None for an empty spreadsheet row (only delimiters)."""
+    rules: RowRules = DEFAULT_RULES,
+) -> Punch | RejectedLine | list[Punch | RejectedLine] | None:
+    """Parse one data row; None for an empty spreadsheet row (only delimiters).
+
+    A person-day row (``layout.pairs``) gives a list: one punch per non-empty in/out
+    cell, a reject for each cell that is not a time.
+    """
 
     def reject(index: int, label: str, problem: str) -> RejectedLine:
         return RejectedLine(line_no, text, style.field(line_no, index, label, problem))
 
+    problem = too_long(text, rules.limits.max_line_chars, "row" if style is not CSV_STYLE else "line")
+    if problem:
+        return RejectedLine(line_no, text, style.row(line_no, problem))
     for i, value in enumerate(fields):
         problem = control_char_problem(value)
         if problem:
@@ -631,12 +770,38 @@ def parse_row(
     need = layout.needed()
     if len(fields) < need:
         return RejectedLine(line_no, text, style.count(line_no, need, len(fields)))
+    for i in layout.mapped():
+        problem = too_long(fields[i].strip(), rules.limits.max_field_chars)
+        if problem:
+            return reject(i, _label(layout, i), problem)
+    if layout.pairs and not any(_cell(fields, i).strip() for i, _, _ in layout.pairs):
+        return None  # a person-day without punches (a day off): nothing to read
     ui = layout.user_id
     user_id = clean_user_id(fields[ui])
     problem = user_id_problem(user_id)
     if problem:
         return reject(ui, "user id", problem)
     fmt = ORDER_TEXT.get(order or "ymd", "yyyy-mm-dd")
+    if layout.pairs:
+        assert layout.date is not None
+        value = fields[layout.date]
+        day = parse_date(value, order)
+        if day is None:
+            return reject(layout.date, "date", f"{show(value.strip())} is not a valid date ({fmt})")
+        problem = implausible(value.strip(), day, rules.years)
+        if problem:
+            return reject(layout.date, "date", problem)
+        results: list[Punch | RejectedLine] = []
+        for i, status, header in layout.pairs:
+            value = _cell(fields, i).strip()
+            if not value:
+                continue  # a missing punch
+            tod = parse_time(value)
+            if tod is None:
+                results.append(reject(i, header, f"{show(value)} is not a valid time (hh:mm[:ss])"))
+            else:
+                results.append(Punch(line_no, user_id, day + tod, status, None, None))
+        return results
     if layout.datetime is not None:
         value = fields[layout.datetime]
         seconds = parse_datetime(value, order)
@@ -659,8 +824,17 @@ def parse_row(
                 layout.time, "time", f"{show(value.strip())} is not a valid time (hh:mm[:ss])"
             )
         seconds = day + tod
+    index = layout.date_column()
+    problem = implausible(fields[index].strip(), seconds, rules.years)
+    if problem:
+        return reject(index, _label(layout, index), problem)
     status = parse_status(fields[layout.status]) if layout.status is not None else None
     return Punch(line_no, user_id, seconds, status, None, None)
+
+
+def _cell(fields: Sequence[str], index: int) -> str:
+    """A field, or "" when the row stops before it (trailing empty cells)."""
+    return fields[index] if index < len(fields) else ""
 
 
 def _label(layout: CsvLayout, index: int) -> str:
@@ -673,7 +847,19 @@ def _label(layout: CsvLayout, index: int) -> str:
     ):
         if attr == index:
             return role
+    for i, _, header in layout.pairs:
+        if i == index:
+            return header
     return "unmapped column"
+
+
+def as_results(
+    res: Punch | RejectedLine | list[Punch | RejectedLine] | None,
+) -> list[Punch | RejectedLine]:
+    """What ``parse_row`` returned, as a list (empty for None)."""
+    if res is None:
+        return []
+    return res if isinstance(res, list) else [res]
 
 
 def parse_csv_lines(
@@ -683,6 +869,7 @@ def parse_csv_lines(
     order: DateOrder | None,
     bytes_done: int = 0,
     raw: bytes = b"",
+    rules: RowRules = DEFAULT_RULES,
 ) -> ParsedChunk:
     """Parse a run of decoded lines of a delimited file."""
     punches: list[Punch] = []
@@ -695,16 +882,27 @@ def parse_csv_lines(
             rejected.append(RejectedLine(first_line_no + i, text, reason))
         else:
             numbered.append((first_line_no + i, text))
+    header = layout.header_line or 0
     for line_no, text, fields in iter_rows(numbered, layout):
         if fields is None:
             skipped += 1
             continue
-        res = parse_row(line_no, text, fields, layout, order)
-        if res is None:
-            skipped += 1
-        elif isinstance(res, Punch):
-            punches.append(res)
-        else:
-            rejected.append(res)
+        if line_no < header:
+            cells = split_row(text, layout.delimiter)
+            if not any(c.strip() for c in cells):
+                continue  # only delimiters: blank, as below the header
+            problem = title_row_problem(cells, "line", header)
+            if problem is None:
+                skipped += 1
+            else:
+                rejected.append(RejectedLine(line_no, text, problem))
+            continue
+        res = parse_row(line_no, text, fields, layout, order, rules=rules)
+        # None: only delimiters and spaces (or a person-day without punches): not counted
+        for item in as_results(res):
+            if isinstance(item, Punch):
+                punches.append(item)
+            else:
+                rejected.append(item)
     frame = frame_from_punches(punches)
     return make_chunk([frame], rejected, skipped, bytes_done, first_line_no, raw)

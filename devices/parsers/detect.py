@@ -5,16 +5,27 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 
-from .common import is_blank, make_chunk
-from .delimited import CsvLayout, DateOrderVote, find_layout, iter_rows, parse_csv_lines
+from .common import is_blank, make_chunk, year_range_seconds
+from .delimited import (
+    DEFAULT_RULES,
+    CsvLayout,
+    DateOrderVote,
+    RowRules,
+    find_layout,
+    iter_rows,
+    parse_csv_lines,
+)
 from .encoding import decode_lines
 from .html_table import HtmlTableFile, find_table_layout, looks_like_html
 from .source import ScanResult, Source, iter_chunks, scan
 from .types import (
+    DEFAULT_LIMITS,
+    DEFAULT_PLAUSIBLE_YEARS,
     DateOrder,
     FileInfo,
     MappingProfile,
     ParsedChunk,
+    ParseLimits,
     PunchFile,
     RejectedLine,
     UnsupportedFile,
@@ -44,13 +55,22 @@ class ZkAttlogFile(PunchFile):
     """A ZK USB attlog.dat file, parsed chunk by chunk."""
 
     def __init__(
-        self, source: Source, info: FileInfo, scanned: ScanResult, chunk_lines: int
+        self,
+        source: Source,
+        info: FileInfo,
+        scanned: ScanResult,
+        chunk_lines: int,
+        rules: RowRules = DEFAULT_RULES,
     ) -> None:
         self.info = info
         self._source = source
         self._chunk_lines = chunk_lines
         self._ctx = ZkChunkContext(
-            scanned.encoding, scanned.first_content_line, scanned.last_content_line
+            scanned.encoding,
+            scanned.first_content_line,
+            scanned.last_content_line,
+            rules.years,
+            rules.limits.max_line_chars,
         )
 
     def chunks(self, *, mode: ParseMode = "auto") -> Iterator[ParsedChunk]:
@@ -75,11 +95,13 @@ class DelimitedFile(PunchFile):
         info: FileInfo,
         layout: CsvLayout,
         chunk_lines: int,
+        rules: RowRules = DEFAULT_RULES,
     ) -> None:
         self.info = info
         self.layout = layout
         self._source = source
         self._chunk_lines = chunk_lines
+        self._rules = rules
 
     def chunks(self) -> Iterator[ParsedChunk]:
         """Parse the file in runs of at most ``chunk_lines`` lines."""
@@ -87,7 +109,13 @@ class DelimitedFile(PunchFile):
             decoded = decode_lines(raw.data, self.info.encoding)
             order = self.info.date_order
             yield parse_csv_lines(
-                decoded, raw.first_line_no, self.layout, order, raw.bytes_done, raw.data
+                decoded,
+                raw.first_line_no,
+                self.layout,
+                order,
+                raw.bytes_done,
+                raw.data,
+                rules=self._rules,
             )
 
 
@@ -173,8 +201,17 @@ _DIALECT_HEADERS = {
 }
 
 
-def _open_html(source: Source, scanned: ScanResult, chunk_lines: int) -> PunchFile:
-    table, layout = find_table_layout(source, scanned)
+def _open_html(
+    source: Source, scanned: ScanResult, chunk_lines: int, rules: RowRules
+) -> PunchFile:
+    limits = rules.limits
+    if scanned.size > limits.html_max_bytes:
+        mb = 1024 * 1024
+        raise UnsupportedFile(
+            f"{source.name}: refused: an HTML table of {scanned.size // mb} MB (at most"
+            f" {limits.html_max_bytes // mb} MB are read)"
+        )
+    table, layout = find_table_layout(source, scanned, limits)
     info = FileInfo(
         source.name,
         "hikvision",
@@ -184,12 +221,19 @@ def _open_html(source: Source, scanned: ScanResult, chunk_lines: int) -> PunchFi
         columns=dict(layout.columns),
         line_unit="table row",
     )
-    punch_file = HtmlTableFile(source, info, table, layout, chunk_lines)
+    punch_file = HtmlTableFile(source, info, table, layout, chunk_lines, rules)
     info.date_order = punch_file.vote_date_order(iso_wins=True)
     return punch_file
 
 
-def _open(source: Source, fmt: str, profile: MappingProfile | None, chunk_lines: int) -> PunchFile:
+def _open(
+    source: Source,
+    fmt: str,
+    profile: MappingProfile | None,
+    chunk_lines: int,
+    rules: RowRules = DEFAULT_RULES,
+) -> PunchFile:
+    year_range_seconds(rules.years)  # a ValueError for a nonsensical range, before any work
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if chunk_lines < 1:
@@ -207,7 +251,7 @@ def _open(source: Source, fmt: str, profile: MappingProfile | None, chunk_lines:
                 f"{name}: this is a zip archive (an Excel .xlsx workbook?), not a {fmt} file;"
                 " read it with fmt 'xlsx' or 'auto'"
             )
-        return open_xlsx(source, profile, chunk_lines)
+        return open_xlsx(source, profile, chunk_lines, rules)
     _refuse_binary(name, magic)
     scanned = scan(source)
     lines = _head_lines(scanned)
@@ -223,7 +267,7 @@ def _open(source: Source, fmt: str, profile: MappingProfile | None, chunk_lines:
             raise UnsupportedFile(
                 f"{name}: this is an HTML table; mapping profiles apply to CSV and .xlsx files"
             )
-        return _open_html(source, scanned, chunk_lines)
+        return _open_html(source, scanned, chunk_lines, rules)
     if fmt == "xlsx":
         raise UnsupportedFile(
             f"{name}: not an Excel .xlsx workbook (an .xlsx file is a zip archive)"
@@ -240,7 +284,7 @@ def _open(source: Source, fmt: str, profile: MappingProfile | None, chunk_lines:
             fmt, layout = _guess_format(name, lines)
     if fmt == "zk_attlog":
         info = FileInfo(name, "zk_attlog", scanned.encoding, "ymd", scanned.size)
-        return ZkAttlogFile(source, info, scanned, chunk_lines)
+        return ZkAttlogFile(source, info, scanned, chunk_lines, rules)
     if not lines and profile is None:
         raise UnsupportedFile(f"{name}: the file has no data lines")
     if layout is None:
@@ -258,7 +302,7 @@ def _open(source: Source, fmt: str, profile: MappingProfile | None, chunk_lines:
         columns=dict(layout.columns),
         profile=profile.name if profile else None,
     )
-    return DelimitedFile(source, info, layout, chunk_lines)
+    return DelimitedFile(source, info, layout, chunk_lines, rules)
 
 
 def open_punch_file(
@@ -266,9 +310,17 @@ def open_punch_file(
     fmt: str = "auto",
     profile: MappingProfile | None = None,
     chunk_lines: int = 200_000,
+    *,
+    plausible_years: tuple[int, int] = DEFAULT_PLAUSIBLE_YEARS,
+    limits: ParseLimits = DEFAULT_LIMITS,
 ) -> PunchFile:
-    """Detect encoding, format and date order of a punch-log file; stream it with .chunks()."""
-    return _open(Source.from_path(path), fmt, profile, chunk_lines)
+    """Detect encoding, format and date order of a punch-log file; stream it with .chunks().
+
+    Punches outside ``plausible_years`` (inclusive) are rejected with a reason; ``limits``
+    bounds line, field, workbook and HTML sizes (see ``ParseLimits``).
+    """
+    rules = RowRules(tuple(plausible_years), limits)  # type: ignore[arg-type]
+    return _open(Source.from_path(path), fmt, profile, chunk_lines, rules)
 
 
 def open_punch_bytes(
@@ -277,9 +329,13 @@ def open_punch_bytes(
     fmt: str = "auto",
     profile: MappingProfile | None = None,
     chunk_lines: int = 200_000,
+    *,
+    plausible_years: tuple[int, int] = DEFAULT_PLAUSIBLE_YEARS,
+    limits: ParseLimits = DEFAULT_LIMITS,
 ) -> PunchFile:
     """Like ``open_punch_file`` for bytes already in memory (an upload, a serial capture)."""
-    return _open(Source.from_bytes(data, name), fmt, profile, chunk_lines)
+    rules = RowRules(tuple(plausible_years), limits)  # type: ignore[arg-type]
+    return _open(Source.from_bytes(data, name), fmt, profile, chunk_lines, rules)
 
 
 def read_all(punch_file: PunchFile) -> ParsedChunk:
@@ -303,6 +359,9 @@ def parse_lines(
     fmt: str = "zk_attlog",
     profile: MappingProfile | None = None,
     first_line_no: int = 1,
+    *,
+    plausible_years: tuple[int, int] = DEFAULT_PLAUSIBLE_YEARS,
+    limits: ParseLimits = DEFAULT_LIMITS,
 ) -> ParsedChunk:
     """Parse decoded text lines (e.g. from a serial line-protocol terminal) in one go.
 
@@ -323,7 +382,8 @@ def parse_lines(
         fmt = "csv" if profile is not None else "zk_attlog"
     if not data.strip():
         return make_chunk([], broken, 0, len(data), first_line_no, data)
-    punch_file = _open(Source.from_bytes(data, "<lines>"), fmt, profile, max(1, len(items)))
+    rules = RowRules(tuple(plausible_years), limits)  # type: ignore[arg-type]
+    punch_file = _open(Source.from_bytes(data, "<lines>"), fmt, profile, max(1, len(items)), rules)
     result = read_all(punch_file)
     if first_line_no != 1:
         shift = first_line_no - 1

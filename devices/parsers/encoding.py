@@ -1,8 +1,10 @@
 """Text encoding detection and decoding of punch-log files (devices.md section 2).
 
-Order: BOM (UTF-8 / UTF-16), else strict UTF-8, else Windows-1258 (Vietnamese ANSI code
-page), else Windows-1252. A file no encoding decodes is read as UTF-8 and its
-undecodable lines are rejected one by one. Decoded text is normalised to NFC, because
+Order: BOM (UTF-8 / UTF-16), else UTF-8, else Windows-1258 (Vietnamese ANSI code page),
+else Windows-1252, decided by counting what each candidate decodes (``EncodingSniffer``)
+so one stray byte cannot flip a whole file. Lines are then decoded one by one in the file's
+encoding, falling back to the other candidates for a line that is not valid in it; only
+a line no candidate reads is rejected. Decoded text is normalised to NFC, because
 Windows-1258 spells tone marks as combining characters.
 """
 
@@ -34,12 +36,28 @@ def bom_encoding(head: bytes) -> str | None:
     return None
 
 
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+
+
 class EncodingSniffer:
-    """Decide the encoding of a byte stream fed block by block (bounded memory)."""
+    """Decide the encoding of a byte stream fed block by block (bounded memory).
+
+    Undecodable bytes are counted, not just noticed, so one stray byte never flips the
+    file (its line falls back on its own, see ``decode_line``): UTF-8 unless the bytes it
+    cannot decode outnumber the non-ASCII characters it does decode more than four to one
+    (random code-page text is almost never valid UTF-8); else Windows-1258, unless
+    Windows-1252 decodes more than 1 % of the non-ASCII bytes better. All counting is
+    done by C-level decodes and ``str.count``: no per-line Python work.
+    """
 
     def __init__(self) -> None:
-        self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
-        self._ok = dict.fromkeys(_FALLBACKS, True)
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+        self._utf8_bad = 0  # bytes UTF-8 cannot decode (U+FFFD produced)
+        self._utf8_chars = 0  # non-ASCII characters the UTF-8 decoder produced (U+FFFD too)
+        self._cp1258_seen = False  # UTF-8 failed somewhere: the code pages are counted
+        self._compare = False  # cp1258 failed somewhere: cp1252 is counted against it
+        self._cp_bad = {"cp1258": 0, "cp1252": 0}  # undecodable bytes since _compare
+        self._cp_high = 0  # non-ASCII bytes since _compare
 
     def feed(self, block: bytes) -> None:
         """Check one more block of the stream."""
@@ -47,29 +65,35 @@ class EncodingSniffer:
         # pure ASCII decodes the same under every candidate: the common case costs one scan
         if block.isascii() and not pending:
             return
-        if self._ok["utf-8"]:
-            try:
-                self._utf8.decode(block)
-            except UnicodeDecodeError:
-                self._ok["utf-8"] = False
-        for enc in _FALLBACKS[1:]:
-            if self._ok[enc]:
-                try:
-                    block.decode(enc)
-                except UnicodeDecodeError:
-                    self._ok[enc] = False
+        ascii_bytes = len(block.translate(None, _HIGH_BYTES))
+        text = self._utf8.decode(block)
+        bad = text.count("\ufffd")
+        self._utf8_bad += bad
+        # characters beyond the block's ASCII bytes (boundary-split characters shift this by
+        # at most one per block)
+        self._utf8_chars += max(0, len(text) - ascii_bytes)
+        if not (bad or self._cp1258_seen):
+            return
+        self._cp1258_seen = True
+        # a clean Windows-1258 file costs one decode per block, as a strict check would;
+        # only once it fails is Windows-1252 decoded and both counted on the same bytes
+        bad_1258 = block.decode("cp1258", errors="replace").count("\ufffd")
+        if bad_1258 or self._compare:
+            self._compare = True
+            self._cp_high += len(block) - ascii_bytes
+            self._cp_bad["cp1258"] += bad_1258
+            self._cp_bad["cp1252"] += block.decode("cp1252", errors="replace").count("\ufffd")
 
     def result(self) -> str:
-        """The first candidate that decoded every block ("utf-8" if none did)."""
-        if self._ok["utf-8"]:
-            try:
-                self._utf8.decode(b"", final=True)  # a truncated multi-byte sequence at EOF
-            except UnicodeDecodeError:
-                self._ok["utf-8"] = False
-        for enc in _FALLBACKS:
-            if self._ok[enc]:
-                return enc
-        return "utf-8"
+        """The file's encoding by the rules in the class docstring."""
+        tail = self._utf8.decode(b"", final=True).count("\ufffd")
+        bad = self._utf8_bad + tail
+        good = self._utf8_chars + tail - bad
+        if good * 4 >= bad:
+            return "utf-8"
+        if self._cp_bad["cp1258"] - self._cp_bad["cp1252"] > self._cp_high / 100:
+            return "cp1252"
+        return "cp1258"
 
 
 def detect_encoding(data: bytes) -> str:
@@ -90,15 +114,48 @@ def nfc(text: str) -> str:
 
 
 def decode_text(data: bytes, encoding: str | None = None) -> str:
-    """Decode bytes (detecting the encoding when not given) to NFC text, never raising."""
+    """Decode bytes (detecting the encoding when not given) to NFC text, never raising.
+
+    Lines that are not valid in ``encoding`` fall back line by line (see ``decode_line``);
+    bytes no candidate reads become U+FFFD.
+    """
     enc = encoding or detect_encoding(data)
-    return nfc(data.decode(enc, errors="replace"))
+    try:
+        return nfc(data.decode(enc))
+    except UnicodeDecodeError:
+        if enc.startswith("utf-16"):  # LF is not one byte in UTF-16: no line split here
+            return nfc(data.decode(enc, errors="replace"))
+    codec = enc
+    return "\n".join(decode_line(line, codec)[0] for line in data.split(b"\n"))
 
 
 def undecodable_reason(line: bytes, exc: UnicodeDecodeError, encoding: str) -> str:
-    """Reject reason for a line that is not valid text in the file's encoding."""
+    """Reject reason for a line that no candidate encoding decodes."""
     bad = line[exc.start : exc.start + 1]
-    return f"not valid {encoding} text (byte 0x{bad.hex()} at byte {exc.start + 1})"
+    others = [e for e in _FALLBACKS if e != encoding]
+    return (
+        f"not valid {encoding} text, nor {' nor '.join(others)} (byte 0x{bad.hex()} at byte"
+        f" offset {exc.start} of the line)"
+    )
+
+
+def decode_line(raw: bytes, codec: str) -> tuple[str, str | None]:
+    """Decode one line in the file's codec, else in the other candidates; NFC.
+
+    Returns (text, None), or (text with U+FFFD, reason) when no candidate decodes it: one
+    stray byte costs only its own line, never the file's encoding.
+    """
+    try:
+        return nfc(raw.decode(codec)), None
+    except UnicodeDecodeError as exc:
+        first = exc
+    for other in _FALLBACKS:
+        if other != codec:
+            try:
+                return nfc(raw.decode(other)), None
+            except UnicodeDecodeError:
+                continue
+    return nfc(raw.decode(codec, errors="replace")), undecodable_reason(raw, first, codec)
 
 
 @dataclass
@@ -134,11 +191,10 @@ def decode_lines(data: bytes, encoding: str) -> DecodedLines:
     for i, raw in enumerate(raw_lines):
         if raw.endswith(b"\r"):
             raw = raw[:-1]
-        try:
-            out.append(nfc(raw.decode(codec)))
-        except UnicodeDecodeError as exc:
-            errors[i] = undecodable_reason(raw, exc, codec)
-            out.append(nfc(raw.decode(codec, errors="replace")))
+        text, reason = decode_line(raw, codec)
+        out.append(text)
+        if reason is not None:
+            errors[i] = reason
     return DecodedLines(out, errors)
 
 
@@ -210,8 +266,11 @@ def _blank_special_lines(data: bytes, utf8: bytes | None, codec: str) -> Tokeniz
             body = raw[:-1] if raw.endswith(b"\r") else raw
             try:
                 text = body.decode(codec)
-            except UnicodeDecodeError as exc:
-                special[i] = undecodable_reason(body, exc, codec)
+            except UnicodeDecodeError:
+                # another candidate may read the line (decode_line); the per-line parser
+                # re-decodes it the same way, so the line goes there
+                text, reason = decode_line(body, codec)
+                special[i] = reason
                 lines.append(b"")
                 continue
             lines.append(raw if codec == "utf-8" else text.encode("utf-8") + raw[len(body) :])

@@ -15,37 +15,51 @@ not read. A cell's text is what a browser shows: entities decoded, runs of white
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Generator, Iterator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from .common import Punch, frame_from_punches, is_blank, make_chunk
 from .delimited import (
+    DEFAULT_RULES,
     HEADER_SEARCH_LINES,
     CsvLayout,
     DateOrderVote,
+    RowRules,
     RowStyle,
+    as_results,
     is_repeated_header,
     layout_from_rows,
     no_header_message,
     parse_row,
+    title_row_problem,
 )
-from .encoding import nfc
-from .source import ScanResult, Source
-from .types import DateOrder, FileInfo, ParsedChunk, PunchFile, RejectedLine, UnsupportedFile
+from .encoding import decode_line, nfc
+from .source import ScanResult, Source, iter_blocks
+from .types import (
+    DEFAULT_LIMITS,
+    DateOrder,
+    FileInfo,
+    ParsedChunk,
+    ParseLimits,
+    PunchFile,
+    RejectedLine,
+    UnsupportedFile,
+)
 
 BLOCK_BYTES = 256 * 1024
 HEAD_SCAN_BYTES = 256 * 1024  # a <table> start tag must come this early to call it a table
 _HEAD_ROWS = 400  # rows read to find the header (and samples after it)
 _MAX_COLSPAN = 256
+_MAX_ROWSPAN = 65534  # the HTML limit
 _SPACES = re.compile(r"\s+")
 
 HTML_STYLE = RowStyle(
     field=lambda n, i, label, problem: f"table row {n}, cell {i + 1} ({label}): {problem}",
     count=lambda n, need, found: f"table row {n}: expected at least {need} cells, found {found}",
+    row=lambda n, problem: f"table row {n}: {problem}",
 )
 
 
@@ -56,43 +70,66 @@ def looks_like_html(first_line: str, head: bytes) -> bool:
     return b"<table" in head[:HEAD_SCAN_BYTES].lower()
 
 
+class HtmlTooDeep(UnsupportedFile):
+    """Tables nested deeper than ``ParseLimits.html_max_depth``."""
+
+
 @dataclass(frozen=True)
 class TableRow:
-    """One ``<tr>`` of a table: the table's ordinal in the document, row number, cells."""
+    """One ``<tr>`` of the document: its table's ordinal, row number, cells."""
 
     table: int  # 1-based, in order of the <table> start tags
-    row_no: int  # 1-based within its table
+    row_no: int  # 1-based over the whole document (every table's rows, in document order)
     cells: list[str]
+    overlong: bool = False  # a cell's text or the cell count went past the bound: cut short
 
 
 @dataclass
 class _OpenTable:
     ordinal: int
-    rows: int = 0
     # a table nested in a cell: the outer row and cell, resumed when it ends
     outer_row: list[str] | None = None
     outer_cell: list[str] | None = None
-    outer_span: int = 1
+    outer_span: tuple[int, int] = (1, 1)
+    # rowspan: column -> (rows still covered, text shown there)
+    spans: dict[int, tuple[int, str]] = field(default_factory=dict)
 
 
 class _TableParser(HTMLParser):
-    """Collects finished table rows as the document is fed in pieces."""
+    """Collects finished table rows as the document is fed in pieces.
 
-    def __init__(self) -> None:
+    Cells are placed as a browser lays them out: ``colspan=n`` fills n columns,
+    ``rowspan=n`` repeats the cell's text in the same column of the next n-1 rows (so
+    a Person ID or date written once for a group of rows still reaches every row).
+    Cell text is kept up to ``max_cell_chars`` and a row up to that many cells: a longer
+    row is rejected as too long anyway, and the bound keeps memory flat.
+    """
+
+    def __init__(self, limits: ParseLimits = DEFAULT_LIMITS) -> None:
         super().__init__(convert_charrefs=True)
         self.rows: list[TableRow] = []
         self._n_tables = 0
+        self._n_rows = 0
         self._stack: list[_OpenTable] = []
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
-        self._span = 1
+        self._cell_len = 0
+        self._overlong = False
+        self._span = (1, 1)  # (colspan, rowspan) of the open cell
+        self._max_depth = limits.html_max_depth
+        self._max_chars = limits.max_line_chars + 1
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         """Open tables, rows and cells (and a space for <br>)."""
         if tag == "table":
+            if len(self._stack) >= self._max_depth:
+                raise HtmlTooDeep(
+                    f"tables nested more than {self._max_depth} deep (at table"
+                    f" {self._n_tables + 1})"
+                )
             self._n_tables += 1
-            self._stack.append(_OpenTable(self._n_tables, 0, self._row, self._cell, self._span))
-            self._row, self._cell, self._span = None, None, 1
+            self._stack.append(_OpenTable(self._n_tables, self._row, self._cell, self._span))
+            self._row, self._cell, self._span = None, None, (1, 1)
         elif not self._stack:
             return
         elif tag == "tr":
@@ -103,7 +140,8 @@ class _TableParser(HTMLParser):
             if self._row is None:
                 self._row = []  # a cell without <tr>: browsers open the row
             self._cell = []
-            self._span = _colspan(attrs)
+            self._cell_len = 0
+            self._span = (_span(attrs, "colspan", _MAX_COLSPAN), _span(attrs, "rowspan", _MAX_ROWSPAN))
         elif tag == "br" and self._cell is not None:
             self._cell.append(" ")
 
@@ -121,28 +159,54 @@ class _TableParser(HTMLParser):
             self._row, self._cell, self._span = top.outer_row, top.outer_cell, top.outer_span
 
     def handle_data(self, data: str) -> None:
-        """Collect the text of the open cell."""
+        """Collect the text of the open cell (bounded)."""
         if self._cell is not None:
-            self._cell.append(data)
+            if self._cell_len + len(data) > self._max_chars:
+                self._overlong = True
+            piece = data[: max(0, self._max_chars - self._cell_len)]
+            self._cell.append(piece)
+            self._cell_len += len(piece)
+
+    def _fill_spans(self, row: list[str], upto: int | None) -> None:
+        """Put the texts of cells spanning down from above into their columns of ``row``."""
+        spans = self._stack[-1].spans
+        while len(row) in spans or (upto is not None and len(row) < upto):
+            row.append(spans[len(row)][1] if len(row) in spans else "")
 
     def _end_cell(self) -> None:
         if self._cell is None or self._row is None:
             self._cell = None
             return
-        # \s also matches &nbsp; (U+00A0) and the other Unicode spaces
-        text = nfc(_SPACES.sub(" ", "".join(self._cell)).strip())
-        self._row.append(text)
-        self._row.extend([""] * (self._span - 1))
-        self._cell, self._span = None, 1
+        row = self._row
+        if len(row) >= self._max_chars:
+            self._overlong = True
+        else:
+            self._fill_spans(row, None)
+            # \s also matches &nbsp; (U+00A0) and the other Unicode spaces
+            text = nfc(_SPACES.sub(" ", "".join(self._cell)).strip())
+            colspan, rowspan = self._span
+            start = len(row)
+            row.append(text)
+            row.extend([""] * (colspan - 1))
+            if rowspan > 1:
+                spans = self._stack[-1].spans
+                for col in range(start, start + colspan):
+                    # +1: this row's own countdown happens when it ends
+                    spans[col] = (rowspan, text if col == start else "")
+        self._cell, self._span = None, (1, 1)
 
     def _end_row(self) -> None:
         self._end_cell()
         if self._row is None:
             return
         top = self._stack[-1]
-        top.rows += 1
-        self.rows.append(TableRow(top.ordinal, top.rows, self._row))
+        if top.spans:
+            self._fill_spans(self._row, max(top.spans) + 1)
+            top.spans = {c: (n - 1, t) for c, (n, t) in top.spans.items() if n > 1}
+        self._n_rows += 1
+        self.rows.append(TableRow(top.ordinal, self._n_rows, self._row, self._overlong))
         self._row = None
+        self._overlong = False
 
     def finish(self) -> None:
         """Close the document: rows and tables left open at the end still count."""
@@ -151,31 +215,49 @@ class _TableParser(HTMLParser):
             self.handle_endtag("table")
 
 
-def _colspan(attrs: list[tuple[str, str | None]]) -> int:
+def _span(attrs: list[tuple[str, str | None]], name: str, limit: int) -> int:
     for key, value in attrs:
-        if key == "colspan" and value and value.strip().isdigit():
-            return max(1, min(_MAX_COLSPAN, int(value.strip())))
+        if key == name and value and value.strip().isdigit():
+            return max(1, min(limit, int(value.strip())))
     return 1
 
 
-def iter_table_rows(source: Source, encoding: str) -> Generator[tuple[TableRow, int], None, None]:
-    """Stream every table row of an HTML document with the bytes read so far."""
-    # the utf-8-sig and utf-16 decoders consume the BOM themselves
-    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-    parser = _TableParser()
-    done = 0
-    with source.open() as handle:
-        while block := handle.read(BLOCK_BYTES):
-            done += len(block)
-            parser.feed(decoder.decode(block))
+def iter_table_rows(
+    source: Source, encoding: str, limits: ParseLimits = DEFAULT_LIMITS
+) -> Generator[tuple[TableRow, int], None, None]:
+    """Stream every table row of an HTML document with the bytes read so far.
+
+    Text is decoded line by line like a text file (a line not valid in the file's
+    encoding falls back to the other candidates; ``decode_line``).
+    """
+    parser = _TableParser(limits)
+    codec = "utf-8" if encoding in ("utf-8-sig", "utf-16") else encoding
+    carry = b""
+    with closing(iter_blocks(source, BLOCK_BYTES)) as blocks:
+        for block, done in blocks:
+            data = carry + block
+            cut = data.rfind(b"\n") + 1
+            data, carry = data[:cut], data[cut:]
+            if len(carry) > BLOCK_BYTES:  # no line end for a long stretch: decode it anyway
+                data, carry = data + carry, b""
+            if data:
+                parser.feed(_decode(data, codec))
             if parser.rows:
                 rows, parser.rows = parser.rows, []
                 for row in rows:
                     yield row, done
-        parser.feed(decoder.decode(b"", final=True))
+        if carry:
+            parser.feed(_decode(carry, codec))
         parser.finish()
         for row in parser.rows:
-            yield row, done
+            yield row, source.size()
+
+
+def _decode(data: bytes, codec: str) -> str:
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError:
+        return "\n".join(decode_line(line, codec)[0] for line in data.split(b"\n"))
 
 
 def row_text(cells: list[str]) -> str:
@@ -187,12 +269,27 @@ def _is_blank_row(cells: list[str]) -> bool:
     return all(is_blank(c) for c in cells)
 
 
-def find_table_layout(source: Source, scanned: ScanResult) -> tuple[int, CsvLayout]:
+def _rows_or_refuse(
+    source: Source, encoding: str, limits: ParseLimits
+) -> Generator[tuple[TableRow, int], None, None]:
+    """``iter_table_rows`` whose refusals name the file."""
+    rows = iter_table_rows(source, encoding, limits)
+    try:
+        yield from rows
+    except HtmlTooDeep as exc:
+        raise UnsupportedFile(f"{source.name}: refused: {exc}") from None
+    finally:
+        rows.close()
+
+
+def find_table_layout(
+    source: Source, scanned: ScanResult, limits: ParseLimits = DEFAULT_LIMITS
+) -> tuple[int, CsvLayout]:
     """The first table (ordinal) with a recognised header among its first rows."""
     per_table: dict[int, list[tuple[int, list[str]]]] = {}
     seen = 0
-    with closing(iter_table_rows(source, scanned.encoding)) as table_rows:  # stops early
-        for row, _ in table_rows:
+    with closing(_rows_or_refuse(source, scanned.encoding, limits)) as table_rows:
+        for row, _ in table_rows:  # stops early
             if _is_blank_row(row.cells):
                 continue
             rows = per_table.setdefault(row.table, [])
@@ -219,24 +316,36 @@ def find_table_layout(source: Source, scanned: ScanResult) -> tuple[int, CsvLayo
 
 
 class HtmlTableFile(PunchFile):
-    """An HTML table saved as ``.xls`` (iVMS-4200 "Original Records"), row by row."""
+    """An HTML table saved as ``.xls`` (iVMS-4200 "Original Records"), row by row.
+
+    Every ``<tr>`` of the document is one row, numbered in document order: exports put
+    the title, the header and the data in separate tables, so the data may continue in
+    tables after the header's. Rows above the header are skipped only when they are title
+    rows (``title_row_problem``); every row after it is a punch, a reject, or a repeated
+    header.
+    """
 
     def __init__(
-        self, source: Source, info: FileInfo, table: int, layout: CsvLayout, chunk_lines: int
+        self,
+        source: Source,
+        info: FileInfo,
+        table: int,
+        layout: CsvLayout,
+        chunk_lines: int,
+        rules: RowRules = DEFAULT_RULES,
     ) -> None:
         self.info = info
         self.layout = layout
-        self.table = table
+        self.table = table  # the table holding the header
         self._source = source
         self._chunk_lines = chunk_lines
+        self._rules = rules
 
     def _rows(self) -> Iterator[tuple[TableRow, int]]:
-        for row, done in iter_table_rows(self._source, self.info.encoding):
-            if row.table == self.table:
-                yield row, done
+        return _rows_or_refuse(self._source, self.info.encoding, self._rules.limits)
 
     def chunks(self) -> Iterator[ParsedChunk]:
-        """Parse the table in runs of at most ``chunk_lines`` table rows."""
+        """Parse the document in runs of at most ``chunk_lines`` table rows."""
         order = self.info.date_order
         header = self.layout.header_line or 0
         punches: list[Punch] = []
@@ -247,17 +356,29 @@ class HtmlTableFile(PunchFile):
         for row, done in self._rows():
             text = row_text(row.cells)
             texts.append(text)
-            if not _is_blank_row(row.cells):
-                if row.row_no <= header or is_repeated_header(row.cells, self.layout):
+            if row.overlong:
+                limit = self._rules.limits.max_line_chars
+                problem = f"a cell or the row is longer than {limit} characters (not read)"
+                rejected.append(RejectedLine(row.row_no, text, HTML_STYLE.row(row.row_no, problem)))
+            elif _is_blank_row(row.cells):
+                pass  # blank rows are not counted
+            elif row.row_no < header:
+                problem = title_row_problem(row.cells, "table row", header)
+                if problem is None:
                     skipped += 1
                 else:
-                    res = parse_row(row.row_no, text, row.cells, self.layout, order, HTML_STYLE)
-                    if res is None:
-                        skipped += 1
-                    elif isinstance(res, Punch):
-                        punches.append(res)
+                    rejected.append(RejectedLine(row.row_no, text, HTML_STYLE.row(row.row_no, problem)))
+            elif row.row_no == header or is_repeated_header(row.cells, self.layout):
+                skipped += 1
+            else:
+                res = parse_row(
+                    row.row_no, text, row.cells, self.layout, order, HTML_STYLE, self._rules
+                )
+                for item in as_results(res):
+                    if isinstance(item, Punch):
+                        punches.append(item)
                     else:
-                        rejected.append(res)
+                        rejected.append(item)
             if len(texts) >= self._chunk_lines:
                 yield self._chunk(punches, rejected, skipped, done, first, texts)
                 first += len(texts)

@@ -150,6 +150,17 @@ def _content_lines(
     return first, last, count
 
 
+def iter_blocks(source: Source, size: int) -> Iterator[tuple[bytes, int]]:
+    """The file's bytes after the BOM (UTF-8 for UTF-16 files) in blocks, with the bytes
+    of the original file consumed so far."""
+    with _Stream(source) as stream:
+        done = stream.bom_len
+        while block := stream.read(size):
+            done += len(block)
+            raw = stream.raw_offset()
+            yield block, raw if raw is not None else done
+
+
 @dataclass(frozen=True)
 class RawChunk:
     """A run of complete physical lines, in the file's encoding (UTF-8 for UTF-16 files)."""

@@ -110,5 +110,28 @@ class PunchFile:
         raise NotImplementedError
 
 
+#: Years a punch may fall in unless the caller says otherwise (inclusive): a terminal whose
+#: clock was reset writes 2000-01-01 or 0001-01-01, a typo 0026 or 9999.
+DEFAULT_PLAUSIBLE_YEARS = (2000, 2099)
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    """Bounds that keep hostile files cheap; anything beyond them is refused or rejected."""
+
+    max_line_chars: int = 4096  # a longer line (table row) is rejected, not parsed
+    max_field_chars: int = 256  # a longer mapped field (cell) is rejected before matching
+    # .xlsx: decompressed bytes of every zip member together, of one member, and the
+    # compression ratio a member may claim (a zip bomb is refused before it is inflated)
+    zip_max_total_bytes: int = 200 * 1024 * 1024
+    zip_max_shared_strings_bytes: int = 64 * 1024 * 1024  # openpyxl keeps these in memory
+    zip_max_ratio: int = 200
+    html_max_bytes: int = 200 * 1024 * 1024  # an HTML ".xls" larger than this is refused
+    html_max_depth: int = 32  # nested <table> elements
+
+
+DEFAULT_LIMITS = ParseLimits()
+
+
 class UnsupportedFile(ValueError):
     """The file is not a punch log we can read (message names the file and why)."""

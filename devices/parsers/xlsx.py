@@ -34,6 +34,7 @@ import datetime as dt
 import io
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -47,16 +48,20 @@ from .common import (
     control_char_problem,
     date_to_seconds,
     frame_from_punches,
+    implausible,
     is_blank,
     make_chunk,
     show,
+    too_long,
     user_id_problem,
 )
 from .delimited import (
+    DEFAULT_RULES,
     HEADER_SEARCH_LINES,
     ORDER_TEXT,
     CsvLayout,
     DateOrderVote,
+    RowRules,
     clean_user_id,
     is_repeated_header,
     layout_by_index,
@@ -66,6 +71,7 @@ from .delimited import (
     parse_datetime,
     parse_status,
     parse_time,
+    title_row_problem,
 )
 from .encoding import nfc
 from .source import Source
@@ -74,6 +80,7 @@ from .types import (
     FileInfo,
     MappingProfile,
     ParsedChunk,
+    ParseLimits,
     PunchFile,
     RejectedLine,
     UnsupportedFile,
@@ -104,6 +111,62 @@ def _workbook_kind(source: Source) -> str | None:
         if member in names:
             return what
     return "a zip archive, not an Excel .xlsx workbook"
+
+
+_READ_BLOCK = 1 << 20
+_RATIO_MIN_BYTES = 1 << 20  # small members compress wildly (runs of one style) and cost nothing
+
+
+def check_zip_bounds(source: Source, limits: ParseLimits) -> None:
+    """Refuse a workbook whose members inflate beyond the limits (a zip bomb).
+
+    The sizes the zip declares are checked first (cheap), then every member is inflated
+    once in 1 MB blocks and counted, because declared sizes can lie; openpyxl later reads
+    the same bytes through the same ``zipfile`` module, so what it gets is bounded too.
+    """
+    name = source.name
+    mb = 1024 * 1024
+    total_limit = limits.zip_max_total_bytes
+    with source.open() as handle, zipfile.ZipFile(handle) as archive:
+        infos = archive.infolist()
+        declared = sum(i.file_size for i in infos)
+        if declared > total_limit:
+            raise UnsupportedFile(
+                f"{name}: refused: the workbook would inflate to {declared // mb} MB"
+                f" (at most {total_limit // mb} MB are read; a zip bomb?)"
+            )
+        for info in infos:
+            ratio = info.file_size / max(1, info.compress_size)
+            if info.file_size > _RATIO_MIN_BYTES and ratio > limits.zip_max_ratio:
+                raise UnsupportedFile(
+                    f"{name}: refused: zip member {info.filename} claims a compression ratio"
+                    f" of {ratio:.0f}:1 (at most {limits.zip_max_ratio}:1; a zip bomb?)"
+                )
+        total = 0
+        for info in infos:
+            shared = info.filename.lower().endswith("sharedstrings.xml")
+            member = 0
+            try:
+                with archive.open(info) as stream:
+                    while block := stream.read(_READ_BLOCK):
+                        member += len(block)
+                        total += len(block)
+                        if total > total_limit:
+                            raise UnsupportedFile(
+                                f"{name}: refused: the workbook inflates to more than"
+                                f" {total_limit // mb} MB (a zip bomb?)"
+                            )
+                        if shared and member > limits.zip_max_shared_strings_bytes:
+                            raise UnsupportedFile(
+                                f"{name}: refused: its shared strings ({info.filename}) inflate"
+                                f" to more than {limits.zip_max_shared_strings_bytes // mb} MB"
+                                " (a zip bomb?)"
+                            )
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+                raise UnsupportedFile(
+                    f"{name}: this is an Excel .xlsx workbook (zip) that cannot be read"
+                    f" ({info.filename}: {exc})"
+                ) from None
 
 
 def _open_workbook(source: Source) -> Any:
@@ -185,6 +248,7 @@ class CellReader:
 
     order: DateOrder | None
     epoch: dt.datetime
+    rules: RowRules = DEFAULT_RULES
 
     def user_id(self, value: object) -> tuple[str | None, str | None]:
         """(user id, problem)."""
@@ -262,23 +326,40 @@ def text_problem(value: object) -> str | None:
     return control_char_problem(value) if isinstance(value, str) else None
 
 
+def _empty(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def parse_cells(
     row_no: int, cells: tuple[object, ...], layout: CsvLayout, reader: CellReader, text: str
-) -> Punch | RejectedLine:
-    """Parse one non-blank sheet row of the data part (below the header); text: its raw."""
-    need = layout.needed()
+) -> Punch | RejectedLine | list[Punch | RejectedLine]:
+    """Parse one non-blank sheet row of the data part (below the header); text: its raw.
+
+    A person-day row (``layout.pairs``) gives a list: one punch per non-empty in/out cell
+    (empty when the row has none), a reject for each cell that is not a time.
+    """
+    need = max([layout.needed()] + [i + 1 for i, _, _ in layout.pairs])
     if len(cells) < need:
         cells = cells + (None,) * (need - len(cells))  # trailing empty cells are not stored
+    if layout.pairs and all(_empty(cells[i]) for i, _, _ in layout.pairs):
+        return []  # a person-day without punches (a day off): nothing to read
     mapped = (
         (layout.user_id, "user id"),
         (layout.datetime, "date/time"),
         (layout.date, "date"),
         (layout.time, "time"),
         (layout.status, "status"),
+        *((i, header) for i, _, header in layout.pairs),
     )
     for i, label in mapped:
-        problem = None if i is None else text_problem(cells[i])
-        if i is not None and problem:
+        if i is None:
+            continue
+        value = cells[i]
+        problem = text_problem(value)
+        if problem is None and isinstance(value, str):
+            # checked before any pattern sees the cell (a cell holds up to 32,767 characters)
+            problem = too_long(value.strip(), reader.rules.limits.max_field_chars)
+        if problem:
             return RejectedLine(row_no, text, _reason(i, label, problem))
     user_id, problem = reader.user_id(cells[layout.user_id])
     if user_id is None:
@@ -290,20 +371,56 @@ def parse_cells(
             problem = _bad(value, "date/time", expected)
             return RejectedLine(row_no, text, _reason(layout.datetime, "date/time", problem))
     else:
-        assert layout.date is not None and layout.time is not None
+        assert layout.date is not None
         value = cells[layout.date]
         day, expected = reader.date(value)
         if day is None:
             problem = _bad(value, "date", expected)
             return RejectedLine(row_no, text, _reason(layout.date, "date", problem))
+        if layout.pairs:
+            return _person_day(row_no, cells, layout, reader, text, user_id, day)
+        assert layout.time is not None
         value = cells[layout.time]
         tod = reader.time(value)
         if tod is None:
             problem = _bad(value, "time", "hh:mm[:ss]")
             return RejectedLine(row_no, text, _reason(layout.time, "time", problem))
         seconds = day + tod
+    col = layout.date_column()
+    problem = implausible(cell_text(cells[col]).strip(), seconds, reader.rules.years)
+    if problem:
+        label = "date/time" if layout.datetime is not None else "date"
+        return RejectedLine(row_no, text, _reason(col, label, problem))
     status = reader.status(cells[layout.status]) if layout.status is not None else None
     return Punch(row_no, user_id, seconds, status, None, None)
+
+
+def _person_day(
+    row_no: int,
+    cells: tuple[object, ...],
+    layout: CsvLayout,
+    reader: CellReader,
+    text: str,
+    user_id: str,
+    day: int,
+) -> RejectedLine | list[Punch | RejectedLine]:
+    """The punches of a Wise Eye person-day row: one per non-empty ``Vào n``/``Ra n`` cell."""
+    assert layout.date is not None
+    problem = implausible(cell_text(cells[layout.date]).strip(), day, reader.rules.years)
+    if problem:
+        return RejectedLine(row_no, text, _reason(layout.date, "date", problem))
+    results: list[Punch | RejectedLine] = []
+    for i, status, header in layout.pairs:
+        value = cells[i]
+        if _empty(value):
+            continue  # a missing punch
+        tod = reader.time(value)
+        if tod is None:
+            problem = _bad(value, "time", "hh:mm[:ss]")
+            results.append(RejectedLine(row_no, text, _reason(i, header, problem)))
+        else:
+            results.append(Punch(row_no, user_id, day + tod, status, None, None))
+    return results
 
 
 def _bad(value: object, what: str, expected: str) -> str:
@@ -399,20 +516,27 @@ class XlsxFile(PunchFile):
     """An .xlsx workbook export, streamed row by row from one worksheet."""
 
     def __init__(
-        self, source: Source, info: FileInfo, layout: CsvLayout, chunk_lines: int, rows: int | None
+        self,
+        source: Source,
+        info: FileInfo,
+        layout: CsvLayout,
+        chunk_lines: int,
+        rows: int | None,
+        rules: RowRules = DEFAULT_RULES,
     ) -> None:
         self.info = info
         self.layout = layout
         self._source = source
         self._chunk_lines = chunk_lines
         self._rows_claimed = rows
+        self._rules = rules
 
     def chunks(self) -> Iterator[ParsedChunk]:
         """Parse the sheet in runs of at most ``chunk_lines`` sheet rows."""
         workbook = _open_workbook(self._source)
         try:
             sheet = workbook[self.info.sheet]
-            reader = CellReader(self.info.date_order, workbook.epoch)
+            reader = CellReader(self.info.date_order, workbook.epoch, self._rules)
             yield from self._parse(_sheet_rows(sheet), reader)
         finally:
             workbook.close()
@@ -431,14 +555,21 @@ class XlsxFile(PunchFile):
             text = _audit_text(cell_texts)
             texts.append(text)
             if not _is_blank_row(cells):
-                if row_no <= header or (header and is_repeated_header(cell_texts, self.layout)):
+                if row_no < header:
+                    problem = title_row_problem(cell_texts, "sheet row", header)
+                    if problem is None:
+                        skipped += 1
+                    else:
+                        rejected.append(RejectedLine(row_no, text, problem))
+                elif row_no == header or (header and is_repeated_header(cell_texts, self.layout)):
                     skipped += 1
                 else:
                     res = parse_cells(row_no, cells, self.layout, reader, text)
-                    if isinstance(res, Punch):
-                        punches.append(res)
-                    else:
-                        rejected.append(res)
+                    for item in res if isinstance(res, list) else [res]:
+                        if isinstance(item, Punch):
+                            punches.append(item)
+                        else:
+                            rejected.append(item)
             if len(texts) >= self._chunk_lines:
                 yield self._chunk(punches, rejected, skipped, first, texts, final=False)
                 first += len(texts)
@@ -468,11 +599,17 @@ class XlsxFile(PunchFile):
         return make_chunk([frame_from_punches(punches)], rejected, skipped, done, first, raw)
 
 
-def open_xlsx(source: Source, profile: MappingProfile | None, chunk_lines: int) -> XlsxFile:
+def open_xlsx(
+    source: Source,
+    profile: MappingProfile | None,
+    chunk_lines: int,
+    rules: RowRules = DEFAULT_RULES,
+) -> XlsxFile:
     """Detect the sheet, header and date order of an .xlsx export."""
     kind = _workbook_kind(source)
     if kind is not None:
         raise UnsupportedFile(f"{source.name}: this is {kind}")
+    check_zip_bounds(source, rules.limits)
     found = _find_sheet(source, profile)
     info = FileInfo(
         source.name,
@@ -485,4 +622,4 @@ def open_xlsx(source: Source, profile: MappingProfile | None, chunk_lines: int) 
         line_unit="sheet row",
         sheet=found.sheet,
     )
-    return XlsxFile(source, info, found.layout, chunk_lines, found.rows_claimed)
+    return XlsxFile(source, info, found.layout, chunk_lines, found.rows_claimed, rules)

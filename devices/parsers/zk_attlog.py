@@ -31,27 +31,32 @@ from .common import (
     control_char_problem,
     field_reason,
     frame_from_punches,
+    implausible,
     is_blank,
     make_chunk,
     punch_frame,
     show,
     time_to_seconds,
+    too_long,
     user_id_problem,
+    year_range_seconds,
 )
 from .common import (
     date_to_seconds as _date_to_seconds,
 )
 from .encoding import TokenizerBuffer, decode_lines, nfc, tokenizer_buffer
-from .types import ParsedChunk, RejectedLine
+from .types import DEFAULT_LIMITS, DEFAULT_PLAUSIBLE_YEARS, ParsedChunk, RejectedLine
 
 _TOKEN_SPLIT = re.compile(r"[ \t]+")  # the C tokenizer's whitespace separators, exactly
 ZK_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 ZK_TIME_RE = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}")
 _INT_RE = re.compile(r"[0-9]{1,9}")
-#: Old B&W terminals write their serial number (e.g. OIN7030067011301) as the first line.
-SERIAL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{5,39}")
-#: ... and a checksum (hex digits, sometimes labelled) as the last line.
-CHECKSUM_RE = re.compile(r"(?:[A-Za-z]+[:=])?(?:0[xX])?[0-9A-Fa-f]{4,64}")
+#: Old B&W terminals write their serial number (e.g. OIN7030067011301) as the first line:
+#: letters and digits, both present (a lone number is a damaged punch, not a serial) ...
+SERIAL_RE = re.compile(r"[A-Za-z0-9]{6,40}")
+#: ... and a CRC-32 (8 hex digits, e.g. EE091CF9) as the last line. Only these exact shapes
+#: in these positions are skipped; every other line is a punch or a reject with a reason.
+CHECKSUM_RE = re.compile(r"(?:0[xX])?[0-9A-Fa-f]{8}")
 
 _BAD = np.iinfo(np.int64).min  # "invalid" in int64 value arrays
 
@@ -142,16 +147,34 @@ def _is_date_shaped(token: str) -> bool:
     return ZK_DATE_RE.fullmatch(token) is not None
 
 
+def is_serial_line(token: str) -> bool:
+    """The serial-number shape of an old B&W terminal's first line."""
+    return (
+        SERIAL_RE.fullmatch(token) is not None
+        and not token.isdigit()
+        and any(c.isdigit() for c in token)
+    )
+
+
 def parse_zk_line(
-    text: str, line_no: int, *, first_content: bool = False, last_content: bool = False
+    text: str,
+    line_no: int,
+    *,
+    first_content: bool = False,
+    last_content: bool = False,
+    years: tuple[int, int] = DEFAULT_PLAUSIBLE_YEARS,
+    max_line_chars: int = DEFAULT_LIMITS.max_line_chars,
 ) -> ZkLineResult:
     """Parse one decoded attlog line: a Punch, a RejectedLine, SKIPPED, or None if blank."""
     if is_blank(text):
         return None
+    problem = too_long(text, max_line_chars, "line")
+    if problem:
+        return RejectedLine(line_no, text, problem)
     tokens = _TOKEN_SPLIT.split(text.strip(" \t"))
     n = len(tokens)
     if n == 1:
-        if first_content and SERIAL_RE.fullmatch(tokens[0]):
+        if first_content and is_serial_line(tokens[0]):
             return SKIPPED
         if last_content and CHECKSUM_RE.fullmatch(tokens[0]):
             return SKIPPED
@@ -211,6 +234,9 @@ def parse_zk_line(
             seconds = day + tod
     if seconds is None:
         return reject(ti, f"{show(fields[ti])} is not a valid date/time")
+    problem = implausible(fields[ti], seconds, years)
+    if problem:
+        return reject(ti, problem)
 
     si = ti + 2  # the device id sits between time and status and is deliberately ignored
     status = zk_int(fields[si])
@@ -232,6 +258,8 @@ class ZkChunkContext:
     encoding: str
     first_content_line: int | None
     last_content_line: int | None
+    years: tuple[int, int] = DEFAULT_PLAUSIBLE_YEARS
+    max_line_chars: int = DEFAULT_LIMITS.max_line_chars
 
 
 def _collect(
@@ -260,6 +288,8 @@ def _slow_line(
         line_no,
         first_content=line_no == ctx.first_content_line,
         last_content=line_no == ctx.last_content_line,
+        years=ctx.years,
+        max_line_chars=ctx.max_line_chars,
     )
 
 
@@ -460,7 +490,14 @@ def _parse_tokens(
             & ~cols[8].astype(bool)
         )
 
-    accepted = std_ok | named_ok
+    lo, hi = year_range_seconds(ctx.years)
+    accepted = (std_ok & (std_sec >= lo) & (std_sec < hi)) | (
+        named_ok & (named_sec >= lo) & (named_sec < hi)
+    )
+    if len(buf.data) > ctx.max_line_chars:
+        # UTF-8 bytes >= characters: a line this long in bytes goes to the per-line
+        # parser, which decides by characters (one vectorised pass over the chunk)
+        accepted &= ~_long_lines(buf.data, n, ctx.max_line_chars)
     special = np.zeros(n, dtype=bool)
     if buf.special:
         special[list(buf.special)] = True
@@ -512,6 +549,14 @@ def _parse_tokens(
     if punches:
         frames.append(frame_from_punches(punches))
     return make_chunk(frames, rejected, skipped, bytes_done, first_line_no, data)
+
+
+def _long_lines(buf: bytes, n: int, limit: int) -> np.ndarray:
+    """Per line of ``buf`` (``n`` lines): longer than ``limit`` bytes, LF excluded."""
+    lf = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+    ends = np.append(lf, len(buf))[:n]
+    starts = np.concatenate(([0], lf + 1))[:n]
+    return (ends - starts) > limit
 
 
 def zk_votes(lines: list[tuple[int, str]]) -> tuple[int, int]:

@@ -27,13 +27,16 @@ from .common import (
     control_char_problem,
     field_reason,
     frame_from_punches,
+    implausible,
     is_blank,
     make_chunk,
     show,
+    too_long,
     user_id_problem,
+    year_range_seconds,
 )
 from .encoding import nfc
-from .types import ParsedChunk, RejectedLine
+from .types import DEFAULT_LIMITS, DEFAULT_PLAUSIBLE_YEARS, ParsedChunk, RejectedLine
 from .zk_attlog import zk_date_seconds, zk_int, zk_time_seconds
 
 #: Field labels in upload order (1-based field n is PUSH_LABELS[n - 1]).
@@ -59,7 +62,9 @@ def push_time_seconds(value: str) -> int | None:
     return day + tod
 
 
-def parse_push_line(text: str, line_no: int) -> Punch | RejectedLine | None:
+def parse_push_line(
+    text: str, line_no: int, years: tuple[int, int] = DEFAULT_PLAUSIBLE_YEARS
+) -> Punch | RejectedLine | None:
     """One decoded ATTLOG line: a Punch, a RejectedLine naming the field, or None if blank."""
     if is_blank(text):
         return None
@@ -83,6 +88,9 @@ def parse_push_line(text: str, line_no: int) -> Punch | RejectedLine | None:
     seconds = push_time_seconds(fields[1])
     if seconds is None:
         return reject(1, f"{show(fields[1])} is not a valid date/time (expected YYYY-MM-DD HH:MM:SS)")
+    problem = implausible(fields[1], seconds, years)
+    if problem:
+        return reject(1, problem)
     status = zk_int(fields[2])
     if status is None:
         return reject(2, f"{show(fields[2])} is not a whole number")
@@ -93,15 +101,32 @@ def parse_push_line(text: str, line_no: int) -> Punch | RejectedLine | None:
     return Punch(line_no, user_id, seconds, status, verify, work_code)
 
 
-def parse_push_body(text: str, first_line_no: int = 1) -> ParsedChunk:
-    """Parse a decoded ``table=ATTLOG`` upload body into punches and rejected lines."""
+def parse_push_body(
+    text: str,
+    first_line_no: int = 1,
+    *,
+    plausible_years: tuple[int, int] = DEFAULT_PLAUSIBLE_YEARS,
+    max_line_chars: int = DEFAULT_LIMITS.max_line_chars,
+) -> ParsedChunk:
+    """Parse a decoded ``table=ATTLOG`` upload body into punches and rejected lines.
+
+    Times outside ``plausible_years`` (inclusive) and lines longer than ``max_line_chars``
+    are rejected with a reason.
+    """
+    year_range_seconds(plausible_years)
     lines = text.split("\n")
     if text.endswith("\n"):
         lines.pop()  # the final LF ends the last line; it does not start another one
     punches: list[Punch] = []
     rejected: list[RejectedLine] = []
     for i, line in enumerate(lines):
-        result = parse_push_line(line.removesuffix("\r"), first_line_no + i)
+        line = line.removesuffix("\r")
+        if len(line) > max_line_chars and not is_blank(line):
+            problem = too_long(line, max_line_chars, "line")
+            assert problem is not None
+            rejected.append(RejectedLine(first_line_no + i, line, problem))
+            continue
+        result = parse_push_line(line, first_line_no + i, plausible_years)
         if isinstance(result, Punch):
             punches.append(result)
         elif result is not None:
