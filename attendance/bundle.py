@@ -1,4 +1,4 @@
-"""Validation of the set-up bundle (cli.md): plain data in, typed records out, errors by path.
+"""Validation of the set-up bundle (docs/cli.md): plain data in, typed records out, errors by path.
 
 A bundle comes from an administrator's file, so reading it is bounded: at most
 MAX_BUNDLE_BYTES, MAX_DEPTH levels of nesting, MAX_VALUES values, YAML aliases that repeat

@@ -1,4 +1,4 @@
-"""The `attendance` command (cli.md): thin wrappers around the use cases."""
+"""The `attendance` command (docs/cli.md): thin wrappers around the use cases."""
 
 from __future__ import annotations
 

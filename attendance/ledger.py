@@ -38,7 +38,7 @@ ImportError_ = InvalidInput
 
 @dataclass
 class ImportResult:
-    """Counts of one import (cli.md: read = inserted + duplicates + rejected)."""
+    """Counts of one import (docs/cli.md: read = inserted + duplicates + rejected)."""
 
     read: int = 0
     inserted: int = 0

@@ -24,7 +24,7 @@ PULL_KINDS = PULLED_KINDS
 
 @dataclass
 class PullResult:
-    """What one pull did (cli.md `pull --json`)."""
+    """What one pull did (docs/cli.md `pull --json`)."""
 
     device: str
     ok: bool

@@ -97,7 +97,7 @@ def time_sync_text(now: dt.datetime, zone: ZoneInfo, style: str = "zk") -> str:
     if style not in TIME_FORMATS:
         raise ValueError(f"ADMS_TIME_FORMAT must be one of {', '.join(TIME_FORMATS)}, not {style!r}")
     packed = local if style == "zk-local" else now.astimezone(dt.UTC)
-    # ZK's packed clock (devices.md §3) of the wall-clock reading, without its zone.
+    # ZK's packed clock (docs/terminals.md) of the wall-clock reading, without its zone.
     return f"DateTime={encode_time(packed.replace(tzinfo=None))},ServerTZ={utc_offset_text(local)}"
 
 
@@ -202,7 +202,7 @@ def note_unknown_terminal(session: Session, serial: str, remote_addr: str, now: 
 
 
 def handshake_text(device: m.Device, timezone_hours: int = 7) -> str:
-    """The options a terminal gets at start-up (devices.md §4, plus public ADMS defaults)."""
+    """The options a terminal gets at start-up (docs/terminals.md, plus public ADMS defaults)."""
     lines = [
         f"GET OPTION FROM: {device.serial}",
         f"ATTLOGStamp={device.push_stamp or 0}",

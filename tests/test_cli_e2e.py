@@ -1,4 +1,4 @@
-"""End to end through the installed `attendance` script, exactly as cli.md drives it."""
+"""End to end through the installed `attendance` script, exactly as docs/cli.md drives it."""
 
 from __future__ import annotations
 

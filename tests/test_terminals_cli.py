@@ -1,4 +1,4 @@
-"""Terminal commands as cli.md drives them: simulate-terminal and pull as processes; listen on a pty."""
+"""Terminal commands as docs/cli.md drives them: simulate-terminal and pull as processes; listen on a pty."""
 
 from __future__ import annotations
 

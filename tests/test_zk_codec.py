@@ -1,4 +1,4 @@
-"""ZK binary protocol codec: devices.md §3 vectors, envelope, time, record layouts."""
+"""ZK binary protocol codec: docs/terminals.md vectors, envelope, time, record layouts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Text encoding detection and decoding of punch-log files (devices.md section 2).
+"""Text encoding detection and decoding of punch-log files (docs/terminals.md).
 
 Order: BOM (UTF-8 / UTF-16), else UTF-8, else Windows-1258 (Vietnamese ANSI code page),
 else Windows-1252, decided by counting what each candidate decodes (``EncodingSniffer``)
@@ -97,7 +97,7 @@ class EncodingSniffer:
 
 
 def detect_encoding(data: bytes) -> str:
-    """Detect the encoding of a whole file's bytes per devices.md (BOM, UTF-8, cp1258, cp1252)."""
+    """Detect the encoding of a whole file's bytes per docs/terminals.md (BOM, UTF-8, cp1258, cp1252)."""
     bom = bom_encoding(data)
     if bom is not None:
         return bom

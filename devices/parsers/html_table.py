@@ -1,7 +1,7 @@
 """HTML tables saved with an ``.xls`` name: Hikvision iVMS-4200 "Original Records".
 
 iVMS-4200 can save the attendance records as an HTML ``<table>`` with an ``.xls``
-extension, which Excel opens (devices.md section 2). It is read here
+extension, which Excel opens (docs/terminals.md). It is read here
 with the standard library's ``html.parser``, fed block by block (bounded memory), and
 every table row goes through the same header mapping and row rules as a CSV line.
 

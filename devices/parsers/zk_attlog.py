@@ -1,4 +1,4 @@
-"""ZK USB ``attlog.dat`` parser (devices.md section 2).
+"""ZK USB ``attlog.dat`` parser (docs/terminals.md).
 
 Accepted shapes, fields separated by any run of spaces/tabs:
 

@@ -1,4 +1,4 @@
-"""ZK push (ADMS / iclock) ``ATTLOG`` upload bodies (devices.md sections 2 and 4).
+"""ZK push (ADMS / iclock) ``ATTLOG`` upload bodies (docs/terminals.md).
 
 One punch per line, fields separated by TAB::
 
@@ -13,7 +13,7 @@ status). Rules, shared with the file parsers (see README.md):
   verify are whole numbers; the work code is kept as text (None when missing or empty);
 * fields 6 and 7 are reserved and ignored. Fields after the seventh are ignored too:
   public ADMS server code reads extra trailing columns from newer firmware (an id, mask
-  flag, temperature); that is not in devices.md and is *unverified*, but refusing such
+  flag, temperature); that is not in docs/terminals.md and is *unverified*, but refusing such
   lines would lose punches whose key fields are unambiguous;
 * every other line becomes a ``RejectedLine`` whose reason names the field.
 
@@ -41,7 +41,7 @@ from .zk_attlog import zk_date_seconds, zk_int, zk_time_seconds
 
 #: Field labels in upload order (1-based field n is PUSH_LABELS[n - 1]).
 PUSH_LABELS = ("user id", "time", "status", "verify", "work code", "reserved", "reserved")
-MIN_FIELDS = 4  # PIN, time, status, verify: the last three "may be missing" (devices.md §2)
+MIN_FIELDS = 4  # PIN, time, status, verify: the last three "may be missing" (docs/terminals.md)
 
 #: Spaces around a field are padding, not content (tabs are the separators).
 _PAD = " "

@@ -1,6 +1,6 @@
 """The ZK binary protocol codec, in one place: packets, checksum, TCP envelope, time, records.
 
-Facts are from devices.md §3 unless a comment says "public descriptions" (see README.md).
+Facts are from docs/terminals.md unless a comment says "public descriptions" (see README.md).
 Nothing here does I/O; the client, the transports and the simulator all build on it.
 """
 
@@ -18,7 +18,7 @@ from .errors import ChecksumMismatch, CodecError, FramingError, InvalidZKTime, P
 
 
 class Cmd(IntEnum):
-    """Command and reply codes (decimal values of devices.md §3)."""
+    """Command and reply codes (decimal values of docs/terminals.md)."""
 
     USERTEMP_RRQ = 9  # public descriptions: with function FCT_USER, the user table
     OPTIONS_RRQ = 11  # public descriptions: read one "Name=Value" option
@@ -244,7 +244,7 @@ MAX_ZK_TIME = 0xFFFFFFFF
 
 
 def encode_time(dt: datetime) -> int:
-    """ZK time of a naive device-local datetime (not Unix time; devices.md §3)."""
+    """ZK time of a naive device-local datetime (not Unix time; docs/terminals.md)."""
     if dt.year < 2000:
         raise InvalidZKTime(f"{dt:%Y-%m-%d %H:%M:%S} is before 2000, which ZK time cannot hold")
     value = (
