@@ -27,6 +27,7 @@ from yaml.nodes import ScalarNode
 from . import models as m
 from .engine.types import WEEKDAY_NAMES
 from .errors import InvalidInput
+from .i18n import _
 from .kinds import DeviceKind
 
 MAX_BUNDLE_BYTES = 20 * 1024 * 1024
@@ -290,7 +291,7 @@ def read_bundle_file(path: str | Path) -> dict[str, Any]:
             # Read one byte past the limit: a device such as /dev/zero reports size 0 but never ends.
             data = handle.read(MAX_BUNDLE_BYTES + 1)
     except OSError as exc:
-        raise BundleError([f"{path}: cannot be read: {exc.strerror or exc}"]) from None
+        raise BundleError([_("{path}: cannot be read: {why}", path=path, why=exc.strerror or exc)]) from None
     return parse_bundle_bytes(data, str(path))
 
 

@@ -14,6 +14,8 @@ import click
 
 from devices.parsers import FORMATS as PARSER_FORMATS
 
+from .i18n import LANGUAGE_ENV, LANGUAGES, _, current_language, set_language
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -42,7 +44,7 @@ def error_line(exc: BaseException) -> tuple[str, int]:
 
     locked = isinstance(exc, OperationalError | sqlite3.OperationalError) and "database is locked" in str(exc)
     if isinstance(exc, Busy) or locked:
-        return "database busy: another import, load or push holds the write lock; try again shortly", BUSY_EXIT
+        return _("database busy: another import, load or push holds the write lock; try again shortly"), BUSY_EXIT
     if isinstance(exc, DomainError | UnsupportedFile):
         return first_line(str(exc)), 1
     if isinstance(exc, OSError):
@@ -50,8 +52,9 @@ def error_line(exc: BaseException) -> tuple[str, int]:
         return f"{where}{exc.strerror or first_line(str(exc))}", 1
     if isinstance(exc, SQLAlchemyError):
         text = str(getattr(exc, "orig", None) or exc)
-        hint = " (run 'attendance init' first?)" if "no such table" in text or "does not exist" in text else ""
-        return f"database: {first_line(text)}{hint}", 1
+        missing = ("no such table", "no such column", "does not exist")
+        hint = _(" (run 'attendance init' first?)") if any(m in text for m in missing) else ""
+        return _("database: {problem}", problem=first_line(text)) + hint, 1
     if isinstance(exc, ValueError):  # bad values from libraries (dates, numbers)
         return first_line(str(exc)), 1
     raise exc
@@ -80,14 +83,77 @@ def reports_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _vn_time(value: Any) -> str:
+    """'YYYY-MM-DD HH:MM[:SS]' (or a datetime) as people read it here: dd/mm/yyyy HH:MM."""
+    if not value:
+        return ""
+    text = str(value)
+    if len(text) < 10 or text[4] != "-" or text[7] != "-":
+        return text
+    return f"{text[8:10]}/{text[5:7]}/{text[0:4]}{text[10:16]}"
+
+
 def _dump(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-@click.group()
+def _language_in(args: list[str]) -> str | None:
+    """The language asked for on the command line (``--lang en`` or ``--lang=en``), if any."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _choose_language(language: str | None) -> None:
+    """Set the language of every human-facing line, click's own messages included."""
+    import gettext
+    import os
+
+    from .i18n import TRANSLATIONS
+
+    set_language(language if language in LANGUAGES else None)
+    # click words its usage errors through the standard library's gettext (domain
+    # "messages"): point that domain at our catalogue and the language at ours.
+    gettext.bindtextdomain("messages", str(TRANSLATIONS))
+    os.environ["LANGUAGE"] = current_language()
+
+
+class AttendanceGroup(click.Group):
+    """The top-level group: the language is chosen before parsing; every failure is one line."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """Run the command line; usage errors too end as one ``error: ...`` line (exit 2)."""
+        argv = list(sys.argv[1:] if args is None else args)
+        _choose_language(_language_in(argv))
+        try:
+            value = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            if not standalone_mode:
+                raise
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            if not standalone_mode:
+                raise
+            click.echo("error: " + _("interrupted"), err=True)
+            sys.exit(1)
+        if standalone_mode:
+            sys.exit(value if isinstance(value, int) else 0)
+        return value
+
+
+@click.group(cls=AttendanceGroup)
 @click.version_option(package_name="attendance")
-def main() -> None:
+@click.option("--lang", type=click.Choice(LANGUAGES), envvar=LANGUAGE_ENV,
+              help="Language of the text for people: vi (default) or en. JSON keys stay English.")
+def main(lang: str | None) -> None:
     """Chấm công và kiểm tra công vụ — attendance for commune and ward offices."""
+    if lang:
+        _choose_language(lang)
 
 
 @main.command()
@@ -99,9 +165,9 @@ def init() -> None:
     from .migrate import upgrade
 
     upgrade()
-    click.echo(f"database ready: {_safe_url(database_url())}")
+    click.echo(_("database ready: {url}", url=_safe_url(database_url())))
     path, written = ensure_secret_key()
-    click.echo(f"secret key {'written to' if written else 'kept in'} {path}")
+    click.echo(_("secret key written to {path}", path=path) if written else _("secret key kept in {path}", path=path))
 
 
 def _safe_url(url: str) -> str:
@@ -131,9 +197,10 @@ def org_load(file: str, as_json: bool) -> None:
     if as_json:
         _dump(report.as_dict())
     else:
-        changed = {**{f"+{k}": v for k, v in report.created.items()}, **{f"~{k}": v for k, v in report.updated.items()},
-                   **{f"-{k}": v for k, v in report.deleted.items()}}
-        click.echo("loaded " + file + (": " + ", ".join(f"{k} {v}" for k, v in changed.items()) if changed else ": no changes"))
+        parts = [_("{count} new {entity}", count=v, entity=_(k)) for k, v in report.created.items()]
+        parts += [_("{count} changed {entity}", count=v, entity=_(k)) for k, v in report.updated.items()]
+        parts += [_("{count} removed {entity}", count=v, entity=_(k)) for k, v in report.deleted.items()]
+        click.echo(_("loaded {file}: {changes}", file=file, changes=", ".join(parts) if parts else _("no changes")))
 
 
 @main.command("import")
@@ -195,25 +262,28 @@ def _unreadable(path: str) -> str | None:
     """Why ``path`` cannot be imported (missing, a directory, unreadable), or None."""
     target = Path(path)
     if target.is_dir():
-        return f"{path}: is a directory, not a file"
+        return _("{path}: is a directory, not a file", path=path)
     if not target.exists() and not target.is_symlink():
-        return f"{path}: no such file"
+        return _("{path}: no such file", path=path)
     try:
         with target.open("rb") as handle:
             handle.read(1)
     except OSError as exc:
-        return f"{path}: cannot be read ({exc.strerror or exc})"
+        return _("{path}: cannot be read ({why})", path=path, why=exc.strerror or exc)
     return None
 
 
 def _report_imports(results: list[Any]) -> None:
     for r in results:
-        click.echo(f"{r.file} [{r.format}, {r.encoding}] batch {r.batch}: read {r.read}, inserted {r.inserted}, "
-                   f"duplicates {r.duplicates}, rejected {r.rejected}, unknown users {r.unknown_users}")
+        click.echo(_("{file} [{format}, {encoding}] batch {batch}: read {read}, inserted {inserted}, "
+                     "duplicates {duplicates}, rejected {rejected}, unknown users {unknown}", file=r.file,
+                     format=r.format, encoding=r.encoding, batch=r.batch, read=r.read, inserted=r.inserted,
+                     duplicates=r.duplicates, rejected=r.rejected, unknown=r.unknown_users))
         for bad in r.rejects[:10]:
-            click.echo(f"  line {bad['line']}: {bad['reason']}", err=True)
+            click.echo(_("  line {line}: {reason}", line=bad["line"], reason=bad["reason"]), err=True)
         if r.rejected > 10:
-            click.echo(f"  ... {r.rejected - 10} more rejected lines kept in batch {r.batch}", err=True)
+            click.echo(_("  ... {count} more rejected lines kept in batch {batch}", count=r.rejected - 10,
+                         batch=r.batch), err=True)
 
 
 class _progress:
@@ -252,22 +322,24 @@ class _progress:
 @click.option("--from", "date_from", type=click.DateTime(formats=["%Y-%m-%d"]))
 @click.option("--to", "date_to", type=click.DateTime(formats=["%Y-%m-%d"]))
 @click.option("--format", "fmt", default="json", type=click.Choice(["json", "csv"]), show_default=True)
+@click.option("--headers", type=click.Choice(["names", "codes"]), default="names", show_default=True,
+              help="CSV headings: names for people (UTF-8 with BOM, opens in Excel) or field codes for scripts.")
 @reports_errors
-def punches(device_code: str, date_from: dt.datetime | None, date_to: dt.datetime | None, fmt: str) -> None:
+def punches(device_code: str, date_from: dt.datetime | None, date_to: dt.datetime | None, fmt: str,
+            headers: str) -> None:
     """The raw ledger of one terminal."""
     from .db import transaction
     from .ledger import ledger_rows
+    from .services import PUNCH_HEADINGS, table_csv
 
     with transaction() as session:
         rows = ledger_rows(session, device_code, date_from.date() if date_from else None, date_to.date() if date_to else None)
     if fmt == "json":
         _dump(rows)
-    else:
-        import csv
-
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["user_id", "device_time"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        return
+    columns = list(rows[0]) if rows else list(PUNCH_HEADINGS["en"])
+    headings = PUNCH_HEADINGS[current_language()] if headers == "names" else None
+    click.echo(table_csv(columns, ([row[c] for c in columns] for row in rows), headings), nl=False)
 
 
 @main.command()
@@ -283,7 +355,7 @@ def pull(device_code: str | None, pull_all: bool, clear: bool, timeout: float, a
     from .pull import pull_device, pullable_devices
 
     if bool(device_code) == pull_all:
-        raise CommandError("give either --device CODE or --all")
+        raise CommandError(_("give either --device CODE or --all"))
     results = []
     with transaction() as session:
         codes = pullable_devices(session) if pull_all else [device_code or ""]
@@ -295,14 +367,17 @@ def pull(device_code: str | None, pull_all: bool, clear: bool, timeout: float, a
     else:
         for r in results:
             if r.ok:
-                click.echo(f"{r.device}: read {r.records_read}, new {r.inserted}, duplicates {r.duplicates}, "
-                           f"rejected {r.rejected}, clock skew {r.skew_seconds:+d} s, {r.duration_ms} ms"
-                           + (", log cleared" if r.cleared else ""))
+                click.echo(_("{device}: read {read}, new {inserted}, duplicates {duplicates}, rejected {rejected}, "
+                             "clock skew {skew:+d} s, {ms} ms", device=r.device, read=r.records_read,
+                             inserted=r.inserted, duplicates=r.duplicates, rejected=r.rejected,
+                             skew=r.skew_seconds or 0, ms=r.duration_ms)
+                           + (_(", log cleared") if r.cleared else ""))
             else:
-                click.echo(f"{r.device}: FAILED after {r.duration_ms} ms: {r.error}", err=True)
+                click.echo(_("{device}: FAILED after {ms} ms: {error}", device=r.device, ms=r.duration_ms,
+                             error=r.error), err=True)
     failed = [r.device for r in results if not r.ok]
     if failed:
-        raise CommandError(f"pull failed for {', '.join(failed)}")
+        raise CommandError(_("pull failed for {devices}", devices=", ".join(failed)))
 
 
 @main.group()
@@ -321,7 +396,7 @@ def profile_save(file: str) -> None:
     mapping = read_profile(file)
     with transaction() as session:
         save_profile(session, mapping, actor=f"cli:{Path(file).name}")
-    click.echo(f"saved profile {mapping.name!r}")
+    click.echo(_("saved profile {name!r}", name=mapping.name))
 
 
 @profile.command("list")
@@ -363,13 +438,16 @@ def devices_status(as_json: bool, skew: int, idle_days: int) -> None:
     if as_json:
         _dump([r.as_dict() for r in rows])
         return
+    language = 1 if current_language() == "en" else 0
     for r in rows:
-        state = "OK" if not r.problems else "; ".join(PROBLEM_TEXT[p][0] for p in r.problems)
+        state = _("OK") if not r.problems else "; ".join(PROBLEM_TEXT[p][language] for p in r.problems)
         skew_text = f"{r.clock_skew_seconds:+d} s" if r.clock_skew_seconds is not None else "?"
-        click.echo(f"{r.device:10} {r.kind:10} lần lấy tốt gần nhất {r.last_success or '—':19}  lệch giờ {skew_text:>7}"
-                   f"  ngày không chấm {r.days_without_punches if r.days_without_punches is not None else '—'}  {state}")
+        idle = r.days_without_punches if r.days_without_punches is not None else "—"
+        click.echo(_("{device:10} {kind:12} last good pull {when:16}  clock skew {skew:>7}  "
+                     "working days without punches {idle}  {state}", device=r.device, kind=r.kind,
+                     when=_vn_time(r.last_success) or "—", skew=skew_text, idle=idle, state=state))
         if r.last_error:
-            click.echo(f"{'':10} lỗi {r.last_error_at}: {r.last_error}")
+            click.echo(_("{pad:10} error {when}: {error}", pad="", when=_vn_time(r.last_error_at), error=r.last_error))
 
 
 @devices.command("pending")
@@ -387,8 +465,9 @@ def devices_pending(include_decided: bool, as_json: bool) -> None:
         _dump(rows)
         return
     for r in rows:
-        click.echo(f"{r['serial']:20} {r['status']:9} lần đầu {r['first_seen']}  lần cuối {r['last_seen']}"
-                   f"  {r['remote_addr']:15} {r['requests']} lần gọi")
+        click.echo(_("{serial:20} {status:9} first seen {first}  last seen {last}  {address:15} {count} requests",
+                     serial=r["serial"], status=_(r["status"]), first=_vn_time(r["first_seen"]),
+                     last=_vn_time(r["last_seen"]), address=r["remote_addr"], count=r["requests"]))
 
 
 @devices.command("approve")
@@ -403,7 +482,7 @@ def devices_approve(serial: str, device_code: str, unit_code: str | None) -> Non
 
     with transaction() as session:
         approve_terminal(session, serial, device_code, unit_code, actor="cli")
-    click.echo(f"approved {serial} as device {device_code}")
+    click.echo(_("approved {serial} as device {device}", serial=serial, device=device_code))
 
 
 @devices.command("reject")
@@ -416,7 +495,7 @@ def devices_reject(serial: str) -> None:
 
     with transaction() as session:
         reject_terminal(session, serial, actor="cli")
-    click.echo(f"rejected {serial}")
+    click.echo(_("rejected {serial}", serial=serial))
 
 
 @devices.command("backfill")
@@ -434,7 +513,7 @@ def devices_backfill(device_code: str, first: dt.datetime, last: dt.datetime) ->
         command = queue_backfill(session, device_by_code(session, device_code), first,
                                  last + dt.timedelta(days=1, seconds=-1))
         number, text = command.id, command.command
-    click.echo(f"queued command {number} for {device_code}: {text!r}")
+    click.echo(_("queued command {number} for {device}: {text!r}", number=number, device=device_code, text=text))
 
 
 @main.command()
@@ -451,12 +530,13 @@ def listen(device_code: str, idle_timeout: float | None, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps({k: v for k, v in result.as_dict().items() if k != "rejects"}, ensure_ascii=False))
         else:
-            click.echo(f"{device_code}: read {result.read}, new {result.inserted}, rejected {result.rejected}")
+            click.echo(_("{device}: read {read}, new {inserted}, rejected {rejected}", device=device_code,
+                         read=result.read, inserted=result.inserted, rejected=result.rejected))
         for bad in result.rejects[:10]:
-            click.echo(f"  line {bad['line']}: {bad['reason']}", err=True)
+            click.echo(_("  line {line}: {reason}", line=bad["line"], reason=bad["reason"]), err=True)
 
     def refused(exc: Exception) -> None:
-        click.echo(f"warning: {exc}", err=True)
+        click.echo(_("warning: {problem}", problem=exc), err=True)
 
     try:
         with transaction() as session:  # each run of lines is committed as it is stored
@@ -481,7 +561,7 @@ def simulate_terminal(records_path: str, protocol: str, port: int | None, use_pt
     from devices.zk.simulator import run_simulator
 
     if use_pty and port is not None:
-        raise CommandError("give either --port or --pty")
+        raise CommandError(_("give either --port or --pty"))
     run_simulator(records_path, protocol=protocol, port=port, use_pty=use_pty, width=int(width),
                   comm_key=comm_key, fault=fault)
 
@@ -501,7 +581,7 @@ def scheduler() -> None:
         line = json.dumps(result.as_dict(), ensure_ascii=False)
         click.echo(line, err=not result.ok)
 
-    click.echo("attendance scheduler: pulling terminals on their intervals (Ctrl+C to stop)", err=True)
+    click.echo(_("attendance scheduler: pulling terminals on their intervals (Ctrl+C to stop)"), err=True)
     try:
         build_scheduler(session_factory(), report).start()
     except (KeyboardInterrupt, SystemExit):
@@ -513,14 +593,17 @@ def scheduler() -> None:
 @click.option("--unit", "unit_code", help="Only this unit and the units under it.")
 @click.option("--format", "fmt", default="json", type=click.Choice(["json", "csv", "xlsx"]), show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of standard output.")
+@click.option("--headers", type=click.Choice(["names", "codes"]), default="names", show_default=True,
+              help="CSV headings: names for people (UTF-8 with BOM, opens in Excel) or field codes for scripts.")
 @reports_errors
-def summary(month: str, unit_code: str | None, fmt: str, output: str | None) -> None:
+def summary(month: str, unit_code: str | None, fmt: str, output: str | None, headers: str) -> None:
     """Monthly summary per staff member (rules.md §7)."""
     from .db import transaction
     from .services import (
         monthly_summary,
         no_punches_warning,
         summary_csv,
+        summary_headings,
         summary_records,
         summary_xlsx,
     )
@@ -532,24 +615,27 @@ def summary(month: str, unit_code: str | None, fmt: str, output: str | None) -> 
         click.echo(warning, err=True)
     if fmt == "xlsx":
         if not output:
-            raise CommandError("--format xlsx needs -o FILE")
+            raise CommandError(_("--format xlsx needs -o FILE"))
         summary_xlsx(table, month, output)
-        click.echo(f"wrote {output} ({len(table)} staff)", err=True)
+        click.echo(_("wrote {file} ({count} staff)", file=output, count=len(table)), err=True)
         return
-    text = json.dumps(summary_records(table), ensure_ascii=False, indent=2) if fmt == "json" else summary_csv(table)
-    if output:
-        Path(output).write_text(text + ("\n" if fmt == "json" else ""), encoding="utf-8")
+    if fmt == "json":
+        text = json.dumps(summary_records(table), ensure_ascii=False, indent=2) + "\n"
     else:
-        click.echo(text.rstrip("\n"))
+        text = summary_csv(table, summary_headings(current_language()) if headers == "names" else None)
+    if output:
+        Path(output).write_text(text, encoding="utf-8", newline="")
+    else:
+        click.echo(text, nl=False)
 
 
 @main.command()
 @click.option("--staff", "staff_code", required=True)
 @click.option("--date", "day", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--lang", default="vi", type=click.Choice(["vi", "en"]), show_default=True)
+@click.option("--lang", type=click.Choice(LANGUAGES), help="vi or en (default: the command's language).")
 @reports_errors
-def explain(staff_code: str, day: dt.datetime, as_json: bool, lang: str) -> None:
+def explain(staff_code: str, day: dt.datetime, as_json: bool, lang: str | None) -> None:
     """The verdicts of one day with their explanation."""
     from .db import transaction
     from .services import explain as explain_case
@@ -560,7 +646,7 @@ def explain(staff_code: str, day: dt.datetime, as_json: bool, lang: str) -> None
     if as_json:
         _dump(data)
     else:
-        click.echo(explain_text(data, lang))
+        click.echo(explain_text(data, lang or current_language()))
 
 
 @main.command()
@@ -577,13 +663,14 @@ def serve(host: str, port: int, threads: int, debug: bool) -> None:
     app = create_app({"DEBUG": True} if debug else None)
     check_secret_key(app.config)  # a no-op with --debug
     if debug:
-        click.echo(f"Mở trình duyệt / open http://{_browser_host(host)}:{port or 5000}/ (development server)")
+        click.echo(_("Open http://{host}:{port}/ in a browser (development server)", host=_browser_host(host),
+                     port=port or 5000))
         app.run(host=host, port=port or 5000, debug=True)
         return
     from .web.server import bound_port, make_server
 
     server = make_server(app, host, port, threads)
-    click.echo(f"Mở trình duyệt / open http://{_browser_host(host)}:{bound_port(server, port)}/")
+    click.echo(_("Open http://{host}:{port}/ in a browser", host=_browser_host(host), port=bound_port(server, port)))
     try:
         server.run()
     except KeyboardInterrupt:
@@ -603,7 +690,7 @@ def _browser_host(host: str) -> str:
 @click.option("--month", default="2026-10", show_default=True)
 @reports_errors
 def demo(month: str) -> None:
-    """Load the demo district from sample_logs/ and print a few summary lines (idempotent)."""
+    """Load the demo district (shipped with the package) and print a few summary lines (idempotent)."""
     from .demo import load_demo
 
     for line in load_demo(month):
@@ -614,11 +701,11 @@ def demo(month: str) -> None:
 @main.command()
 @click.option("--year", required=True, type=int, help="YYYY")
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--lang", default="vi", type=click.Choice(["vi", "en"]), show_default=True)
+@click.option("--lang", type=click.Choice(LANGUAGES), help="vi or en (default: the command's language).")
 @click.option("--all", "everything", is_flag=True,
               help="Also list entries that leave the day as the week makes it (a holiday on a Sunday...).")
 @reports_errors
-def calendar(year: int, as_json: bool, lang: str, everything: bool) -> None:
+def calendar(year: int, as_json: bool, lang: str | None, everything: bool) -> None:
     """Days of a year set apart from the week: holidays, days in lieu, decided swaps, overrides."""
     from .calendar_days import (
         calendar_of_year,
@@ -642,27 +729,12 @@ def calendar(year: int, as_json: bool, lang: str, everything: bool) -> None:
         _dump({"year": year, "country": country, "database": with_database,
                "days": [line.as_dict() for line in lines]})
     else:
-        click.echo(calendar_text(year, country, lines, lang, with_database))
+        click.echo(calendar_text(year, country, lines, lang or current_language(), with_database))
 
 
 @main.group()
 def batch() -> None:
     """Imports and pulls as batches: list them, void a wrong one, restore it (audited)."""
-
-
-def _domain_errors(func: F) -> F:
-    """Domain errors (unknown batch, conflict, bad reason) as one line on standard error."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from .errors import DomainError
-
-        try:
-            return func(*args, **kwargs)
-        except DomainError as exc:
-            raise CommandError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _cli_actor() -> str:
@@ -684,10 +756,13 @@ def _batch_id(text: str) -> int:
 
 
 def _batch_line(b: Any) -> str:
-    state = "hiệu lực" if b.state == "live" else f"ĐÃ HỦY {b.voided_at} bởi {b.voided_by}: {b.void_reason}"
-    return (f"{b.id:>6}  {b.device:10} {b.source:6} {b.started}  {b.label}\n"
-            f"{'':8}đọc {b.read}, mới {b.inserted}, trùng {b.duplicates}, lỗi {b.rejected}, "
-            f"chưa gán {b.unknown_users}, lượt trong sổ {b.punches}  [{state}]")
+    state = _("in force") if b.state == "live" else _("VOIDED {when} by {who}: {why}", when=_vn_time(b.voided_at),
+                                                      who=b.voided_by, why=b.void_reason)
+    return (f"{b.id:>6}  {b.device:10} {b.source:6} {_vn_time(b.started)}  {b.label}\n" + " " * 8
+            + _("read {read}, new {inserted}, duplicates {duplicates}, rejected {rejected}, not enrolled {unknown}, "
+                "punches in the ledger {punches}  [{state}]", read=b.read, inserted=b.inserted,
+                duplicates=b.duplicates, rejected=b.rejected, unknown=b.unknown_users, punches=b.punches,
+                state=state))
 
 
 @batch.command("list")
@@ -695,7 +770,6 @@ def _batch_line(b: Any) -> str:
 @click.option("--limit", default=200, show_default=True, help="Only the newest N batches (0: all).")
 @click.option("--json", "as_json", is_flag=True)
 @reports_errors
-@_domain_errors
 def batch_list(device_code: str | None, limit: int, as_json: bool) -> None:
     """Imports and pulls with their counters and state (voided: when, by whom, why)."""
     from .batches import list_batches
@@ -707,7 +781,7 @@ def batch_list(device_code: str | None, limit: int, as_json: bool) -> None:
         _dump([r.as_dict() for r in rows])
         return
     if not rows:
-        click.echo("no batches" + (f" for {device_code}" if device_code else ""), err=True)
+        click.echo(_("no batches for {device}", device=device_code) if device_code else _("no batches"), err=True)
     for r in rows:
         click.echo(_batch_line(r))
 
@@ -717,7 +791,6 @@ def batch_list(device_code: str | None, limit: int, as_json: bool) -> None:
 @click.option("--reason", required=True, help="Why (e.g. the wrong terminal was chosen); kept in the audit log.")
 @click.option("--json", "as_json", is_flag=True)
 @reports_errors
-@_domain_errors
 def batch_void(batch_id: str, reason: str, as_json: bool) -> None:
     """Make a batch's punches count for nothing; they stay in the ledger."""
     from .batches import void_batch
@@ -728,7 +801,8 @@ def batch_void(batch_id: str, reason: str, as_json: bool) -> None:
     if as_json:
         _dump(info.as_dict())
     else:
-        click.echo(f"voided batch {info.id} ({info.device}, {info.label}): {info.punches} punches no longer count")
+        click.echo(_("voided batch {id} ({device}, {label}): {punches} punches no longer count", id=info.id,
+                     device=info.device, label=info.label, punches=info.punches))
 
 
 @batch.command("restore")
@@ -736,7 +810,6 @@ def batch_void(batch_id: str, reason: str, as_json: bool) -> None:
 @click.option("--reason", required=True, help="Why the batch counts again; kept in the audit log.")
 @click.option("--json", "as_json", is_flag=True)
 @reports_errors
-@_domain_errors
 def batch_restore(batch_id: str, reason: str, as_json: bool) -> None:
     """Make a voided batch's punches count again."""
     from .batches import restore_batch
@@ -747,7 +820,8 @@ def batch_restore(batch_id: str, reason: str, as_json: bool) -> None:
     if as_json:
         _dump(info.as_dict())
     else:
-        click.echo(f"restored batch {info.id} ({info.device}, {info.label}): {info.punches} punches count again")
+        click.echo(_("restored batch {id} ({device}, {label}): {punches} punches count again", id=info.id,
+                     device=info.device, label=info.label, punches=info.punches))
 
 
 if __name__ == "__main__":  # pragma: no cover

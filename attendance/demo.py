@@ -7,9 +7,10 @@ from importlib.resources.abc import Traversable
 
 from .bundle import read_bundle_file, validate_bundle
 from .db import transaction
+from .i18n import _, current_language
 from .ledger import import_file
 from .org import load_bundle
-from .services import SUMMARY_HEADINGS_VI, monthly_summary
+from .services import monthly_summary, summary_headings
 
 #: The demo's files ship inside the package, so a plain ``pip install`` can run the demo;
 #: they are byte-for-byte copies of files in the repository's sample_logs/ (a test checks it).
@@ -44,21 +45,26 @@ def load_demo(month: str = "2026-10") -> list[str]:
     with transaction() as session:
         report = load_bundle(session, bundle, actor="demo")
     created = sum(report.created.values())
-    lines.append(f"Bộ thiết lập mẫu: {created} bản ghi mới" if created else "Bộ thiết lập mẫu: đã có, không thay đổi")
+    lines.append(_("Demo set-up bundle: {count} new records", count=created) if created
+                 else _("Demo set-up bundle: already loaded, nothing changed"))
     for name, device in IMPORTS:
         with resources.as_file(_packaged(name)) as path, transaction() as session:
             r = import_file(session, device, path)
-        lines.append(f"  {name} → {device}: đọc {r.read}, thêm {r.inserted}, trùng {r.duplicates}, lỗi {r.rejected}")
+        lines.append(_("  {file} → {device}: read {read}, new {inserted}, duplicates {duplicates}, rejected {rejected}",
+                       file=name, device=device, read=r.read, inserted=r.inserted, duplicates=r.duplicates,
+                       rejected=r.rejected))
     with transaction() as session:
         table = monthly_summary(session, month, "17830")
-    lines.append(f"Tổng hợp tháng {month[5:]}/{month[:4]} — Xã Tân Kỳ ({len(table)} người):")
-    # The same column names as the web page's month table (services.SUMMARY_HEADINGS_VI).
+    lines.append(_("Summary of {month} — Xã Tân Kỳ ({count} people):", month=f"{month[5:]}/{month[:4]}",
+                   count=len(table)))
+    # The same column names as the web page's month table.
+    headings = summary_headings(current_language())
     columns = ("staff_code", "name", "working_days", "late_count", "late_minutes", "early_count",
                "missing_punch_count", "absent_sessions")
-    widths = {c: max(len(SUMMARY_HEADINGS_VI[c]), 6) for c in columns}
+    widths = {c: max(len(headings[c]), 6) for c in columns}
     widths["name"] = 22
-    lines.append("  " + "  ".join(SUMMARY_HEADINGS_VI[c].ljust(widths[c]) if c in ("staff_code", "name")
-                                  else SUMMARY_HEADINGS_VI[c].rjust(widths[c]) for c in columns))
+    lines.append("  " + "  ".join(headings[c].ljust(widths[c]) if c in ("staff_code", "name")
+                                  else headings[c].rjust(widths[c]) for c in columns))
     worst = table.sort_values(["absent_sessions", "late_minutes"], ascending=False).head(6)
     for row in worst.to_dict(orient="records"):
         lines.append("  " + "  ".join(str(row[c])[:widths[c]].ljust(widths[c]) if c in ("staff_code", "name")

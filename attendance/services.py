@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -18,6 +19,7 @@ from .batches import live_punch
 from .engine import SUMMARY_FIELDS, evaluate, summarize
 from .engine.explain import explain_day
 from .errors import InvalidInput
+from .i18n import _
 from .loader import device_time_bounds, load_input, subtree
 
 SUMMARY_HEADINGS_VI = {
@@ -38,12 +40,54 @@ SUMMARY_HEADINGS_VI = {
     "offday_punch_days": "Ngày chấm công ngày nghỉ",
 }
 
+SUMMARY_HEADINGS_EN = {
+    "staff_code": "Staff code",
+    "name": "Full name",
+    "unit_code": "Unit code",
+    "unit_name": "Unit",
+    "working_days": "Working days",
+    "working_sessions": "Working sessions",
+    "excused_sessions": "Excused sessions",
+    "late_count": "Times late",
+    "late_minutes": "Minutes late",
+    "early_count": "Times left early",
+    "early_minutes": "Minutes early",
+    "missing_punch_count": "Sessions with a missing punch",
+    "absent_sessions": "Sessions absent without excuse",
+    "absent_days": "Days absent without excuse",
+    "offday_punch_days": "Days punched on a day off",
+}
+PUNCH_HEADINGS = {
+    "vi": {"user_id": "Mã chấm công", "device_time": "Giờ trên máy", "corrected_time": "Giờ đã hiệu chỉnh",
+           "status": "Trạng thái", "verify": "Kiểu xác thực", "work_code": "Mã công việc", "batch": "Lô nhập",
+           "line": "Dòng"},
+    "en": {"user_id": "User id", "device_time": "Terminal time", "corrected_time": "Corrected time",
+           "status": "Status", "verify": "Verify mode", "work_code": "Work code", "batch": "Batch", "line": "Line"},
+}
+
+
+def summary_headings(language: str) -> dict[str, str]:
+    """Column headings of the monthly summary for people, in ``language`` ('vi' or 'en')."""
+    return SUMMARY_HEADINGS_EN if language == "en" else SUMMARY_HEADINGS_VI
+
+
+def table_csv(columns: list[str], rows: Iterable[Iterable[Any]], headings: dict[str, str] | None = None) -> str:
+    """CSV text; with ``headings`` it is for people: a UTF-8 byte-order mark so that Excel reads
+    Vietnamese correctly, and headings instead of field codes. Without, plain codes for scripts."""
+    buffer = io.StringIO()
+    if headings is not None:
+        buffer.write("\ufeff")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([headings.get(c, c) for c in columns] if headings is not None else columns)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
 
 def parse_month(text: str) -> tuple[dt.date, dt.date]:
     """'2026-10' to the first and last day of that month."""
     match = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise InvalidInput(f"--month: expected YYYY-MM, got {text!r}")
+        raise InvalidInput(_("--month: expected YYYY-MM, got {text!r}", text=text))
     year, month = int(match.group(1)), int(match.group(2))
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
@@ -90,12 +134,12 @@ def no_punches_warning(session: Session, month: str, unit_code: str | None = Non
         return None
     first, _last = parse_month(month)
     if unit_code is None:
-        where = "của tất cả các đơn vị"
-    else:
-        unit = session.scalar(select(m.Unit).where(m.Unit.code == unit_code))
-        where = f"của đơn vị {unit.name} ({unit_code})" if unit is not None else f"của đơn vị {unit_code}"
-    return (f"Không có lượt chấm công nào trong tháng {first:%m/%Y} {where}: "
-            "mọi người sẽ hiện là vắng mặt (chưa nhập dữ liệu máy chấm công?)")
+        return _("No punches at all in {month} in any unit: everyone shows as absent "
+                 "(terminal data not imported yet?)", month=f"{first:%m/%Y}")
+    unit = session.scalar(select(m.Unit).where(m.Unit.code == unit_code))
+    return _("No punches at all in {month} in {unit}: everyone shows as absent "
+             "(terminal data not imported yet?)", month=f"{first:%m/%Y}",
+             unit=f"{unit.name} ({unit_code})" if unit is not None else unit_code)
 
 
 def summary_records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -106,13 +150,9 @@ def summary_records(table: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def summary_csv(table: pd.DataFrame) -> str:
-    """CSV with English field names (machine-readable)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(list(table.columns))
-    writer.writerows(table.itertuples(index=False, name=None))
-    return buffer.getvalue()
+def summary_csv(table: pd.DataFrame, headings: dict[str, str] | None = None) -> str:
+    """The summary as CSV: for people with ``headings`` (see table_csv), else with field codes."""
+    return table_csv(list(table.columns), table.itertuples(index=False, name=None), headings)
 
 
 def summary_xlsx(table: pd.DataFrame, month: str, path: str) -> None:

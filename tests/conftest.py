@@ -61,3 +61,15 @@ def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("ATTENDANCE_DATABASE_URL", url)
     upgrade(url)
     return url
+
+
+@pytest.fixture(autouse=True)
+def _default_language(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts in the default language (a CLI run with --lang en must not leak)."""
+    from attendance.i18n import set_language
+
+    monkeypatch.delenv("ATTENDANCE_LANG", raising=False)
+    monkeypatch.delenv("LANGUAGE", raising=False)
+    set_language(None)
+    yield
+    set_language(None)

@@ -90,7 +90,7 @@ def test_init_writes_a_secret_key_once_and_migrates(instance: Path) -> None:
     result = runner.invoke(main, ["init"])
     assert result.exit_code == 0, result.output
     config = instance / "config.py"
-    assert f"secret key written to {config}" in result.output
+    assert f"đã ghi khóa bí mật vào {config}" in result.output
     key = read_config_file(config)["SECRET_KEY"]
     assert KEY.match(key)
     if os.name == "posix":
@@ -99,7 +99,7 @@ def test_init_writes_a_secret_key_once_and_migrates(instance: Path) -> None:
     assert create_app().config["SECRET_KEY"] == key
 
     again = runner.invoke(main, ["init"])
-    assert again.exit_code == 0 and f"secret key kept in {config}" in again.output
+    assert again.exit_code == 0 and f"giữ nguyên khóa bí mật trong {config}" in again.output
     assert read_config_file(config)["SECRET_KEY"] == key and config.read_text().count("SECRET_KEY =") == 1
     get_engine().dispose()
 
@@ -147,7 +147,7 @@ def served(instance: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     reader.start()
     reader.join(60)
     try:
-        match = re.search(r"open (http://127\.0\.0\.1:\d+/)", lines[0] if lines else "")
+        match = re.search(r"(http://127\.0\.0\.1:\d+/)", lines[0] if lines else "")
         assert match, f"no address printed: {lines!r}"
         yield match.group(1), process
     finally:

@@ -154,14 +154,14 @@ def test_batch_commands_through_the_installed_script(db_url: str, tmp_path: Path
     assert summary()["NV002"]["late_count"] == 1
 
     done = cli(db_url, "batch", "void", batch, "--reason", "nhầm máy TK-02")
-    assert done.returncode == 0 and "10 punches no longer count" in done.stdout, done.stderr
+    assert done.returncode == 0 and "10 lượt chấm không còn được tính" in done.stdout, done.stderr
     rows = json.loads(cli(db_url, "summary", "--month", "2026-10").stdout)
     assert next(r["late_count"] for r in rows if r["staff_code"] == "NV002") == 0
     listed = json.loads(cli(db_url, "batch", "list", "--device", "TK-02", "--json").stdout)
     assert [(b["id"], b["state"], b["void_reason"], b["read"]) for b in listed] == [(int(batch), "voided", "nhầm máy TK-02", 10)]
     assert listed[0]["voided_by"].startswith("cli")
     done = cli(db_url, "batch", "restore", batch, "--reason", "đúng máy")
-    assert done.returncode == 0 and "10 punches count again" in done.stdout, done.stderr
+    assert done.returncode == 0 and "10 lượt chấm được tính lại" in done.stdout, done.stderr
     assert summary()["NV002"]["late_count"] == 1
 
     # Refusals: one line on standard error, non-zero exit (in-process: each start of the

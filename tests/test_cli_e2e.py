@@ -54,7 +54,7 @@ def test_generated_district_end_to_end(db_url: str, tmp_path: Path, district) ->
     unit_rows = json.loads(cli(db_url, "summary", "--month", "2026-09", "--unit", "17831", "--format", "json").stdout)
     assert sorted(r["staff_code"] for r in unit_rows) == sorted(c for c in district.expected if c.startswith("NV002"))
 
-    csv_text = cli(db_url, "summary", "--month", "2026-09", "--format", "csv").stdout
+    csv_text = cli(db_url, "summary", "--month", "2026-09", "--format", "csv", "--headers", "codes").stdout
     assert csv_text.splitlines()[0].split(",")[0] == "staff_code" and len(csv_text.splitlines()) == 25
     xlsx = tmp_path / "summary.xlsx"
     cli(db_url, "summary", "--month", "2026-09", "--format", "xlsx", "-o", str(xlsx))
@@ -112,9 +112,9 @@ def test_import_refusals_are_one_error_line_each_and_store_nothing(db_url: str, 
     assert done.returncode != 0 and done.stdout == ""
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 2 + len(unreadable) and all(line.startswith("error: ") for line in lines)
-    assert lines[0] == f"error: {tmp_path / 'missing.dat'}: no such file"
-    assert lines[1] == f"error: {tmp_path}: is a directory, not a file"
-    assert lines[2].startswith(f"error: {loop}: cannot be read (")
+    assert lines[0] == f"error: {tmp_path / 'missing.dat'}: không có tệp này"
+    assert lines[1] == f"error: {tmp_path}: là thư mục, không phải tệp"
+    assert lines[2].startswith(f"error: {loop}: không đọc được (")
 
     blank = tmp_path / "blank.dat"
     blank.write_bytes(b"\r\n \r\n")

@@ -60,7 +60,7 @@ def test_simulate_terminal_and_pull_as_processes(db_url: str, tmp_path: Path) ->
         simulator.send_signal(signal.SIGINT)
         assert simulator.wait(timeout=10) == 0
     failed = cli(db_url, "pull", "--device", "TK-01", "--timeout", "1")  # the terminal is gone
-    assert failed.returncode != 0 and failed.stderr.strip().splitlines()[-1].startswith("error: pull failed for TK-01")
+    assert failed.returncode != 0 and failed.stderr.strip().splitlines()[-1].startswith("error: không lấy được dữ liệu từ TK-01")
 
 
 def test_listen_stores_punch_lines_from_a_real_pty(db_url: str) -> None:
