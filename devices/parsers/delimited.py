@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .common import (
+    BLANK_CHARS,
     Punch,
     control_char_problem,
     date_to_seconds,
@@ -765,7 +766,7 @@ def parse_row(
         problem = control_char_problem(value)
         if problem:
             return reject(i, _label(layout, i), problem)
-    if not any(f.strip() for f in fields):
+    if not any(f.strip(BLANK_CHARS) for f in fields):  # the same blank as a blank line
         return None
     need = layout.needed()
     if len(fields) < need:
@@ -889,7 +890,7 @@ def parse_csv_lines(
             continue
         if line_no < header:
             cells = split_row(text, layout.delimiter)
-            if not any(c.strip() for c in cells):
+            if not any(c.strip(BLANK_CHARS) for c in cells):
                 continue  # only delimiters: blank, as below the header
             problem = title_row_problem(cells, "line", header)
             if problem is None:
