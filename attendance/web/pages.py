@@ -33,7 +33,7 @@ def _month() -> str:
         first, last = parse_month(month)
         check_period(first, last)
     except ValueError as exc:  # InvalidInput is a ValueError: a bad or implausible month
-        abort(400, f"Tháng không hợp lệ: {month[:20]!r} ({exc})")
+        abort(400, f"Tháng không hợp lệ: {month[:20]} ({exc})")
     return month
 
 
