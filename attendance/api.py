@@ -165,9 +165,13 @@ def excuses(session: Session, staff_code: str, first: dt.date, last: dt.date) ->
 def punches_around(
     session: Session, staff_code: str, moment: dt.datetime, before: dt.timedelta, after: dt.timedelta
 ) -> list[PunchInfo]:
-    """A person's punches, every terminal merged, with corrected time in [moment − before, moment + after]."""
-    from .loader import device_time_bounds
+    """A person's punches, every terminal merged, with corrected time in [moment − before, moment + after].
 
+    A moment outside the plausible years (widened by one) is refused: InvalidInput.
+    """
+    from .loader import check_period, device_time_bounds
+
+    check_period(moment.date(), moment.date())  # no punch is dated 9999 or 0001; no day arithmetic there
     if before < dt.timedelta(0) or after < dt.timedelta(0):
         raise InvalidInput("punches_around: before and after must not be negative")
     if before + after > MAX_AROUND:

@@ -64,13 +64,14 @@ def live_punch(session: Session) -> ColumnElement[bool]:
 
 
 def _stamp(value: dt.datetime | None) -> str | None:
-    return value.strftime(STAMP) if value else None
+    # isoformat pads the year (strftime writes year 1 as "1" on glibc): same text as STAMP
+    return value.isoformat(sep=" ", timespec="seconds") if value else None
 
 
 def _info(batch: m.ImportBatch, device_code: str, punches: int) -> BatchInfo:
     return BatchInfo(
         id=batch.id, device=device_code, source=batch.source, label=batch.filename,
-        started=batch.started_at.strftime(STAMP), finished=_stamp(batch.finished_at),
+        started=_stamp(batch.started_at) or "", finished=_stamp(batch.finished_at),
         **{name: int(getattr(batch, name) or 0) for name in COUNTERS},
         punches=punches, state="voided" if batch.voided_at else "live",
         voided_at=_stamp(batch.voided_at), voided_by=batch.voided_by, void_reason=batch.void_reason,

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from devices.parsers import DEFAULT_PLAUSIBLE_YEARS
+
 from . import models as m
 from .batches import live_punch
 from .engine.days import unit_working_days
@@ -64,7 +66,8 @@ class DeviceHealth:
 
 
 def _stamp(value: dt.datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else None
+    # isoformat pads the year (strftime writes year 1 as "1" on glibc)
+    return value.isoformat(sep=" ", timespec="seconds") if value else None
 
 
 def working_days_between(session: Session, after: dt.date, until: dt.date, unit_id: int | None = None) -> int:
@@ -85,8 +88,14 @@ def device_health(session: Session, now: dt.datetime | None = None, limits: Thre
     ).all())
     latest_ids = select(func.max(m.PullLog.id)).group_by(m.PullLog.device_id)
     latest = {p.device_id: p for p in session.scalars(select(m.PullLog).where(m.PullLog.id.in_(latest_ids)))}
+    # Only plausible times count: one row dated 9999 (or 0001) in an old database would
+    # otherwise hide a silent terminal forever (or count every day since year 1).
+    first, last = DEFAULT_PLAUSIBLE_YEARS
     last_punch = dict(session.execute(
-        select(m.Punch.device_id, func.max(m.Punch.device_time)).where(live_punch(session)).group_by(m.Punch.device_id)
+        select(m.Punch.device_id, func.max(m.Punch.device_time))
+        .where(live_punch(session), m.Punch.device_time >= dt.datetime(first, 1, 1),
+               m.Punch.device_time < dt.datetime(last + 1, 1, 1))
+        .group_by(m.Punch.device_id)
     ).all())
     # Read once for every terminal: the working days of each one's unit (engine.days).
     _schedules, versions = load_schedules(session)

@@ -10,6 +10,8 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from devices.parsers import DEFAULT_PLAUSIBLE_YEARS
+
 from . import models as m
 from .batches import voided_batch_ids
 from .bundle import minutes_of
@@ -22,7 +24,7 @@ from .engine.types import (
     ScheduleVersion,
     StaffMember,
 )
-from .errors import NotFound, UnknownStaff, UnknownUnit
+from .errors import InvalidInput, NotFound, UnknownStaff, UnknownUnit
 
 # corrected = device time − offset, so a corrected-time range is inside the device-time range
 # widened by the offsets in force; that range is a seek on the natural key's index per enrollment.
@@ -32,6 +34,27 @@ PUNCH_QUERY = (
     "AND p.device_time >= :dev_low AND p.device_time < :dev_high "
     "WHERE p.corrected_time >= :low AND p.corrected_time < :high"
 )
+
+
+def check_period(first: dt.date, last: dt.date) -> None:
+    """Refuse (InvalidInput) a period no punch can fall in: outside the plausible years, widened by one.
+
+    Punches outside ``DEFAULT_PLAUSIBLE_YEARS`` never enter the ledger, so such a period has
+    nothing to show; refusing it also keeps the day arithmetic below clear of year 1 and 9999.
+    The year on either side is allowed: explaining 1 January looks at 31 December.
+    """
+    low, high = DEFAULT_PLAUSIBLE_YEARS[0] - 1, DEFAULT_PLAUSIBLE_YEARS[1] + 1
+    if first.year < low or last.year > high:
+        raise InvalidInput(f"period {first.isoformat()} to {last.isoformat()} is outside the years punches can "
+                           f"fall in ({DEFAULT_PLAUSIBLE_YEARS[0]}-{DEFAULT_PLAUSIBLE_YEARS[1]})")
+
+
+def _shifted(moment: dt.datetime, seconds: int) -> dt.datetime:
+    """``moment`` moved by ``seconds``, held at the ends of the datetime range instead of overflowing."""
+    try:
+        return moment + dt.timedelta(seconds=seconds)
+    except OverflowError:  # a clock offset of centuries in bad data: the bound is simply open
+        return dt.datetime.max.replace(microsecond=0) if seconds > 0 else dt.datetime.min
 
 
 class UnknownCode(NotFound):
@@ -111,7 +134,7 @@ def device_time_bounds(session: Session, low: dt.datetime, high: dt.datetime) ->
     offsets = session.execute(
         select(func.min(m.DeviceClockOffset.seconds), func.max(m.DeviceClockOffset.seconds))
     ).one()
-    return (low + dt.timedelta(seconds=min(0, offsets[0] or 0)), high + dt.timedelta(seconds=max(0, offsets[1] or 0)))
+    return _shifted(low, min(0, offsets[0] or 0)), _shifted(high, max(0, offsets[1] or 0))
 
 
 def fetch_punches(session: Session, low: dt.datetime, high: dt.datetime) -> pd.DataFrame:
@@ -158,7 +181,11 @@ def load_input(
     unit_code: str | None = None,
     staff_code: str | None = None,
 ) -> tuple[EngineInput, Context]:
-    """Everything the engine needs for the period, limited to a unit subtree or one person."""
+    """Everything the engine needs for the period, limited to a unit subtree or one person.
+
+    A period outside the plausible years (widened by one) is refused: InvalidInput.
+    """
+    check_period(first_day, last_day)
     units = {u.id: u for u in session.scalars(select(m.Unit))}
     by_code = {u.code: u for u in units.values()}
     if unit_code is not None and unit_code not in by_code:

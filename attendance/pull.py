@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from devices.parsers import ParsedChunk, RejectedLine
+from devices.parsers import DEFAULT_PLAUSIBLE_YEARS, ParsedChunk, RejectedLine
 
 from . import models as m
 from .errors import InvalidInput
@@ -45,24 +45,43 @@ class PullResult:
         return asdict(self)
 
 
-def records_to_chunk(records: list, quarantined: list[tuple[bytes, str]]) -> ParsedChunk:
+def records_to_chunk(
+    records: list,
+    quarantined: list[tuple[bytes, str]],
+    plausible_years: tuple[int, int] = DEFAULT_PLAUSIBLE_YEARS,
+) -> ParsedChunk:
     """Terminal records (and quarantined raw records) as a ParsedChunk for the ledger.
 
-    Record numbers stand in for line numbers: record i of the download is line i.
+    Record numbers stand in for line numbers: record i of the download is line i; the
+    quarantined records follow. A record whose time falls outside ``plausible_years``
+    (inclusive) is rejected with its raw bytes and why, never stored as a punch: a ZK time
+    decodes to any year 2000-2136, and a terminal whose clock was reset writes nonsense.
     """
+    first, last = plausible_years
+    kept: list[tuple[int, object]] = []
+    rejected: list[RejectedLine] = []
+    for line_no, r in enumerate(records, start=1):
+        if first <= r.timestamp.year <= last:
+            kept.append((line_no, r))
+        else:
+            rejected.append(RejectedLine(
+                line_no, r.raw.hex(" "),
+                f"record {line_no} (user {r.user_id!r}): time {r.timestamp:%Y-%m-%d %H:%M:%S} "
+                f"is outside the plausible years {first}-{last}",
+            ))
     frame = pd.DataFrame(
         {
-            "line_no": pd.array(range(1, len(records) + 1), dtype="int64"),
-            "user_id": [r.user_id for r in records],
-            "device_time": pd.to_datetime([r.timestamp for r in records]).astype("datetime64[s]")
-            if records else pd.Series([], dtype="datetime64[s]"),
-            "status": pd.array([r.status for r in records], dtype="Int64"),
-            "verify": pd.array([r.verify for r in records], dtype="Int64"),
-            "work_code": [None if r.work_code in (None, 0) else str(r.work_code) for r in records],
+            "line_no": pd.array([n for n, _r in kept], dtype="int64"),
+            "user_id": [r.user_id for _n, r in kept],
+            "device_time": pd.to_datetime([r.timestamp for _n, r in kept]).astype("datetime64[s]")
+            if kept else pd.Series([], dtype="datetime64[s]"),
+            "status": pd.array([r.status for _n, r in kept], dtype="Int64"),
+            "verify": pd.array([r.verify for _n, r in kept], dtype="Int64"),
+            "work_code": [None if r.work_code in (None, 0) else str(r.work_code) for _n, r in kept],
         }
     )
     start = len(records) + 1
-    rejected = [RejectedLine(start + i, raw.hex(" "), reason) for i, (raw, reason) in enumerate(quarantined)]
+    rejected += [RejectedLine(start + i, raw.hex(" "), reason) for i, (raw, reason) in enumerate(quarantined)]
     return ParsedChunk(punches=frame, rejected=rejected)
 
 

@@ -6,13 +6,17 @@ import datetime as dt
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
+
+from devices.parsers import DEFAULT_PLAUSIBLE_YEARS
 
 from .. import models as m
 from .. import terminals
 from ..api import UnitInfo, unit_tree
 from ..errors import InvalidInput, UnknownUnit
-from ..services import SUMMARY_HEADINGS_VI, monthly_summary, parse_month
+from ..loader import check_period
+from ..services import SUMMARY_HEADINGS_VI, monthly_summary, no_punches_warning, parse_month
 from .session import get_session
 
 bp = Blueprint("attendance", __name__, template_folder="templates")
@@ -24,13 +28,20 @@ UNIT_KINDS_VI = {"province": "Tỉnh", "city": "Thành phố", "district": "Huy�
 def _month() -> str:
     month = request.args.get("month") or current_app.config.get("DEFAULT_MONTH")
     if not month:
-        latest = get_session().scalar(select(func.max(m.Punch.corrected_time)))
-        month = (latest or dt.datetime.now()).strftime("%Y-%m")
+        month = f"{latest_plausible_punch(get_session()) or dt.datetime.now():%Y-%m}"
     try:
-        parse_month(month)
-    except ValueError:
-        abort(400, f"Tháng không hợp lệ: {month}")
+        first, last = parse_month(month)
+        check_period(first, last)
+    except ValueError as exc:  # InvalidInput is a ValueError: a bad or implausible month
+        abort(400, f"Tháng không hợp lệ: {month[:20]} ({exc})")
     return month
+
+
+def latest_plausible_punch(session: Session) -> dt.datetime | None:
+    """The latest corrected time within the plausible years: a row dated 9999 must not pick the month."""
+    first, last = DEFAULT_PLAUSIBLE_YEARS
+    return session.scalar(select(func.max(m.Punch.corrected_time)).where(
+        m.Punch.corrected_time >= dt.datetime(first, 1, 1), m.Punch.corrected_time < dt.datetime(last + 1, 1, 1)))
 
 
 def people_per_subtree(tree: list[UnitInfo], placements: list[tuple[str, int]]) -> dict[str, int]:
@@ -77,6 +88,8 @@ def unit_summary(code: str) -> str:
     return render_template(
         "summary.html", unit=unit, month=month, first=first, last=last, rows=table.to_dict(orient="records"),
         columns=columns, headings=SUMMARY_HEADINGS_VI,
+        # Without a single punch everyone reads as absent: say so above the table.
+        warning=no_punches_warning(session, month, code),
     )
 
 
