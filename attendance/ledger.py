@@ -509,8 +509,9 @@ def ledger_rows(session: Session, device_code: str, first: dt.date | None, last:
     return [
         {
             "user_id": p.user_id,
-            "device_time": p.device_time.strftime(TIME_FORMAT),
-            "corrected_time": p.corrected_time.strftime(TIME_FORMAT),
+            # isoformat pads every year to four digits (strftime writes year 1 as "1-01-01").
+            "device_time": p.device_time.isoformat(sep=" ", timespec="seconds"),
+            "corrected_time": p.corrected_time.isoformat(sep=" ", timespec="seconds"),
             "status": p.status,
             "verify": p.verify,
             "work_code": p.work_code,

@@ -20,7 +20,7 @@ from .engine import SUMMARY_FIELDS, evaluate, summarize
 from .engine.explain import explain_day
 from .errors import InvalidInput
 from .i18n import _
-from .loader import device_time_bounds, load_input, subtree
+from .loader import check_period, device_time_bounds, load_input, subtree
 
 SUMMARY_HEADINGS_VI = {
     "staff_code": "Mã CB",
@@ -89,7 +89,9 @@ def parse_month(text: str) -> tuple[dt.date, dt.date]:
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise InvalidInput(_("--month: expected YYYY-MM, got {text!r}", text=text))
     year, month = int(match.group(1)), int(match.group(2))
-    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+    first, last = dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+    check_period(first, last)  # 0001-01 or 9999-12 would overflow the neighbouring days' arithmetic
+    return first, last
 
 
 def monthly_summary(session: Session, month: str, unit_code: str | None = None) -> pd.DataFrame:
@@ -180,6 +182,7 @@ def summary_xlsx(table: pd.DataFrame, month: str, path: str) -> None:
 
 def explain(session: Session, staff_code: str, day: dt.date) -> dict[str, Any]:
     """The verdicts of one person's day with their reasons."""
+    check_period(day, day)  # before the arithmetic below, which overflows at the ends of the calendar
     # Neighbouring days are evaluated too: windows and double taps may cross midnight.
     first, last = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
     inp, _ctx = load_input(session, first, last, staff_code=staff_code)  # unknown code: UnknownCode
@@ -193,7 +196,7 @@ def explain(session: Session, staff_code: str, day: dt.date) -> dict[str, Any]:
             .where(m.Punch.id.in_(ids))
         ).all()
         details = {
-            r[0]: {"device": r[1], "user_id": r[2], "device_time": r[3].strftime("%Y-%m-%d %H:%M:%S"), "batch": r[4]}
+            r[0]: {"device": r[1], "user_id": r[2], "device_time": r[3].isoformat(sep=" ", timespec="seconds"), "batch": r[4]}
             for r in rows
         }
     return explain_day(ev, inp, inp.staff[0].id, day, details)
