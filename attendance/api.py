@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from . import models as m
 from .batches import live_punch
 from .errors import InvalidInput, UnknownStaff, UnknownUnit
+from .i18n import _
 
 #: The longest span ``punches_around`` looks at: it answers "what happened near this moment".
 MAX_AROUND = dt.timedelta(days=31)
@@ -85,7 +86,7 @@ def _walk(session: Session, root_code: str | None) -> list[UnitInfo]:
     else:
         starts = [r for r in rows if r.code == root_code]
         if not starts:
-            raise UnknownUnit(f"no unit {root_code!r}")
+            raise UnknownUnit(_("no unit {code!r}", code=root_code))
     out: list[UnitInfo] = []
     seen: set[int] = set()
     stack = [(r, 0) for r in reversed(starts)]
@@ -113,7 +114,7 @@ def unit_subtree(session: Session, unit_code: str) -> list[UnitInfo]:
 def _staff_id(session: Session, staff_code: str) -> int:
     staff_id = session.scalar(select(m.Staff.id).where(m.Staff.code == staff_code))
     if staff_id is None:
-        raise UnknownStaff(f"no staff member {staff_code!r}")
+        raise UnknownStaff(_("no staff member {code!r}", code=staff_code))
     return staff_id
 
 

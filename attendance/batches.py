@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from . import models as m
 from .audit import record_change
 from .errors import Conflict, InvalidInput, UnknownBatch, UnknownDevice
+from .i18n import _
 
 MAX_REASON = 1000  # characters: a reason is a sentence or a document reference, not a file
 COUNTERS = ("read", "inserted", "duplicates", "rejected", "unknown_users", "skipped")
@@ -83,7 +84,7 @@ def list_batches(session: Session, device_code: str | None = None, limit: int | 
     query = select(m.ImportBatch, m.Device.code).join(m.Device, m.Device.id == m.ImportBatch.device_id)
     if device_code is not None:
         if session.scalar(select(m.Device.id).where(m.Device.code == device_code)) is None:
-            raise UnknownDevice(f"no device {device_code!r}")
+            raise UnknownDevice(_("no device {code!r}", code=device_code))
         query = query.where(m.Device.code == device_code)
     if limit is not None and limit < 0:
         raise InvalidInput(f"--limit: expected 0 or more, got {limit}")
@@ -116,7 +117,7 @@ def _batch(session: Session, batch_id: int) -> tuple[m.ImportBatch, str, int]:
         .where(m.ImportBatch.id == batch_id).with_for_update(of=m.ImportBatch)
     ).first()
     if row is None:
-        raise UnknownBatch(f"no import batch {batch_id}")
+        raise UnknownBatch(_("no import batch {id}", id=batch_id))
     punches = session.scalar(select(func.count()).select_from(m.Punch).where(m.Punch.batch_id == batch_id)) or 0
     return row[0], row[1], int(punches)
 

@@ -25,6 +25,7 @@ from .engine.types import (
     StaffMember,
 )
 from .errors import InvalidInput, NotFound, UnknownStaff, UnknownUnit
+from .i18n import _
 
 # corrected = device time − offset, so a corrected-time range is inside the device-time range
 # widened by the offsets in force; that range is a seek on the natural key's index per enrollment.
@@ -45,8 +46,9 @@ def check_period(first: dt.date, last: dt.date) -> None:
     """
     low, high = DEFAULT_PLAUSIBLE_YEARS[0] - 1, DEFAULT_PLAUSIBLE_YEARS[1] + 1
     if first.year < low or last.year > high:
-        raise InvalidInput(f"period {first.isoformat()} to {last.isoformat()} is outside the years punches can "
-                           f"fall in ({DEFAULT_PLAUSIBLE_YEARS[0]}-{DEFAULT_PLAUSIBLE_YEARS[1]})")
+        raise InvalidInput(_("period {first} to {last} is outside the years punches can fall in ({low}-{high})",
+                             first=first.isoformat(), last=last.isoformat(), low=DEFAULT_PLAUSIBLE_YEARS[0],
+                             high=DEFAULT_PLAUSIBLE_YEARS[1]))
 
 
 def _shifted(moment: dt.datetime, seconds: int) -> dt.datetime:
@@ -189,7 +191,7 @@ def load_input(
     units = {u.id: u for u in session.scalars(select(m.Unit))}
     by_code = {u.code: u for u in units.values()}
     if unit_code is not None and unit_code not in by_code:
-        raise UnknownUnitCode(f"no unit {unit_code!r}")
+        raise UnknownUnitCode(_("no unit {code!r}", code=unit_code))
     allowed = {by_code[c].id for c in subtree(session, unit_code)} if unit_code else None
 
     # Plain Core tuples: ORM identity-mapped objects for thousands of people and tens of
@@ -201,7 +203,7 @@ def load_input(
     if staff_code is not None:
         staff_rows = [s for s in staff_rows if s.code == staff_code]
         if not staff_rows:
-            raise UnknownStaffCode(f"no staff member {staff_code!r}")
+            raise UnknownStaffCode(_("no staff member {code!r}", code=staff_code))
     assignments = session.execute(
         select(m.StaffAssignment.staff_id, m.StaffAssignment.unit_id, m.StaffAssignment.valid_from,
                m.StaffAssignment.valid_to)

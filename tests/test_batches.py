@@ -102,7 +102,7 @@ def test_void_and_restore_a_file_imported_onto_the_wrong_terminal(attlog: Path) 
 def test_refusals_say_why(attlog: Path) -> None:
     with transaction() as session:
         batch = import_file(session, "TK-02", attlog).batch
-    with transaction() as session, pytest.raises(UnknownBatch, match="no import batch 999"):
+    with transaction() as session, pytest.raises(UnknownBatch, match="không có lô nhập số 999"):
         void_batch(session, 999, "x", actor="t")
     for reason in ("", "   \n "):
         with transaction() as session, pytest.raises(InvalidInput, match="reason is required"):
@@ -176,10 +176,10 @@ def test_batch_commands_through_the_installed_script(db_url: str, tmp_path: Path
     assert "ĐÃ HỦY" in text and "lần hai" in text and "attlog.dat" in text
     for args, message in [
         (("void", batch, "--reason", "again"), f"error: batch {batch} is already voided"),
-        (("restore", "4242", "--reason", "x"), "error: no import batch 4242"),
+        (("restore", "4242", "--reason", "x"), "error: không có lô nhập số 4242"),
         (("void", "abc", "--reason", "x"), "error: batch id: expected a number, got 'abc'"),
         (("void", batch, "--reason", " "), "error: --reason: a reason is required"),
-        (("list", "--device", "NOPE"), "error: no device 'NOPE'"),
+        (("list", "--device", "NOPE"), "error: không có máy chấm công 'NOPE'"),
     ]:
         done = runner.invoke(main, ["batch", *args])
         assert done.exit_code == 1 and done.output.startswith(message) and len(done.output.splitlines()) == 1, done.output
