@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import io
 import sqlite3
+import threading
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -209,6 +210,73 @@ def _digest_stream(handle: BinaryIO) -> tuple[str, int, bytes, bytes]:
     return digest.hexdigest(), size, out.getvalue(), head
 
 
+def _digest_seekable(handle: BinaryIO) -> tuple[str, int, bytes] | None:
+    """sha256, size and first block of a seekable stream, rewound after (None: not seekable)."""
+    try:
+        start = handle.tell()
+    except (OSError, AttributeError, ValueError):
+        return None
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    while block := handle.read(1 << 20):
+        if not size:
+            head = block[:HEAD_BYTES]
+        digest.update(block)
+        size += len(block)
+    handle.seek(start)
+    return digest.hexdigest(), size, head
+
+
+class _BackgroundPacker:
+    """The zlib-compressed content of a stream, made in a thread while the file is parsed.
+
+    zlib and hashlib release the GIL on large blocks, so on a machine with two cores the
+    compression (the slowest part of keeping the raw content) costs the import no time.
+    The thread hashes what it compresses: if the file changed since ``sha`` was taken, the
+    stored content would not match its digest, and ``__call__`` refuses it.
+    """
+
+    def __init__(self, handle: BinaryIO, sha: str, label: str):
+        self._handle, self._sha, self._label = handle, sha, label
+        self._stop = threading.Event()
+        self._packed: bytes | None = None
+        self._seen = ""
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="raw-content-packer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            digest = hashlib.sha256()
+            packer = zlib.compressobj(1)
+            parts: list[bytes] = []
+            while not self._stop.is_set() and (block := self._handle.read(1 << 20)):
+                digest.update(block)
+                parts.append(packer.compress(block))
+            parts.append(packer.flush())
+            self._packed, self._seen = b"".join(parts), digest.hexdigest()
+        except BaseException as exc:  # handed to the caller by __call__
+            self._error = exc
+
+    def __call__(self) -> bytes:
+        """The compressed content (waits for the thread)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if self._stop.is_set() or self._packed is None:
+            raise RuntimeError("raw content asked for after the packer was stopped")
+        if self._seen != self._sha:
+            raise InvalidInput(f"{self._label}: the file changed while it was being imported; import it again")
+        return self._packed
+
+    def close(self) -> None:
+        """Stop the thread if its result is no longer needed, and wait for it."""
+        if self._packed is None:
+            self._stop.set()
+        self._thread.join()
+
+
 def _insert_ignore(session: Session, table: Table, values: dict[str, object]) -> None:
     """INSERT that does nothing when the key is already there (both databases)."""
     if session.get_bind().dialect.name == "postgresql":
@@ -303,10 +371,15 @@ def ingest(
 
     and commits before answering ``OK``.
     """
+    background: _BackgroundPacker | None = None
     if isinstance(raw, bytes | bytearray | memoryview):
         data = bytes(raw)
         sha, size, head = hashlib.sha256(data).hexdigest(), len(data), data[:HEAD_BYTES]
         packed: bytes | Callable[[], bytes] = lambda: compress_bytes(data)  # noqa: E731 (only if new)
+    elif (digested := _digest_seekable(raw)) is not None:
+        # Hashing is quick; compressing is not, so it runs beside the parsing.
+        sha, size, head = digested
+        packed = background = _BackgroundPacker(raw, sha, label)
     else:
         sha, size, packed, head = _digest_stream(raw)
     try:
@@ -316,6 +389,9 @@ def ingest(
         if _is_locked(exc):
             raise Busy("database is busy: another import or load holds the write lock; try again shortly") from exc
         raise
+    finally:
+        if background is not None:
+            background.close()  # never leave a thread reading a handle the caller closes
 
 
 def _ingest(
