@@ -102,7 +102,12 @@ def _as_text(times: pd.Series) -> np.ndarray:
 
 
 def _nullable_ints(series: pd.Series) -> list[object]:
-    return [None if v is pd.NA else int(v) for v in series.astype("Int64").tolist()] if len(series) else []
+    if not len(series):
+        return []
+    values = series.astype("Int64").array
+    if not values._mask.any():  # the usual case: one C-level conversion instead of a loop per row
+        return values._data.tolist()
+    return [None if v is pd.NA else int(v) for v in values.tolist()]
 
 
 class _Writer:
