@@ -93,12 +93,26 @@ def correct_times(device_times: pd.Series, offsets: tuple[np.ndarray, np.ndarray
     return pd.Series(values - shift.astype("timedelta64[s]"), index=device_times.index)
 
 
+_TIMES_OF_DAY: np.ndarray | None = None  # "HH:MM:SS" for each second of a day, made on first use
+
+
+def _times_of_day() -> np.ndarray:
+    global _TIMES_OF_DAY
+    if _TIMES_OF_DAY is None:
+        t = range(86400)
+        _TIMES_OF_DAY = np.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in t], dtype=object)
+    return _TIMES_OF_DAY
+
+
 def _as_text(times: pd.Series) -> np.ndarray:
     """Datetimes to 'YYYY-MM-DD HH:MM:SS' strings, the ledger's SQLite storage format."""
-    iso = np.datetime_as_string(times.to_numpy().astype("datetime64[s]"), unit="s").astype("U19")
-    # Overwrite the ISO 'T' in place (fixed-width UCS-4 cells) instead of a string replace.
-    iso.view(np.uint32).reshape(-1, 19)[:, 10] = ord(" ")
-    return iso.astype(object)
+    seconds = times.to_numpy().astype("datetime64[s]").astype(np.int64)
+    days, second_of_day = np.divmod(seconds, 86400)
+    # A chunk spans few days: format each distinct day once and join it to a ready-made
+    # time of day (about a third faster than numpy's datetime_as_string on every row).
+    codes, distinct = pd.factorize(days)
+    dates = np.datetime_as_string(distinct.astype("datetime64[D]"), unit="D").astype(object) + " "
+    return dates[codes] + _times_of_day()[second_of_day]
 
 
 def _nullable_ints(series: pd.Series) -> list[object]:
