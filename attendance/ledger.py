@@ -9,6 +9,7 @@ import sqlite3
 import threading
 import zlib
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from devices.parsers import MappingProfile, ParsedChunk, RejectedLine, open_punch_file
 
 from . import models as m
+from .db import deferred_checkpoint
 from .errors import Busy, InvalidInput, NothingRead, UnknownDevice
 
 INSERT_COLUMNS = (
@@ -452,17 +454,18 @@ def _ingest(
     known = set(session.scalars(select(m.Enrollment.user_id).where(m.Enrollment.device_id == device_id)))
     writer = _Writer(session)
     since_commit = 0
-    for chunk in chunks:
-        if batch is None:
-            batch = open_batch()
-        _store_chunk(session, writer, device_id, batch.id, chunk, offsets, known, result)
-        since_commit += len(chunk.punches) + len(chunk.rejected)
-        if commit_rows is not None and since_commit >= commit_rows:
-            _set_counts(batch, _with_base(result, base))
-            session.commit()  # a bounded part: other writers get the lock between parts
-            since_commit = 0
-        if progress is not None:
-            progress(chunk.bytes_done)
+    with deferred_checkpoint(session) if commit_rows is not None else nullcontext():
+        for chunk in chunks:
+            if batch is None:
+                batch = open_batch()
+            _store_chunk(session, writer, device_id, batch.id, chunk, offsets, known, result)
+            since_commit += len(chunk.punches) + len(chunk.rejected)
+            if commit_rows is not None and since_commit >= commit_rows:
+                _set_counts(batch, _with_base(result, base))
+                session.commit()  # a bounded part: other writers get the lock between parts
+                since_commit = 0
+            if progress is not None:
+                progress(chunk.bytes_done)
     if size and result.read == 0 and result.skipped == 0:
         raise _nothing_read(label, fmt, encoding, size, head)
     if batch is None:

@@ -67,3 +67,22 @@ def test_a_file_that_changes_during_the_import_is_refused_and_nothing_kept(db_ur
     with transaction() as session:
         assert session.scalar(select(func.count()).select_from(m.RawContent)) == 0
         assert session.scalar(select(func.count()).select_from(m.Punch)) == 0
+
+
+def test_checkpoints_wait_for_the_last_part_and_the_connection_gets_its_setting_back(db_url: str, tmp_path: Path) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("WAL checkpoints are SQLite's")
+    from attendance.ledger import import_file
+
+    path = tmp_path / "attlog.dat"
+    path.write_bytes(b"".join(f"{100 + i % 7}\t2026-10-05 {i // 60:02d}:{i % 60:02d}:00\t1\t0\t1\t0\n".encode()
+                             for i in range(1000)))
+    with transaction() as session:
+        load_bundle(session, validate_bundle(json.loads(json.dumps(BUNDLE))))
+    with transaction() as session:
+        raw = session.connection().connection.driver_connection
+        result = import_file(session, "TK-01", path, chunk_lines=100, commit_rows=100)  # ten parts
+        assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    assert (result.read, result.inserted) == (1000, 1000)
+    with transaction() as session:
+        assert session.scalar(select(func.count()).select_from(m.Punch)) == 1000
