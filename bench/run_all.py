@@ -119,14 +119,15 @@ def cli_import(url: str, path: Path) -> dict[str, float]:
 def fresh_database(name: str, bundle: dict) -> str:
     """A new migrated SQLite database with the bundle loaded."""
     from attendance.bundle import validate_bundle
-    from attendance.db import transaction
+    from attendance.db import get_engine, transaction
     from attendance.migrate import upgrade
     from attendance.org import load_bundle
 
     db = DATA / name
+    url = f"sqlite:///{db}"
+    get_engine(url).dispose()  # a pooled connection of an earlier round would keep the deleted file
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    url = f"sqlite:///{db}"
     upgrade(url)
     with transaction(url) as session:
         load_bundle(session, validate_bundle(bundle), actor="bench")
