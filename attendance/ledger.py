@@ -6,8 +6,10 @@ import datetime as dt
 import hashlib
 import io
 import sqlite3
+import threading
 import zlib
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -21,6 +23,7 @@ from sqlalchemy.orm import Session
 from devices.parsers import MappingProfile, ParsedChunk, RejectedLine, open_punch_file
 
 from . import models as m
+from .db import deferred_checkpoint
 from .errors import Busy, InvalidInput, NothingRead, UnknownDevice
 
 INSERT_COLUMNS = (
@@ -92,16 +95,35 @@ def correct_times(device_times: pd.Series, offsets: tuple[np.ndarray, np.ndarray
     return pd.Series(values - shift.astype("timedelta64[s]"), index=device_times.index)
 
 
+_TIMES_OF_DAY: np.ndarray | None = None  # "HH:MM:SS" for each second of a day, made on first use
+
+
+def _times_of_day() -> np.ndarray:
+    global _TIMES_OF_DAY
+    if _TIMES_OF_DAY is None:
+        t = range(86400)
+        _TIMES_OF_DAY = np.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in t], dtype=object)
+    return _TIMES_OF_DAY
+
+
 def _as_text(times: pd.Series) -> np.ndarray:
     """Datetimes to 'YYYY-MM-DD HH:MM:SS' strings, the ledger's SQLite storage format."""
-    iso = np.datetime_as_string(times.to_numpy().astype("datetime64[s]"), unit="s").astype("U19")
-    # Overwrite the ISO 'T' in place (fixed-width UCS-4 cells) instead of a string replace.
-    iso.view(np.uint32).reshape(-1, 19)[:, 10] = ord(" ")
-    return iso.astype(object)
+    seconds = times.to_numpy().astype("datetime64[s]").astype(np.int64)
+    days, second_of_day = np.divmod(seconds, 86400)
+    # A chunk spans few days: format each distinct day once and join it to a ready-made
+    # time of day (about a third faster than numpy's datetime_as_string on every row).
+    codes, distinct = pd.factorize(days)
+    dates = np.datetime_as_string(distinct.astype("datetime64[D]"), unit="D").astype(object) + " "
+    return dates[codes] + _times_of_day()[second_of_day]
 
 
 def _nullable_ints(series: pd.Series) -> list[object]:
-    return [None if v is pd.NA else int(v) for v in series.astype("Int64").tolist()] if len(series) else []
+    if not len(series):
+        return []
+    values = series.astype("Int64").array
+    if not values._mask.any():  # the usual case: one C-level conversion instead of a loop per row
+        return values._data.tolist()
+    return [None if v is pd.NA else int(v) for v in values.tolist()]
 
 
 class _Writer:
@@ -209,6 +231,73 @@ def _digest_stream(handle: BinaryIO) -> tuple[str, int, bytes, bytes]:
     return digest.hexdigest(), size, out.getvalue(), head
 
 
+def _digest_seekable(handle: BinaryIO) -> tuple[str, int, bytes] | None:
+    """sha256, size and first block of a seekable stream, rewound after (None: not seekable)."""
+    try:
+        start = handle.tell()
+    except (OSError, AttributeError, ValueError):
+        return None
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    while block := handle.read(1 << 20):
+        if not size:
+            head = block[:HEAD_BYTES]
+        digest.update(block)
+        size += len(block)
+    handle.seek(start)
+    return digest.hexdigest(), size, head
+
+
+class _BackgroundPacker:
+    """The zlib-compressed content of a stream, made in a thread while the file is parsed.
+
+    zlib and hashlib release the GIL on large blocks, so on a machine with two cores the
+    compression (the slowest part of keeping the raw content) costs the import no time.
+    The thread hashes what it compresses: if the file changed since ``sha`` was taken, the
+    stored content would not match its digest, and ``__call__`` refuses it.
+    """
+
+    def __init__(self, handle: BinaryIO, sha: str, label: str):
+        self._handle, self._sha, self._label = handle, sha, label
+        self._stop = threading.Event()
+        self._packed: bytes | None = None
+        self._seen = ""
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="raw-content-packer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            digest = hashlib.sha256()
+            packer = zlib.compressobj(1)
+            parts: list[bytes] = []
+            while not self._stop.is_set() and (block := self._handle.read(1 << 20)):
+                digest.update(block)
+                parts.append(packer.compress(block))
+            parts.append(packer.flush())
+            self._packed, self._seen = b"".join(parts), digest.hexdigest()
+        except BaseException as exc:  # handed to the caller by __call__
+            self._error = exc
+
+    def __call__(self) -> bytes:
+        """The compressed content (waits for the thread)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if self._stop.is_set() or self._packed is None:
+            raise RuntimeError("raw content asked for after the packer was stopped")
+        if self._seen != self._sha:
+            raise InvalidInput(f"{self._label}: the file changed while it was being imported; import it again")
+        return self._packed
+
+    def close(self) -> None:
+        """Stop the thread if its result is no longer needed, and wait for it."""
+        if self._packed is None:
+            self._stop.set()
+        self._thread.join()
+
+
 def _insert_ignore(session: Session, table: Table, values: dict[str, object]) -> None:
     """INSERT that does nothing when the key is already there (both databases)."""
     if session.get_bind().dialect.name == "postgresql":
@@ -303,10 +392,15 @@ def ingest(
 
     and commits before answering ``OK``.
     """
+    background: _BackgroundPacker | None = None
     if isinstance(raw, bytes | bytearray | memoryview):
         data = bytes(raw)
         sha, size, head = hashlib.sha256(data).hexdigest(), len(data), data[:HEAD_BYTES]
         packed: bytes | Callable[[], bytes] = lambda: compress_bytes(data)  # noqa: E731 (only if new)
+    elif (digested := _digest_seekable(raw)) is not None:
+        # Hashing is quick; compressing is not, so it runs beside the parsing.
+        sha, size, head = digested
+        packed = background = _BackgroundPacker(raw, sha, label)
     else:
         sha, size, packed, head = _digest_stream(raw)
     try:
@@ -316,6 +410,9 @@ def ingest(
         if _is_locked(exc):
             raise Busy("database is busy: another import or load holds the write lock; try again shortly") from exc
         raise
+    finally:
+        if background is not None:
+            background.close()  # never leave a thread reading a handle the caller closes
 
 
 def _ingest(
@@ -357,17 +454,18 @@ def _ingest(
     known = set(session.scalars(select(m.Enrollment.user_id).where(m.Enrollment.device_id == device_id)))
     writer = _Writer(session)
     since_commit = 0
-    for chunk in chunks:
-        if batch is None:
-            batch = open_batch()
-        _store_chunk(session, writer, device_id, batch.id, chunk, offsets, known, result)
-        since_commit += len(chunk.punches) + len(chunk.rejected)
-        if commit_rows is not None and since_commit >= commit_rows:
-            _set_counts(batch, _with_base(result, base))
-            session.commit()  # a bounded part: other writers get the lock between parts
-            since_commit = 0
-        if progress is not None:
-            progress(chunk.bytes_done)
+    with deferred_checkpoint(session) if commit_rows is not None else nullcontext():
+        for chunk in chunks:
+            if batch is None:
+                batch = open_batch()
+            _store_chunk(session, writer, device_id, batch.id, chunk, offsets, known, result)
+            since_commit += len(chunk.punches) + len(chunk.rejected)
+            if commit_rows is not None and since_commit >= commit_rows:
+                _set_counts(batch, _with_base(result, base))
+                session.commit()  # a bounded part: other writers get the lock between parts
+                since_commit = 0
+            if progress is not None:
+                progress(chunk.bytes_done)
     if size and result.read == 0 and result.skipped == 0:
         raise _nothing_read(label, fmt, encoding, size, head)
     if batch is None:

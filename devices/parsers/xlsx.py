@@ -39,10 +39,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import from_excel
-
 from .common import (
     Punch,
     control_char_problem,
@@ -170,6 +166,10 @@ def check_zip_bounds(source: Source, limits: ParseLimits) -> None:
 
 
 def _open_workbook(source: Source) -> Any:
+    # Imported here, not at module level: openpyxl costs ~0.1 s of start-up that every
+    # `attendance import` of a text log would pay.
+    from openpyxl import load_workbook
+
     target: Any = source.path if source.path is not None else io.BytesIO(source.data or b"")
     try:
         with warnings.catch_warnings():
@@ -231,6 +231,9 @@ def _datetime_seconds(value: dt.datetime) -> int:
 def _serial(value: float, epoch: dt.datetime) -> dt.datetime | dt.time | None:
     if not 0 <= value < _MAX_SERIAL:
         return None
+    # lazy, like load_workbook in _open_workbook (a cached module after the first cell)
+    from openpyxl.utils.datetime import from_excel
+
     try:
         converted = from_excel(value, epoch)
     except (OverflowError, ValueError):
@@ -318,6 +321,8 @@ class CellReader:
 
 
 def _reason(col: int, label: str, problem: str) -> str:
+    from openpyxl.utils import get_column_letter  # lazy: see _open_workbook
+
     return f"column {get_column_letter(col + 1)} ({label}): {problem}"
 
 
