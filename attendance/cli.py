@@ -219,7 +219,6 @@ def import_(paths: tuple[str, ...], device_code: str, fmt: str, profile: str | N
     """
     from .db import transaction
     from .ledger import COUNTERS, device_by_code, import_file
-    from .profiles import read_profile, saved_profile
 
     problems = [problem for path in paths if (problem := _unreadable(path))]
     if problems:
@@ -231,6 +230,11 @@ def import_(paths: tuple[str, ...], device_code: str, fmt: str, profile: str | N
         device_by_code(session, device_code)
         mapping = None
         if profile:
+            from .profiles import (  # YAML and the bundle schema: only when asked
+                read_profile,
+                saved_profile,
+            )
+
             mapping = read_profile(profile) if Path(profile).is_file() else saved_profile(session, profile)
         for path in paths:
             try:

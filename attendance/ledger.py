@@ -25,6 +25,7 @@ from devices.parsers import MappingProfile, ParsedChunk, RejectedLine, open_punc
 from . import models as m
 from .db import deferred_checkpoint
 from .errors import Busy, InvalidInput, NothingRead, UnknownDevice
+from .i18n import _
 
 INSERT_COLUMNS = (
     "device_id", "user_id", "device_time", "corrected_time", "status", "verify", "work_code", "batch_id", "line_no",
@@ -67,7 +68,7 @@ def device_by_code(session: Session, code: str) -> m.Device:
     """The device with this code, or UnknownDevice."""
     device = session.scalar(select(m.Device).where(m.Device.code == code))
     if device is None:
-        raise UnknownDevice(f"no device {code!r} (load it with 'attendance org load' first)")
+        raise UnknownDevice(_("no device {code!r} (load it with 'attendance org load' first)", code=code))
     return device
 
 
@@ -408,7 +409,7 @@ def ingest(
                        progress, started_at, commit_rows, resume)
     except (OperationalError, sqlite3.OperationalError) as exc:
         if _is_locked(exc):
-            raise Busy("database is busy: another import or load holds the write lock; try again shortly") from exc
+            raise Busy(_("database busy: another import, load or push holds the write lock; try again shortly")) from exc
         raise
     finally:
         if background is not None:

@@ -203,7 +203,7 @@ def test_a_locked_database_answers_503_with_retry_after(loaded: str) -> None:
         assert time.monotonic() - started < 10  # bounded by the lock timeout, not the driver's 30 s
         assert (reply.status_code, reply.mimetype, reply.headers["Retry-After"]) == (503, "text/plain", "30")
         text = reply.get_data(as_text=True)
-        assert "busy" in text and "try again" in text and text.count("\n") == 1
+        assert text.strip() and text.count("\n") == 1  # one line saying why (the terminal resends anyway)
         # A page's form waiting for a lock gets the Vietnamese page, with Retry-After too.
         page = client.post("/devices/pending/approve", data={"serial": "WAITING1", "device": "TK-NEW"})
         assert (page.status_code, page.mimetype, page.headers["Retry-After"]) == (503, "text/html", "30")

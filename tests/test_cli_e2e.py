@@ -126,7 +126,7 @@ def test_import_refusals_are_one_error_line_each_and_store_nothing(db_url: str, 
 
     done = cli(db_url, "import", good, "--device", "NOPE", ok=False)
     assert done.returncode != 0 and done.stderr.strip().splitlines() == [
-        "error: no device 'NOPE' (load it with 'attendance org load' first)"]
+        "error: không có máy chấm công 'NOPE' (hãy nạp bằng 'attendance org load' trước)"]
 
 
 def test_import_json_shows_a_huge_rejected_line_cut_short(db_url: str, tmp_path: Path, district) -> None:
