@@ -13,8 +13,9 @@ from devices.parsers import DEFAULT_PLAUSIBLE_YEARS
 from . import models as m
 from .batches import live_punch
 from .engine.days import unit_working_days
+from .kinds import PULLED_KINDS as PULL_KINDS
+from .kinds import DeviceKind
 from .loader import load_overrides, load_schedules, setting
-from .pull import PULL_KINDS
 
 PROBLEM_TEXT = {
     "never_pulled": ("Chưa lấy được dữ liệu lần nào", "Never pulled successfully"),
@@ -125,7 +126,7 @@ def device_health(session: Session, now: dt.datetime | None = None, limits: Thre
                 h.problems.append("pull_overdue")
             if pull is not None and not pull.ok:
                 h.problems.append("pull_failed")
-        if device.kind == "adms_push" and (
+        if device.kind == DeviceKind.ADMS_PUSH and (
             device.last_contact_at is None or now - device.last_contact_at > dt.timedelta(hours=limits.contact_overdue_hours)
         ):
             h.problems.append("no_contact")

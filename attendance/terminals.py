@@ -32,6 +32,7 @@ from . import ledger
 from . import models as m
 from .audit import record_change
 from .errors import InvalidInput
+from .kinds import DeviceKind
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -374,7 +375,7 @@ def approve_terminal(session: Session, serial: str, device_code: str, unit_code:
     if holder is not None and holder.code != device_code:
         raise PushAdminError(f"serial {serial!r} already belongs to device {holder.code!r}")
     device = session.scalar(select(m.Device).where(m.Device.code == device_code))
-    values: dict[str, Any] = {"kind": "adms_push", "serial": serial}
+    values: dict[str, Any] = {"kind": DeviceKind.ADMS_PUSH.value, "serial": serial}
     if unit is not None:
         values["unit_id"] = unit.id
     if device is None:
