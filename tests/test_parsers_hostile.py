@@ -279,7 +279,9 @@ try:
     print("READ")
 except UnsupportedFile as exc:
     print("REFUSED", exc)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+# VmHWM is this process's own peak: ru_maxrss would include the parent's (pytest's), which
+# Linux carries over fork and exec.
+print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) // 1024)
 """
 
 

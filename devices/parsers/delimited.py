@@ -766,7 +766,9 @@ def parse_row(
         problem = control_char_problem(value)
         if problem:
             return reject(i, _label(layout, i), problem)
-    if not any(f.strip(BLANK_CHARS) for f in fields):  # the same blank as a blank line
+    # Blank as a blank line is: nothing but whitespace and delimiters. A row whose fields are
+    # empty only after unquoting (a lone '"') still had content: it goes on to be rejected.
+    if not any(f.strip(BLANK_CHARS) for f in fields) and not text.replace(layout.delimiter, "").strip(BLANK_CHARS):
         return None
     need = layout.needed()
     if len(fields) < need:
