@@ -152,8 +152,8 @@ class AttendanceGroup(click.Group):
               help="Language of the text for people: vi (default) or en. JSON keys stay English.")
 def main(lang: str | None) -> None:
     """Chấm công và kiểm tra công vụ — attendance for commune and ward offices."""
-    if lang:
-        _choose_language(lang)
+    # --lang was applied by AttendanceGroup.main before parsing, so that click's own usage
+    # errors are worded in it too; the option is declared here for parsing and --help.
 
 
 @main.command()

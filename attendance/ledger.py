@@ -209,16 +209,10 @@ def compress_bytes(data: bytes) -> bytes:
     return zlib.compress(data, 1)
 
 
-def content_digest(handle: BinaryIO) -> tuple[str, int, bytes]:
-    """sha256, size and zlib-compressed bytes of a stream (a file, a request body), read in blocks."""
-    sha, size, packed, _head = _digest_stream(handle)
-    return sha, size, packed
-
-
-def _digest_stream(handle: BinaryIO) -> tuple[str, int, bytes, bytes]:
-    """sha256, size, compressed bytes and the first block of a stream, in one pass."""
+def _digest(handle: BinaryIO, compress: bool) -> tuple[str, int, bytes | None, bytes]:
+    """sha256, size, compressed bytes (when ``compress``) and the first block of a stream, in one pass."""
     digest = hashlib.sha256()
-    packer = zlib.compressobj(1)
+    packer = zlib.compressobj(1) if compress else None
     out = io.BytesIO()
     size = 0
     head = b""
@@ -227,27 +221,12 @@ def _digest_stream(handle: BinaryIO) -> tuple[str, int, bytes, bytes]:
             head = block[:HEAD_BYTES]
         digest.update(block)
         size += len(block)
-        out.write(packer.compress(block))
+        if packer is not None:
+            out.write(packer.compress(block))
+    if packer is None:
+        return digest.hexdigest(), size, None, head
     out.write(packer.flush())
     return digest.hexdigest(), size, out.getvalue(), head
-
-
-def _digest_seekable(handle: BinaryIO) -> tuple[str, int, bytes] | None:
-    """sha256, size and first block of a seekable stream, rewound after (None: not seekable)."""
-    try:
-        start = handle.tell()
-    except (OSError, AttributeError, ValueError):
-        return None
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    while block := handle.read(1 << 20):
-        if not size:
-            head = block[:HEAD_BYTES]
-        digest.update(block)
-        size += len(block)
-    handle.seek(start)
-    return digest.hexdigest(), size, head
 
 
 class _BackgroundPacker:
@@ -398,12 +377,15 @@ def ingest(
         data = bytes(raw)
         sha, size, head = hashlib.sha256(data).hexdigest(), len(data), data[:HEAD_BYTES]
         packed: bytes | Callable[[], bytes] = lambda: compress_bytes(data)  # noqa: E731 (only if new)
-    elif (digested := _digest_seekable(raw)) is not None:
-        # Hashing is quick; compressing is not, so it runs beside the parsing.
-        sha, size, head = digested
+    elif getattr(raw, "seekable", lambda: False)():
+        # Hashing is quick; compressing is not, so it runs beside the parsing (then rewound).
+        start = raw.tell()
+        sha, size, _none, head = _digest(raw, compress=False)
+        raw.seek(start)
         packed = background = _BackgroundPacker(raw, sha, label)
     else:
-        sha, size, packed, head = _digest_stream(raw)
+        sha, size, packed_now, head = _digest(raw, compress=True)
+        packed = packed_now or b""
     try:
         return _ingest(session, device, source, sha, size, head, packed, chunks, label, fmt, encoding,
                        progress, started_at, commit_rows, resume)

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_services import BUNDLE as SERVICES_BUNDLE
 
 from attendance.bundle import validate_bundle
 from attendance.calendar_days import calendar_of_year, year_lines
@@ -147,17 +148,7 @@ def test_engine_override_beats_the_decision_table() -> None:
     assert day_row(ev, "2026-01-10")["day_reference"] == "01/QĐ-UBND"
 
 
-BUNDLE = {
-    "units": [{"code": "40", "name": "Tỉnh Nghệ An", "kind": "province"},
-              {"code": "17830", "name": "Xã Tân Kỳ", "kind": "commune", "parent": "40"}],
-    "schedules": [{"code": "S", "units": ["40"], "valid_from": "2026-01-01",
-                   "sessions": [["07:00", "11:30"], ["13:30", "17:00"]]}],
-    "calendar": {"country": "VN", "overrides": []},
-    "devices": [{"code": "TK-01", "unit": "17830", "kind": "file"}],
-    "staff": [{"code": "NV001", "name": "Nguyễn Văn An", "unit": "17830",
-               "enrollments": [{"device": "TK-01", "user_id": "101"}]}],
-    "excuses": [],
-}
+BUNDLE = SERVICES_BUNDLE  # one commune, one schedule from 2026-01-01, one enrolled person
 
 
 def load(overrides: list[dict[str, str]]) -> None:

@@ -4,17 +4,16 @@ against the simulator over TCP, UDP and a real pty (serial transport)."""
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
+from test_zk_client import running
 
 from devices.zk import codec
 from devices.zk.client import ReadResult, ZKClient
 from devices.zk.codec import AttendanceRecord, UserEntry, UserTable
 from devices.zk.errors import PayloadSizeError, ZKProtocolError
-from devices.zk.simulator import SimulatorServer, Terminal, serve, shuffled_users
+from devices.zk.simulator import SimulatorServer, Terminal, shuffled_users
 from devices.zk.transport import open_transport
 
 START = datetime(2024, 9, 2, 7, 0, 0)
@@ -25,16 +24,6 @@ NAMES = ["An", "Bình", "Chi", "Dũng", "", "Hà", "Khoa", "Lan"]
 def punches(pins: list[str], n: int) -> list[AttendanceRecord]:
     return [AttendanceRecord(pins[(i * 5) % len(pins)], START + timedelta(seconds=83 * i), i % 2,
                              1, None, None, b"") for i in range(n)]
-
-
-@contextmanager
-def running(terminal: Terminal, protocol: str) -> Iterator[SimulatorServer]:
-    server = serve(protocol, port=0, pty=protocol == "serial", terminal=terminal, block=False,
-                   announce=lambda _: None)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def pull(server: SimulatorServer, **options: object) -> ReadResult:

@@ -81,50 +81,48 @@ def _d(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
+_WEEKDAYS = (("thứ Hai", "Monday"), ("thứ Ba", "Tuesday"), ("thứ Tư", "Wednesday"), ("thứ Năm", "Thursday"),
+             ("thứ Sáu", "Friday"), ("thứ Bảy", "Saturday"), ("Chủ nhật", "Sunday"))
+
+
+def _swap(off: str, worked: str, occasion_vi: str, occasion_en: str, reference: str,
+          source: str) -> tuple[Decision, Decision]:
+    """A weekday off and the weekend day worked for it, each pointing at the other."""
+    day_off, day_worked = _d(off), _d(worked)
+    (off_vi, off_en), (worked_vi, worked_en) = _WEEKDAYS[day_off.weekday()], _WEEKDAYS[day_worked.weekday()]
+    return (
+        Decision(day_off, "day_off", f"Nghỉ hoán đổi {occasion_vi} (làm bù {worked_vi} {day_worked:%d/%m/%Y})",
+                 f"{occasion_en} day off swapped for {worked_en} {day_worked:%d/%m/%Y}", reference, source,
+                 swapped_with=day_worked),
+        Decision(day_worked, "working_day", f"Làm bù cho {off_vi} {day_off:%d/%m/%Y}",
+                 f"Make-up working day for {off_en} {day_off:%d/%m/%Y}", reference, source, swapped_with=day_off),
+    )
+
+
 def _tet(day: str, vi: str, en: str, reference: str, source: str) -> Decision:
     return Decision(_d(day), "day_off", f"Tết Nguyên Đán ({vi})", f"Lunar New Year ({en})", reference, source)
 
 
 DECISIONS: tuple[Decision, ...] = (
     # ---- 2024
-    Decision(_d("2024-04-29"), "day_off", "Nghỉ hoán đổi dịp 30/4–1/5 (làm bù thứ Bảy 04/05/2024)",
-             "Day off swapped for Saturday 04/05/2024 (30 April – 1 May)", _VPCP_2024, _SRC_2024,
-             swapped_with=_d("2024-05-04")),
-    Decision(_d("2024-05-04"), "working_day", "Làm bù cho thứ Hai 29/04/2024",
-             "Make-up working day for Monday 29/04/2024", _VPCP_2024, _SRC_2024,
-             swapped_with=_d("2024-04-29")),
+    *_swap("2024-04-29", "2024-05-04", "dịp 30/4–1/5", "30 April – 1 May", _VPCP_2024, _SRC_2024),
     # ---- 2025: Tết 25/1–2/2 (5 weekdays 27–31/1), 30/4–4/5, 30/8–2/9
     _tet("2025-01-27", "28 tháng Chạp", "28th of the 12th month", _VPCP_2025, _SRC_2025),
     _tet("2025-01-28", "Giao thừa, 29 tháng Chạp", "Lunar New Year's Eve, 29th of the 12th month", _VPCP_2025, _SRC_2025),
     _tet("2025-01-29", "mùng 1", "first day", _VPCP_2025, _SRC_2025),
     _tet("2025-01-30", "mùng 2", "second day", _VPCP_2025, _SRC_2025),
     _tet("2025-01-31", "mùng 3", "third day", _VPCP_2025, _SRC_2025),
-    Decision(_d("2025-04-26"), "working_day", "Làm bù cho thứ Sáu 02/05/2025",
-             "Make-up working day for Friday 02/05/2025", _VPCP_2025, _SRC_2025,
-             swapped_with=_d("2025-05-02")),
-    Decision(_d("2025-05-02"), "day_off", "Nghỉ hoán đổi dịp 30/4–1/5 (làm bù thứ Bảy 26/04/2025)",
-             "Day off swapped for Saturday 26/04/2025 (30 April – 1 May)", _VPCP_2025, _SRC_2025,
-             swapped_with=_d("2025-04-26")),
+    *_swap("2025-05-02", "2025-04-26", "dịp 30/4–1/5", "30 April – 1 May", _VPCP_2025, _SRC_2025),
     Decision(_d("2025-09-01"), "day_off", "Quốc khánh (ngày liền kề trước 2/9)",
              "National Day (the day before 2 September)", _VPCP_2025, _SRC_2025_NUMBER),
     # ---- 2026: New Year 1–4/1, Tết 14–22/2 (5 weekdays 16–20/2), 2/9: 29/8–2/9
-    Decision(_d("2026-01-02"), "day_off", "Nghỉ hoán đổi Tết Dương lịch (làm bù thứ Bảy 10/01/2026)",
-             "New Year day off swapped for Saturday 10/01/2026", _VPCP_2026_NEW_YEAR, _SRC_2026_NEW_YEAR,
-             swapped_with=_d("2026-01-10")),
-    Decision(_d("2026-01-10"), "working_day", "Làm bù cho thứ Sáu 02/01/2026",
-             "Make-up working day for Friday 02/01/2026", _VPCP_2026_NEW_YEAR, _SRC_2026_NEW_YEAR,
-             swapped_with=_d("2026-01-02")),
+    *_swap("2026-01-02", "2026-01-10", "Tết Dương lịch", "New Year", _VPCP_2026_NEW_YEAR, _SRC_2026_NEW_YEAR),
     _tet("2026-02-16", "Giao thừa, 29 tháng Chạp", "Lunar New Year's Eve, 29th of the 12th month", _VPCP_2026, _SRC_2026),
     _tet("2026-02-17", "mùng 1", "first day", _VPCP_2026, _SRC_2026),
     _tet("2026-02-18", "mùng 2", "second day", _VPCP_2026, _SRC_2026),
     _tet("2026-02-19", "mùng 3", "third day", _VPCP_2026, _SRC_2026),
     _tet("2026-02-20", "mùng 4", "fourth day", _VPCP_2026, _SRC_2026),
-    Decision(_d("2026-08-22"), "working_day", "Làm bù cho thứ Hai 31/08/2026",
-             "Make-up working day for Monday 31/08/2026", _VPCP_2026, _SRC_2026_SEP,
-             swapped_with=_d("2026-08-31")),
-    Decision(_d("2026-08-31"), "day_off", "Nghỉ hoán đổi dịp Quốc khánh (làm bù thứ Bảy 22/08/2026)",
-             "National Day day off swapped for Saturday 22/08/2026", _VPCP_2026, _SRC_2026_SEP,
-             swapped_with=_d("2026-08-22")),
+    *_swap("2026-08-31", "2026-08-22", "dịp Quốc khánh", "National Day", _VPCP_2026, _SRC_2026_SEP),
     Decision(_d("2026-09-01"), "day_off", "Quốc khánh (ngày liền kề trước 2/9)",
              "National Day (the day before 2 September)", _VPCP_2026, _SRC_2026),
 )
