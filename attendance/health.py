@@ -13,8 +13,7 @@ from devices.parsers import DEFAULT_PLAUSIBLE_YEARS
 from . import models as m
 from .batches import live_punch
 from .engine.days import unit_working_days
-from .kinds import PULLED_KINDS as PULL_KINDS
-from .kinds import DeviceKind
+from .kinds import PULLED_KINDS, DeviceKind
 from .loader import load_overrides, load_schedules, setting
 
 PROBLEM_TEXT = {
@@ -119,7 +118,7 @@ def device_health(session: Session, now: dt.datetime | None = None, limits: Thre
         if punched is not None:
             h.days_without_punches = unit_working_days(device.unit_id, punched.date(), now.date(), versions, parents,
                                                        overrides, country)
-        if device.kind in PULL_KINDS:
+        if device.kind in PULLED_KINDS:
             if device.id not in last_ok:
                 h.problems.append("never_pulled")
             elif now - last_ok[device.id] > dt.timedelta(hours=limits.pull_overdue_hours):

@@ -36,9 +36,6 @@ KEEP_REJECTS = 50  # rejected lines carried in a result (all are stored)
 SHOWN_CHARS = 300  # of a rejected line or reason in a report
 HEAD_BYTES = 4096  # of the raw content, kept to describe a file nothing was read from
 
-# Older name of the import errors: they are the domain's InvalidInput / UnknownDevice now.
-ImportError_ = InvalidInput
-
 
 @dataclass
 class ImportResult:
@@ -501,25 +498,6 @@ def _store_chunk(
         result.inserted += unknown
         result.unknown_users += unknown
     result.duplicates = result.read - result.inserted - result.rejected
-
-
-def import_chunks(
-    session: Session,
-    device: m.Device,
-    chunks: Iterable[ParsedChunk],
-    batch: m.ImportBatch,
-    progress: Callable[[int], None] | None = None,
-) -> ImportResult:
-    """Append parsed chunks under a batch the caller made (the ADMS path until it calls ``ingest``)."""
-    result = ImportResult(batch=batch.id)
-    offsets = clock_offsets(session, device.id)
-    known = set(session.scalars(select(m.Enrollment.user_id).where(m.Enrollment.device_id == device.id)))
-    writer = _Writer(session)
-    for chunk in chunks:
-        _store_chunk(session, writer, device.id, batch.id, chunk, offsets, known, result)
-        if progress is not None:
-            progress(chunk.bytes_done)
-    return result
 
 
 def import_file(

@@ -19,7 +19,6 @@ from .kinds import PULLED_KINDS, DeviceKind
 from .ledger import device_by_code, ingest
 
 # Older name: health.py and others may still import it.
-PULL_KINDS = PULLED_KINDS
 
 
 @dataclass
