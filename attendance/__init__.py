@@ -18,7 +18,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .db import database_url, default_instance_path
     from .web import init_app
 
-    app = Flask(__name__, instance_path=str(default_instance_path()), instance_relative_config=True)
+    app = Flask(__name__, instance_path=str(default_instance_path()), instance_relative_config=True,
+                static_folder="web/static")
     app.config.from_object(DefaultConfig)
     load_config_file(app.config)
     # ATTENDANCE_SECRET_KEY, ATTENDANCE_DATABASE_URL...; values are parsed as JSON when they can be.

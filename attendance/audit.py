@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from . import models as m
+
+#: Where the current request or command comes from (a client address, "cli"...): set once by
+#: the web layer per request and by the command line, so use cases need not pass it along.
+current_origin: ContextVar[str | None] = ContextVar("audit_origin", default=None)
 
 
 def _plain(value: Any) -> Any:
@@ -20,8 +25,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def record_change(session: Session, actor: str, action: str, entity: str, key: str, changes: dict[str, Any]) -> None:
-    """Append one audit row: who changed which record, and each field's old and new value."""
+def record_change(session: Session, actor: str, action: str, entity: str, key: str, changes: dict[str, Any],
+                  origin: str | None = None) -> None:
+    """Append one audit row: who changed which record, from where, and each field's old and new value."""
     session.add(
         m.AuditLog(
             at=dt.datetime.now().replace(microsecond=0),
@@ -30,5 +36,6 @@ def record_change(session: Session, actor: str, action: str, entity: str, key: s
             entity=entity,
             entity_key=str(key),
             changes=_plain(changes),
+            origin=(origin or current_origin.get() or '')[:64] or None,
         )
     )

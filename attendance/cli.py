@@ -127,8 +127,11 @@ class AttendanceGroup(click.Group):
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         """Run the command line; usage errors too end as one ``error: ...`` line (exit 2)."""
+        from .audit import current_origin
+
         argv = list(sys.argv[1:] if args is None else args)
         _choose_language(_language_in(argv))
+        current_origin.set("cli")  # where the audit log says changes made by this command came from
         try:
             value = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as exc:
@@ -666,6 +669,13 @@ def serve(host: str, port: int, threads: int, debug: bool) -> None:
 
     app = create_app({"DEBUG": True} if debug else None)
     check_secret_key(app.config)  # a no-op with --debug
+    if app.config["SESSION_COOKIE_SECURE"] and not _cookie_security_configured():
+        if _is_loopback(host):
+            # Plain http://127.0.0.1 (make run): a browser would drop a Secure cookie from it.
+            app.config["SESSION_COOKIE_SECURE"] = False
+        else:
+            click.echo(_("note: session cookies are Secure: sign-in works over HTTPS (a reverse proxy); on a "
+                         "trusted network without TLS set ATTENDANCE_SESSION_COOKIE_SECURE=false"), err=True)
     if debug:
         click.echo(_("Open http://{host}:{port}/ in a browser (development server)", host=_browser_host(host),
                      port=port or 5000))
@@ -681,6 +691,29 @@ def serve(host: str, port: int, threads: int, debug: bool) -> None:
         pass
     finally:
         server.close()
+
+
+def _cookie_security_configured() -> bool:
+    """Whether the administrator chose SESSION_COOKIE_SECURE (environment or instance file)."""
+    import os
+
+    from .config import config_file_path, read_config_file
+
+    if "ATTENDANCE_SESSION_COOKIE_SECURE" in os.environ:
+        return True
+    path = config_file_path()
+    return path.is_file() and "SESSION_COOKIE_SECURE" in read_config_file(path)
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _browser_host(host: str) -> str:
@@ -830,3 +863,13 @@ def batch_restore(batch_id: str, reason: str, as_json: bool) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _register_domain_groups() -> None:
+    # Per-domain command groups live in their own modules (imported last: they use this one).
+    from .cli_users import users
+
+    main.add_command(users)
+
+
+_register_domain_groups()

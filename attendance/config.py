@@ -47,6 +47,24 @@ class DefaultConfig:
     # Allowed networks and per-address limits of push terminals depend on it.
     PROXY_FIX_X_FOR = 0
 
+    # Sessions and cookies. Secure cookies are the default (the app runs behind TLS in
+    # production); `attendance serve` on a loopback address turns them off unless this is set
+    # explicitly, so that `make run` works over plain http://127.0.0.1.
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "attendance_session"
+    # Idle expiry (renewed by each request) and absolute expiry (seconds since sign-in).
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    SESSION_ABSOLUTE_LIFETIME = 12 * 3600
+    # A form may stay open on a tablet for hours: the token lives as long as the session.
+    WTF_CSRF_TIME_LIMIT = None
+    WTF_CSRF_SSL_STRICT = False  # the Referer check breaks behind some proxies; the token is the check
+    CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+                               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_TRANSLATION_DIRECTORIES = "translations"
+
 
 def config_file_path() -> Path:
     """The instance config file: ATTENDANCE_CONFIG if set, else config.py in the instance folder."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from importlib import resources
 from importlib.resources.abc import Traversable
 
+from sqlalchemy.orm import Session
+
 from .bundle import read_bundle_file, validate_bundle
 from .db import transaction
 from .i18n import _, current_language
@@ -69,4 +71,49 @@ def load_demo(month: str = "2026-10") -> list[str]:
     for row in worst.to_dict(orient="records"):
         lines.append("  " + "  ".join(str(row[c])[:widths[c]].ljust(widths[c]) if c in ("staff_code", "name")
                                       else str(row[c]).rjust(widths[c]) for c in columns))
+    with transaction() as session:
+        lines += demo_accounts(session)
     return lines
+
+
+#: The demo's accounts, one per role: (username, role, units, full name).
+DEMO_ACCOUNTS = (
+    ("admin", "admin", (), "Quản trị hệ thống"),
+    ("totruong", "team_lead", ("40",), "Trưởng đoàn kiểm tra"),
+    ("kiemtra", "inspector", ("17830",), "Kiểm tra viên"),
+    ("truongxa", "unit_head", ("17830",), "Chủ tịch UBND xã Tân Kỳ"),
+    ("vanthu", "clerk", ("17830-UB",), "Văn thư UBND xã"),
+    ("xem", "viewer", ("17830-YT",), "Trạm y tế (chỉ xem)"),
+)
+PASSWORD_FILE = "demo-password.txt"
+
+
+def demo_accounts(session: Session) -> list[str]:
+    """Create the demo's accounts (one password, kept in the instance folder) and say how to sign in."""
+    import os
+    import secrets
+
+    from sqlalchemy import select
+
+    from . import models as m
+    from .accounts import add_user, set_password
+    from .db import default_instance_path
+
+    path = default_instance_path() / PASSWORD_FILE
+    password = path.read_text(encoding="utf-8").strip() if path.is_file() else ""
+    fresh = not password
+    if fresh:
+        password = secrets.token_urlsafe(9)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(password + "\n")
+    existing = set(session.scalars(select(m.User.username)))
+    for username, role, units, full_name in DEMO_ACCOUNTS:
+        if username not in existing:
+            add_user(session, username, role, units, password, actor="demo", full_name=full_name, origin="demo")
+        elif fresh:
+            set_password(session, username, password, actor="demo", origin="demo")
+    names = ", ".join(f"{username} ({role})" for username, role, _units, _name in DEMO_ACCOUNTS)
+    return [_("Demo accounts: {names}", names=names),
+            _("Password of every demo account: {password} (kept in {file})", password=password, file=str(path))]

@@ -50,6 +50,24 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Forbidden(DomainError):
+    """The user may see this but their role may not do it (outside their scope is NotFound)."""
+
+    http_status = 403
+    code = "forbidden"
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed sign-ins for an account or from an address: refused for a while."""
+
+    http_status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after_seconds: int = 300):
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class NothingRead(InvalidInput):
     """A non-empty file or body from which not a single line could be read."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gettext
 import os
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +20,13 @@ LANGUAGE_ENV = "ATTENDANCE_LANG"
 TRANSLATIONS = Path(__file__).with_name("translations")
 
 _chosen: str | None = None
+# A web request's language (each request runs in its own context), over the process's choice.
+_request_language: ContextVar[str | None] = ContextVar("request_language", default=None)
+
+
+def use_request_language(language: str | None) -> None:
+    """Set the language of the current request's context (the web app does this per request)."""
+    _request_language.set(language if language in LANGUAGES else None)
 
 
 def set_language(language: str | None) -> None:
@@ -30,7 +38,10 @@ def set_language(language: str | None) -> None:
 
 
 def current_language() -> str:
-    """The language in force: set_language, else ATTENDANCE_LANG, else Vietnamese."""
+    """The language in force: the request's, else set_language, else ATTENDANCE_LANG, else Vietnamese."""
+    request_language = _request_language.get()
+    if request_language:
+        return request_language
     if _chosen:
         return _chosen
     wanted = os.environ.get(LANGUAGE_ENV, "").strip().lower()[:2]

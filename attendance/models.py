@@ -266,6 +266,9 @@ class AuditLog(Base):
     entity: Mapped[str] = mapped_column(String(40))
     entity_key: Mapped[str] = mapped_column(String(200))
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Where the change came from: the client address of a web or API request, "cli", a
+    # scheduler... (None on rows written before it was recorded).
+    origin: Mapped[str | None] = mapped_column(String(64))
 
 
 class PullLog(Base):
@@ -328,3 +331,56 @@ class SavedProfile(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(60), unique=True)
     definition: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class User(Base):
+    """An account of a person who signs in (pages) or calls the API (tokens)."""
+
+    __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255), default="")  # "" : cannot sign in
+    role: Mapped[str] = mapped_column(String(20))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(SecondDateTime)
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(SecondDateTime)
+    units: Mapped[list[UserUnit]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+
+class UserUnit(Base):
+    """One unit of a user's scope (that unit and every unit under it)."""
+
+    __tablename__ = "app_user_unit"
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True)
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """A bearer token of the API; only its SHA-256 is stored, the token is shown once."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(SecondDateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(SecondDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(SecondDateTime)
+
+
+class SignInAttempt(Base):
+    """A failed or successful sign-in, kept a day: the per-account and per-address limits count them.
+
+    In the database rather than in memory so that several application servers share the limits.
+    """
+
+    __tablename__ = "sign_in_attempt"
+    __table_args__ = (Index("ix_sign_in_attempt_username_at", "username", "at"),
+                      Index("ix_sign_in_attempt_address_at", "address", "at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(SecondDateTime)
+    succeeded: Mapped[bool] = mapped_column(default=False)

@@ -157,10 +157,14 @@ def served(instance: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
 
 def test_serve_runs_waitress_and_serves_the_pages(served: tuple[str, subprocess.Popen[str]]) -> None:
     url, process = served
-    with urllib.request.urlopen(url, timeout=30) as reply:
+    with urllib.request.urlopen(url, timeout=30) as reply:  # redirected to the sign-in form
         page = reply.read().decode()
         assert reply.status == 200 and reply.headers["Server"] == "attendance"  # waitress's ident
-    assert "<h1>Đơn vị</h1>" in page and "Chưa có đơn vị nào" in page
+        assert reply.url == url + "login?next=/"
+        # Plain HTTP on 127.0.0.1: a Secure session cookie would be dropped by the browser.
+        cookie = reply.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert "<h1>Đăng nhập</h1>" in page and 'name="csrf_token"' in page
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(url + "iclock/cdata?SN=NOT-REGISTERED-1&options=all", timeout=30)
     assert refused.value.code == 401 and refused.value.headers.get_content_type() == "text/plain"

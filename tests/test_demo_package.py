@@ -73,6 +73,12 @@ def test_demo_runs_from_a_built_wheel_without_the_repository(tmp_path: Path) -> 
     # Idempotent: the second run loads nothing new.
     assert again[0] == "Bộ thiết lập mẫu: đã có, không thay đổi"
     assert "  tk01_attlog.dat → TK-01: đọc 986, thêm 0, trùng 986, lỗi 0" in again
+    # The demo accounts, one per role, share one password, printed each time and kept (0600).
+    assert "Tài khoản dùng thử: admin (admin), totruong (team_lead)" in "\n".join(first)
+    password_line = [line for line in again if line.startswith("Mật khẩu của mọi tài khoản dùng thử: ")]
+    assert password_line and password_line == [line for line in first if line.startswith("Mật khẩu")]
+    secret = empty / "instance" / "demo-password.txt"
+    assert secret.read_text().strip() in password_line[0] and secret.stat().st_mode & 0o077 == 0
     # Only the instance folder with the secret key `init` wrote: the packaged data sufficed.
-    assert database.exists() and [p.relative_to(empty) for p in empty.rglob("*")] == [
-        Path("instance"), Path("instance/config.py")]
+    assert database.exists() and sorted(p.relative_to(empty) for p in empty.rglob("*")) == [
+        Path("instance"), Path("instance/config.py"), Path("instance/demo-password.txt")]

@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from sqlalchemy import select
+from web_helpers import signed_in_client
 
 from attendance import create_app
 from attendance import models as m
@@ -71,7 +72,7 @@ def test_health_problems(db_url: str, tmp_path: Path) -> None:
         assert by_code(device_health(session, now=NOW, limits=Thresholds(clock_skew_seconds=500)))["TK-01"].problems \
             == ["never_punched", "log_nearly_full"]
         assert tk1.as_dict()["problem_texts"][0]["vi"] == "Đồng hồ máy chấm công lệch"
-    page = create_app({"DATABASE_URL": db_url}).test_client().get("/devices").get_data(as_text=True)
+    page = signed_in_client(create_app({"DATABASE_URL": db_url})).get("/devices").get_data(as_text=True)
     assert "Đồng hồ máy chấm công lệch" in page and "-400 giây" in page and "Chưa lấy được dữ liệu lần nào" in page
     assert "05/10/2026 07:00" in page  # last punch of USB-1, dd/mm/yyyy
     assert "Chưa có lượt chấm công nào từ máy này" in page

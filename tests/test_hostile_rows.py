@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from web_helpers import signed_in_client
 
 from attendance import api, create_app
 from attendance.batches import list_batches
@@ -128,7 +129,7 @@ def answers(call, *args):  # noqa: ANN001, ANN201 - any use case
 
 def test_pages_answer_on_hostile_rows(hostile_db: str) -> None:
     app = create_app({"DATABASE_URL": hostile_db, "TESTING": True})
-    client = app.test_client()
+    client = signed_in_client(app)
     for query in ["", *[f"?month={month}" for month in MONTHS]]:
         for path in ["/", "/units/X/summary", "/units/Y/summary", "/devices", "/devices/pending", "/units/NOPE/summary"]:
             page = client.get(path + query)
@@ -215,7 +216,7 @@ def test_services_at_the_ends_of_the_calendar(hostile_db: str, call: str, value:
 
 
 def test_month_page_says_when_the_unit_has_no_punch_that_month(hostile_db: str) -> None:
-    client = create_app({"DATABASE_URL": hostile_db, "TESTING": True}).test_client()
+    client = signed_in_client(create_app({"DATABASE_URL": hostile_db, "TESTING": True}))
     empty = client.get("/units/Y/summary?month=2026-10").get_data(as_text=True)
     notice = "Không có lượt chấm công nào trong tháng 10/2026 của đơn vị Xã Không Ai Chấm (Y)"
     assert notice in empty and empty.index(notice) < empty.index("<table")  # above the table

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from flask import has_app_context
 from sqlalchemy import select
+from web_helpers import csrf_token, signed_in_client
 
 from attendance import create_app
 from attendance import models as m
@@ -28,7 +29,7 @@ def test_units_and_summary_pages(db_url: str, tmp_path: Path) -> None:
         path.write_text("\n".join(lines) + "\n")
         with transaction() as session:
             import_file(session, device, path)
-    client = create_app({"DATABASE_URL": db_url, "TESTING": True}).test_client()
+    client = signed_in_client(create_app({"DATABASE_URL": db_url, "TESTING": True}))
 
     page = client.get("/").get_data(as_text=True)
     assert "Xã Tân 1" in page and "Huyện Tân Kỳ" in page
@@ -73,26 +74,28 @@ def _count_cells(page: str) -> dict[str, str]:
 def test_units_page_counts_people_once_per_subtree(db_url: str) -> None:
     with transaction() as session:
         load_bundle(session, validate_bundle(MOVED))
-    page = create_app({"DATABASE_URL": db_url, "TESTING": True}).test_client().get("/?month=2026-10")
+    page = signed_in_client(create_app({"DATABASE_URL": db_url, "TESTING": True})).get("/?month=2026-10")
     assert page.status_code == 200
     # D1 has two people, not three assignment rows; each commune counts whoever was there.
     assert _count_cells(page.get_data(as_text=True)) == {"D1": "2", "C1": "2", "C2": "1", "X9": "1"}
 
 
 def test_error_pages_are_vietnamese_and_terminals_get_plain_text(db_url: str) -> None:
-    client = create_app({"DATABASE_URL": db_url, "TESTING": True}).test_client()
+    client = signed_in_client(create_app({"DATABASE_URL": db_url, "TESTING": True}))
     missing = client.get("/units/404/summary?month=2026-10")
     assert (missing.status_code, missing.mimetype) == (404, "text/html")
     text = missing.get_data(as_text=True)
-    assert "Không tìm thấy" in text and "no unit &#39;404&#39;" in text and "Về trang đơn vị" in text
-    bad = client.get("/units/404/summary?month=2026-13")
+    assert "Không tìm thấy" in text and "không có đơn vị &#39;404&#39;" in text and "Về trang đơn vị" in text
+    bad = client.get("/?month=2026-13")
     assert bad.status_code == 400 and "Yêu cầu không hợp lệ" in bad.get_data(as_text=True)
     assert "Tháng không hợp lệ: 2026-13" in bad.get_data(as_text=True)
     assert client.get("/no-such-page").status_code == 404
     plain = client.get("/iclock/no-such-endpoint")
     assert (plain.status_code, plain.mimetype) == (404, "text/plain")
-    too_large = create_app({"DATABASE_URL": db_url, "TESTING": True, "MAX_CONTENT_LENGTH": 10}).test_client().post(
-        "/devices/pending/approve", data={"serial": "X" * 100, "device": "Y"})
+    small = create_app({"DATABASE_URL": db_url, "TESTING": True})
+    client = signed_in_client(small)
+    small.config["MAX_CONTENT_LENGTH"] = 10
+    too_large = client.post("/devices/pending/approve", data={"serial": "X" * 100, "device": "Y"})
     assert too_large.status_code == 413 and "Dữ liệu gửi lên quá lớn" in too_large.get_data(as_text=True)
 
 
@@ -103,7 +106,7 @@ def test_unexpected_errors_answer_the_500_page(db_url: str, monkeypatch: pytest.
         raise RuntimeError("a bug")
 
     monkeypatch.setattr("attendance.terminals.pending_terminals", broken)
-    reply = app.test_client().get("/devices/pending")
+    reply = signed_in_client(app).get("/devices/pending")
     assert reply.status_code == 500 and "Lỗi máy chủ" in reply.get_data(as_text=True)
     assert "a bug" not in reply.get_data(as_text=True)
 
@@ -111,29 +114,32 @@ def test_unexpected_errors_answer_the_500_page(db_url: str, monkeypatch: pytest.
 def test_pending_terminals_page_approves_and_rejects_with_forms(db_url: str) -> None:
     with transaction() as session:
         load_bundle(session, validate_bundle(MOVED))
-    client = create_app({"DATABASE_URL": db_url, "TESTING": True}).test_client()
+    client = signed_in_client(create_app({"DATABASE_URL": db_url, "TESTING": True}))
     for serial in ("NEWTERM1", "NEWTERM2"):
         assert client.get(f"/iclock/cdata?SN={serial}&options=all").status_code == 401
     page = client.get("/devices/pending").get_data(as_text=True)
     assert page.count('name="serial" value="NEWTERM1"') == 2 and '<option value="C1">' in page
-    assert "mạng nội bộ tin cậy" in page  # no login yet
+    token = csrf_token(client, "/devices/pending")
+    assert client.post("/devices/pending/approve", data={"serial": "NEWTERM1", "device": "TK-9"}).status_code == 400
 
-    empty = client.post("/devices/pending/approve", data={"serial": "NEWTERM1", "device": " "})
+    empty = client.post("/devices/pending/approve", data={"serial": "NEWTERM1", "device": " ", "csrf_token": token})
     assert empty.status_code == 400 and "form field &#39;device&#39; (mã máy) is empty" in empty.get_data(as_text=True)
-    wrong = client.post("/devices/pending/approve", data={"serial": "NEWTERM1", "device": "TK-9", "unit": "ZZ"})
+    wrong = client.post("/devices/pending/approve", data={"serial": "NEWTERM1", "device": "TK-9", "unit": "ZZ",
+                                                                 "csrf_token": token})
     assert wrong.status_code == 400 and "no unit &#39;ZZ&#39;" in wrong.get_data(as_text=True)
 
-    done = client.post("/devices/pending/approve", data={"serial": "NEWTERM1", "device": "TK-9", "unit": "C2"})
+    done = client.post("/devices/pending/approve", data={"serial": "NEWTERM1", "device": "TK-9", "unit": "C2",
+                                                                "csrf_token": token})
     assert done.status_code == 303 and done.headers["Location"].endswith("/devices/pending")
     assert "Đã duyệt máy NEWTERM1 thành máy chấm công TK-9." in client.get("/devices/pending").get_data(as_text=True)
-    assert client.post("/devices/pending/reject", data={"serial": "NEWTERM2"}).status_code == 303
+    assert client.post("/devices/pending/reject", data={"serial": "NEWTERM2", "csrf_token": token}).status_code == 303
     with transaction() as session:
         device = session.scalar(select(m.Device).where(m.Device.code == "TK-9"))
         assert (device.serial, device.kind, device.unit_id is not None) == ("NEWTERM1", "adms_push", True)
         statuses = dict(session.execute(select(m.PendingTerminal.serial, m.PendingTerminal.status)).all())
         assert statuses == {"NEWTERM1": "approved", "NEWTERM2": "rejected"}
-        actors = {a.actor for a in session.scalars(select(m.AuditLog).where(m.AuditLog.entity != "unit"))}
-        assert "web:127.0.0.1" in actors
+        approvals = session.scalars(select(m.AuditLog).where(m.AuditLog.entity == "device")).all()
+        assert {(a.actor, a.origin) for a in approvals} == {("web:admin", "127.0.0.1")}
     assert client.get("/iclock/cdata?SN=NEWTERM1&options=all").status_code == 200
     assert client.get("/iclock/cdata?SN=NEWTERM2&options=all").status_code == 403
 
@@ -150,5 +156,5 @@ def test_one_session_per_request_closed_at_teardown(db_url: str) -> None:
         assert check.get(m.Setting, "timezone") is None  # rolled back, not committed
     client = app.test_client()
     for _ in range(3):
-        assert client.get("/").status_code == 200
+        assert client.get("/").status_code == 302  # to the sign-in page
     assert get_engine(db_url).pool.checkedout() == 0

@@ -1,4 +1,4 @@
-"""The web layer: pages, the ADMS blueprint for push terminals, one session per request, error answers.
+"""The web layer: sign-in, pages, the ADMS blueprint for push terminals, one session per request, errors.
 
 HTTP code lives only here; every view parses the request, calls use cases with the request's
 Session (``get_session``), commits, and renders. Errors are mapped in ``errors``.
@@ -17,8 +17,11 @@ __all__ = ["bp", "get_session", "init_app"]
 def init_app(app: Flask) -> None:
     """Register the blueprints, the per-request session's teardown and the error answers."""
     from . import adms
+    from .auth import init_auth
     from .errors import register_error_handlers
 
+    init_auth(app)
+    app.extensions["csrf"].exempt(adms.bp)  # terminals cannot carry a CSRF token; serials identify them
     app.register_blueprint(bp)
     app.register_blueprint(adms.bp)  # /iclock/...: push (ADMS) terminals call these
     app.teardown_appcontext(close_session)
@@ -30,3 +33,14 @@ def init_app(app: Flask) -> None:
         if not value:
             return ""
         return f"{value[8:10]}/{value[5:7]}/{value[0:4]} {value[11:16]}"
+
+    @app.template_filter("vn_date")
+    def vn_date(value: object) -> str:
+        """A date (or 'YYYY-MM-DD...') as dd/mm/yyyy."""
+        text = str(value or "")
+        return f"{text[8:10]}/{text[5:7]}/{text[0:4]}" if len(text) >= 10 and text[4] == "-" else text
+
+    from ..i18n import _
+
+    # One catalogue for the command line and the pages, with {name} placeholders in both.
+    app.jinja_env.globals["_"] = _

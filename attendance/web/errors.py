@@ -8,15 +8,17 @@ its JSON shape here.
 from __future__ import annotations
 
 from flask import Flask, Response, render_template, request
+from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateNotFound
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from ..db import is_busy_error
 from ..errors import Busy, DomainError
+from ..i18n import _
 
 #: Statuses with a page of their own under templates/errors/ (others use the generic one).
-PAGES = {400, 404, 413, 500, 503}
+PAGES = {400, 403, 404, 413, 500, 503}
 TITLES_VI = {
     400: "Yêu cầu không hợp lệ", 403: "Không được phép", 404: "Không tìm thấy", 405: "Phương thức không được hỗ trợ",
     409: "Xung đột dữ liệu", 413: "Dữ liệu gửi lên quá lớn", 429: "Quá nhiều yêu cầu", 500: "Lỗi máy chủ",
@@ -44,7 +46,8 @@ def answer(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 
 def _domain_error(exc: DomainError) -> Response | tuple[str, int, dict[str, str]]:
-    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, Busy) else {}
+    retry_after = getattr(exc, "retry_after_seconds", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
     return answer(exc.http_status, str(exc).splitlines()[0] if str(exc) else exc.code, headers)
 
 
@@ -63,8 +66,13 @@ def _http_error(exc: HTTPException) -> HTTPException | Response | tuple[str, int
     return answer(exc.code, exc.description or exc.name, headers)
 
 
+def _csrf_error(_exc: CSRFError) -> Response | tuple[str, int, dict[str, str]]:
+    return answer(400, _("the form has expired or did not come from this site: reload the page and try again"))
+
+
 def register_error_handlers(app: Flask) -> None:
     """Map DomainError (by its http_status), busy databases (503) and HTTP errors for every route."""
+    app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(DBAPIError, _database_error)
     app.register_error_handler(HTTPException, _http_error)

@@ -13,10 +13,12 @@ from devices.parsers import DEFAULT_PLAUSIBLE_YEARS
 
 from .. import models as m
 from .. import terminals
+from ..accounts import Permission, in_scope, require_permission, require_unit, scope_unit_codes
 from ..api import UnitInfo, unit_tree
 from ..errors import InvalidInput, UnknownUnit
 from ..loader import check_period
 from ..services import SUMMARY_HEADINGS_VI, monthly_summary, no_punches_warning, parse_month
+from .auth import actor, current_account
 from .session import get_session
 
 bp = Blueprint("attendance", __name__, template_folder="templates")
@@ -64,7 +66,12 @@ def people_per_subtree(tree: list[UnitInfo], placements: list[tuple[str, int]]) 
 def units() -> str:
     """Đơn vị: the unit tree with the number of people in each subtree."""
     session = get_session()
-    tree = unit_tree(session)
+    scope = scope_unit_codes(session, current_account())
+    # Every unit in scope; the parents above it are not shown (nor counted) to this user.
+    tree = [u for u in unit_tree(session) if in_scope(scope, u.code)]
+    if scope is not None and tree:
+        top = min(u.depth for u in tree)
+        tree = [UnitInfo(u.code, u.name, u.kind, u.parent_code, u.depth - top) for u in tree]
     placements = [(code, staff_id) for code, staff_id in session.execute(
         select(m.Unit.code, m.StaffAssignment.staff_id).join(m.Unit, m.Unit.id == m.StaffAssignment.unit_id)
         .distinct())]
@@ -74,11 +81,13 @@ def units() -> str:
                            month_label=f"{month[5:]}/{month[:4]}", kinds=UNIT_KINDS_VI)
 
 
+@bp.route("/units/<code>")
 @bp.route("/units/<code>/summary")
 def unit_summary(code: str) -> str:
     """Tổng hợp tháng: the monthly summary of one unit and the units under it."""
-    month = _month()
     session = get_session()
+    require_unit(session, current_account(), code)  # outside the scope: 404, like a unit that does not exist
+    month = _month()
     unit = session.scalar(select(m.Unit).where(m.Unit.code == code))
     if unit is None:
         raise UnknownUnit(f"no unit {code!r}")
@@ -98,17 +107,16 @@ def devices() -> str:
     """Máy chấm công: each terminal's health."""
     from ..health import PROBLEM_TEXT, device_health
 
-    return render_template("devices.html", rows=device_health(get_session()), texts=PROBLEM_TEXT)
-
-
-# Login and roles are not built yet: until they are, these pages (and their approve/reject
-# forms, which carry no CSRF token yet) must only be reachable from a trusted network or
-# behind the reverse proxy's authentication.
+    session = get_session()
+    scope = scope_unit_codes(session, current_account())
+    rows = [r for r in device_health(session) if in_scope(scope, r.unit)]
+    return render_template("devices.html", rows=rows, texts=PROBLEM_TEXT)
 
 
 @bp.route("/devices/pending")
 def pending_terminals() -> str:
     """Máy chấm công chờ duyệt: unregistered push terminals that called in, with approve/reject forms."""
+    require_permission(current_account(), Permission.MANAGE_DEVICES)
     session = get_session()
     rows = terminals.pending_terminals(session, include_decided=True)
     units = session.scalars(select(m.Unit).order_by(m.Unit.code)).all()
@@ -123,17 +131,14 @@ def _field(name: str, label: str) -> str:
     return value
 
 
-def _actor() -> str:
-    return f"web:{request.remote_addr or '?'}"  # no accounts yet: the address is all we know
-
-
 @bp.route("/devices/pending/approve", methods=["POST"])
 def approve_terminal() -> Response:
     """Register a pending serial as a push device of a unit (form: serial, device, unit)."""
+    require_permission(current_account(), Permission.MANAGE_DEVICES)
     serial, device = _field("serial", "số sê-ri"), _field("device", "mã máy")
     unit = (request.form.get("unit") or "").strip() or None
     session = get_session()
-    terminals.approve_terminal(session, serial, device, unit, actor=_actor())
+    terminals.approve_terminal(session, serial, device, unit, actor=actor())
     session.commit()
     flash(f"Đã duyệt máy {serial} thành máy chấm công {device}.")
     return redirect(url_for(".pending_terminals"), 303)
@@ -142,9 +147,10 @@ def approve_terminal() -> Response:
 @bp.route("/devices/pending/reject", methods=["POST"])
 def reject_terminal() -> Response:
     """Refuse a pending serial (form: serial); it stays listed and refused."""
+    require_permission(current_account(), Permission.MANAGE_DEVICES)
     serial = _field("serial", "số sê-ri")
     session = get_session()
-    terminals.reject_terminal(session, serial, actor=_actor())
+    terminals.reject_terminal(session, serial, actor=actor())
     session.commit()
     flash(f"Đã từ chối máy {serial}.")
     return redirect(url_for(".pending_terminals"), 303)
