@@ -6,6 +6,8 @@
 3. evaluation of one month for 10,000 staff         vs SELECT of the month's punches into a DataFrame
 4. pull of 100,000 records from the ZK simulator    vs decoding the same bytes alone
    over TCP, and the same pull stored in SQLite
+5. the unit month page and its API, 100 staff       vs the month evaluation alone
+   (p50/p95 of 50 requests through waitress: bench/web_bench.py)
 
 Run with `make bench` (or `python bench/run_all.py --lines 200000 --staff 2000` for a quick look).
 Each import runs in its own process so its peak memory (VmHWM) is its own; the imports and
@@ -261,7 +263,7 @@ def main() -> None:
     parser.add_argument("--staff", type=int, default=10_000)
     parser.add_argument("--records", type=int, default=100_000, help="records for the pull benchmark")
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each import (best kept)")
-    parser.add_argument("--only", choices=["import", "month", "pull"])
+    parser.add_argument("--only", choices=["import", "month", "pull", "web"])
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("ATTENDANCE_INSTANCE", str(DATA))
@@ -275,6 +277,10 @@ def main() -> None:
     if args.only in (None, "pull"):
         print("pull benchmark")
         rows += bench_pull(args.records)
+    if args.only in (None, "web"):
+        # Its own process: the server's threads and caches must not share this one's.
+        print("web benchmark (the unit month page and its API through waitress)")
+        subprocess.run([sys.executable, str(ROOT / "bench" / "web_bench.py")], check=True)
     print()
     print(f"{'benchmark':40} {'service':>9} {'floor':>9} {'ratio':>7}  target")
     for name, ours, floor, target in rows:
