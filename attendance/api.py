@@ -152,14 +152,18 @@ def staff_of_unit(session: Session, unit_code: str, on: dt.date) -> list[StaffIn
 
 
 def excuses(session: Session, staff_code: str, first: dt.date, last: dt.date) -> list[ExcuseInfo]:
-    """One person's excuses that overlap the days ``first`` to ``last`` (inclusive), by start."""
+    """One person's live excuses that overlap the days ``first`` to ``last`` (inclusive), by start.
+
+    Withdrawn excuses count for nothing and are left out (``excuses.list_excuses`` shows them).
+    """
     if last < first:
         raise InvalidInput(f"excuses: last day {last} is before first day {first}")
     staff_id = _staff_id(session, staff_code)
     low = dt.datetime.combine(first, dt.time())
     high = dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
     rows = session.scalars(select(m.Excuse).where(m.Excuse.staff_id == staff_id, m.Excuse.end > low,
-                                                  m.Excuse.start < high).order_by(m.Excuse.start, m.Excuse.id))
+                                                  m.Excuse.start < high, m.Excuse.withdrawn_at.is_(None))
+                          .order_by(m.Excuse.start, m.Excuse.id))
     return [ExcuseInfo(e.kind, e.start, e.end, e.reference) for e in rows]
 
 
