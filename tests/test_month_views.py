@@ -139,3 +139,12 @@ def test_unknowns_and_bad_months(month: str) -> None:
     assert len(tet.days) == 28 and row.cells[3:10] == ("holiday",) * 7
     assert row.cells.count("weekend") == 6 and row.cells.count("absent") == 15 == row.totals["absent_days"]
     assert tet_day.en == "Public holiday: Tết Nguyên Đán" and tet.day_counts[5] == {"holiday": 1}
+
+
+def test_the_public_interface_gives_the_same_views(month: str) -> None:
+    with transaction() as session:
+        assert api.person_month(session, "NV001", "2026-10") == person_month(session, "NV001", "2026-10")
+        assert api.unit_month_grid(session, "H", "2026-10") == unit_month_grid(session, "H", "2026-10")
+        assert [e.kind for e in api.excuse_records(session, "NV001")] == ["annual_leave"]
+        assert api.waiting_user_ids(session, "H") == []
+        assert [e.entity for e in api.search_audit(session, actor="head").entries] == ["excuse"]
