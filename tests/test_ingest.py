@@ -13,6 +13,8 @@ import time
 import zlib
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -20,9 +22,10 @@ from attendance import models as m
 from attendance.bundle import validate_bundle
 from attendance.db import session_factory, transaction
 from attendance.errors import NothingRead, UnknownDevice
-from attendance.ledger import device_by_code, import_file, ingest
+from attendance.ledger import device_by_code, import_file, ingest, ledger_rows
 from attendance.org import load_bundle
-from devices.parsers import decode_text
+from devices.parsers import ParsedChunk, decode_text
+from devices.parsers.common import punch_frame
 from devices.parsers.zk_push import parse_push_body
 
 BUNDLE = {
@@ -264,3 +267,23 @@ def test_a_database_locked_for_too_long_is_busy(sqlite_url: str, tmp_path: Path)
     line, code = error_line(caught.value)
     assert code == BUSY_EXIT and line.startswith("cơ sở dữ liệu đang bận")
     assert count(m.ImportBatch) == 0
+
+
+def test_work_codes_are_stored_as_text_or_null_whatever_the_column_holds(db_url: str) -> None:
+    """A missing work code (None, NaN, pd.NA) is NULL; a number is stored as its text."""
+    setup()
+    codes = ["A7", None, float("nan"), pd.NA, 42, "0"]
+    n = len(codes)
+    frame = punch_frame(
+        np.arange(1, n + 1), np.array(["101"] * n, dtype=object),
+        np.datetime64("2026-10-05T07:00:00", "s").astype(np.int64) + 60 * np.arange(n),
+        pd.array([0] * n, dtype="Int64"), pd.array([None] * n, dtype="Int64"), np.array(codes, dtype=object),
+    )
+    with transaction() as session:
+        result = ingest(session, device_by_code(session, "TK-01"), source="push", raw=b"six punches",
+                        chunks=[ParsedChunk(frame)], label="push:test", fmt="zk_push", encoding="utf-8")
+    assert (result.read, result.inserted) == (n, n)
+    with transaction() as session:
+        rows = ledger_rows(session, "TK-01", None, None)
+    assert [r["work_code"] for r in rows] == ["A7", None, None, None, "42", "0"]
+    assert [r["verify"] for r in rows] == [None] * n and [r["line"] for r in rows] == list(range(1, n + 1))
