@@ -175,6 +175,13 @@ class _Writer:
         return cur.rowcount
 
 
+def _driver_times(times: pd.Series, as_text: bool) -> list[object]:
+    """Times as the driver takes them: text on SQLite, datetime objects on PostgreSQL."""
+    if as_text:
+        return _as_text(times).tolist()
+    return pd.Series(times).dt.to_pydatetime().tolist()
+
+
 def _rows(chunk: pd.DataFrame, device_id: int, batch_id: int, offsets: tuple[np.ndarray, np.ndarray],
           as_text: bool) -> Iterator[tuple[object, ...]]:
     """The ledger rows of a chunk, made as they are consumed.
@@ -182,19 +189,18 @@ def _rows(chunk: pd.DataFrame, device_id: int, batch_id: int, offsets: tuple[np.
     An iterator rather than a list: zip reuses its tuple once the driver has bound it, so
     100,000 rows cost neither 100,000 live tuples nor the garbage collections they set off.
     """
-    corrected = correct_times(chunk["device_time"], offsets)
-    if as_text:
-        device_col = _as_text(chunk["device_time"])
-        corrected_col = device_col if corrected is chunk["device_time"] else _as_text(corrected)
-    else:
-        device_col = chunk["device_time"].dt.to_pydatetime()
-        corrected_col = pd.Series(corrected).dt.to_pydatetime()
+    # One Series object: pandas 3 builds a new one at each chunk["device_time"], and the
+    # identity test below is what spares converting the times twice.
+    device_times = chunk["device_time"]
+    corrected = correct_times(device_times, offsets)
+    device_col = _driver_times(device_times, as_text)
+    corrected_col = device_col if corrected is device_times else _driver_times(corrected, as_text)
     n = len(chunk)
     return zip(
         [device_id] * n,
         chunk["user_id"].tolist(),
-        device_col.tolist() if hasattr(device_col, "tolist") else list(device_col),
-        corrected_col.tolist() if hasattr(corrected_col, "tolist") else list(corrected_col),
+        device_col,
+        corrected_col,
         _nullable_ints(chunk["status"]),
         _nullable_ints(chunk["verify"]),
         _texts_or_none(chunk["work_code"]),
