@@ -12,8 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from devices.parsers import FORMATS as PARSER_FORMATS
-
+from .formats import FILE_FORMATS
 from .i18n import LANGUAGE_ENV, LANGUAGES, _, current_language, set_language
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,9 +34,14 @@ def error_line(exc: BaseException) -> tuple[str, int]:
 
     from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-    from devices.parsers import UnsupportedFile
-
     from .errors import Busy, DomainError
+
+    # Only a command that read a file can fail with the parsers' UnsupportedFile; the others
+    # must not import the parsers (and pandas) just to word their error.
+    parsers = sys.modules.get("devices.parsers")
+    reported: tuple[type[BaseException], ...] = (DomainError,)
+    if parsers is not None:
+        reported += (parsers.UnsupportedFile,)
 
     def first_line(text: str) -> str:
         return text.splitlines()[0] if text.strip() else type(exc).__name__
@@ -45,7 +49,7 @@ def error_line(exc: BaseException) -> tuple[str, int]:
     locked = isinstance(exc, OperationalError | sqlite3.OperationalError) and "database is locked" in str(exc)
     if isinstance(exc, Busy) or locked:
         return _("database busy: another import, load or push holds the write lock; try again shortly"), BUSY_EXIT
-    if isinstance(exc, DomainError | UnsupportedFile):
+    if isinstance(exc, reported):
         return first_line(str(exc)), 1
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if exc.filename else ""
@@ -209,7 +213,7 @@ def org_load(file: str, as_json: bool) -> None:
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--device", "device_code", required=True, help="Code of the terminal the files come from.")
-@click.option("--format", "fmt", default="auto", type=click.Choice(list(PARSER_FORMATS)), show_default=True)
+@click.option("--format", "fmt", default="auto", type=click.Choice(FILE_FORMATS), show_default=True)
 @click.option("--profile", help="Column-mapping profile for other layouts: a YAML/JSON file, or the name of a saved one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON document.")
 @reports_errors

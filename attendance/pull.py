@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from operator import attrgetter
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from devices.parsers import DEFAULT_PLAUSIBLE_YEARS, ParsedChunk, RejectedLine
+from devices.parsers.common import punch_frame
+from devices.zk.codec import AttendanceRecord
 
 from . import models as m
 from .errors import InvalidInput
 from .kinds import PULLED_KINDS, DeviceKind
 from .ledger import device_by_code, ingest
-
-# Older name: health.py and others may still import it.
 
 
 @dataclass
@@ -45,7 +47,7 @@ class PullResult:
 
 
 def records_to_chunk(
-    records: list,
+    records: Sequence[AttendanceRecord],
     quarantined: list[tuple[bytes, str]],
     plausible_years: tuple[int, int] = DEFAULT_PLAUSIBLE_YEARS,
 ) -> ParsedChunk:
@@ -57,29 +59,33 @@ def records_to_chunk(
     decodes to any year 2000-2136, and a terminal whose clock was reset writes nonsense.
     """
     first, last = plausible_years
-    kept: list[tuple[int, object]] = []
+    n = len(records)
+    # Whole columns at once: a pull holds up to a few hundred thousand records, and a loop
+    # per record cost more than the SQL insert of them.
+    seconds = (pd.DatetimeIndex(list(map(attrgetter("timestamp"), records))).to_numpy()
+               .astype("datetime64[s]").view(np.int64))
+    years = seconds.view("datetime64[s]").astype("datetime64[Y]").view(np.int64) + 1970
+    keep = (years >= first) & (years <= last)
     rejected: list[RejectedLine] = []
-    for line_no, r in enumerate(records, start=1):
-        if first <= r.timestamp.year <= last:
-            kept.append((line_no, r))
-        else:
-            rejected.append(RejectedLine(
-                line_no, r.raw.hex(" "),
-                f"record {line_no} (user {r.user_id!r}): time {r.timestamp:%Y-%m-%d %H:%M:%S} "
-                f"is outside the plausible years {first}-{last}",
-            ))
-    frame = pd.DataFrame(
-        {
-            "line_no": pd.array([n for n, _r in kept], dtype="int64"),
-            "user_id": [r.user_id for _n, r in kept],
-            "device_time": pd.to_datetime([r.timestamp for _n, r in kept]).astype("datetime64[s]")
-            if kept else pd.Series([], dtype="datetime64[s]"),
-            "status": pd.array([r.status for _n, r in kept], dtype="Int64"),
-            "verify": pd.array([r.verify for _n, r in kept], dtype="Int64"),
-            "work_code": [None if r.work_code in (None, 0) else str(r.work_code) for _n, r in kept],
-        }
+    for i in np.flatnonzero(~keep).tolist():  # rare: a terminal whose clock was reset
+        r = records[i]
+        rejected.append(RejectedLine(
+            i + 1, r.raw.hex(" "),
+            f"record {i + 1} (user {r.user_id!r}): time {r.timestamp:%Y-%m-%d %H:%M:%S} "
+            f"is outside the plausible years {first}-{last}",
+        ))
+    codes = list(map(attrgetter("work_code"), records))
+    # 40/49-byte records carry no work code and 16-byte ones mostly 0: both mean none.
+    work_code = [None if w in (None, 0) else str(w) for w in codes] if any(codes) else [None] * n
+    frame = punch_frame(
+        np.arange(1, n + 1, dtype=np.int64)[keep],
+        np.array(list(map(attrgetter("user_id"), records)), dtype=object)[keep],
+        seconds[keep],
+        pd.array(np.fromiter(map(attrgetter("status"), records), dtype=np.int64, count=n)[keep], dtype="Int64"),
+        pd.array(np.fromiter(map(attrgetter("verify"), records), dtype=np.int64, count=n)[keep], dtype="Int64"),
+        np.array(work_code, dtype=object)[keep],
     )
-    start = len(records) + 1
+    start = n + 1
     rejected += [RejectedLine(start + i, raw.hex(" "), reason) for i, (raw, reason) in enumerate(quarantined)]
     return ParsedChunk(punches=frame, rejected=rejected)
 
@@ -146,7 +152,7 @@ def pull_device(
             client.disable()
             try:
                 read = client.read_attendance(progress=progress)
-                raw = b"".join(r.raw for r in read.records) + b"".join(q[0] for q in read.quarantined)
+                raw = b"".join(map(attrgetter("raw"), read.records)) + b"".join(q[0] for q in read.quarantined)
                 stored = ingest(
                     session, device, source="pull", raw=raw,
                     chunks=[records_to_chunk(read.records, read.quarantined)],

@@ -3,6 +3,7 @@ bounded commits (an interrupted import is visible and completed by importing aga
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -13,6 +14,8 @@ import time
 import zlib
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -20,9 +23,10 @@ from attendance import models as m
 from attendance.bundle import validate_bundle
 from attendance.db import session_factory, transaction
 from attendance.errors import NothingRead, UnknownDevice
-from attendance.ledger import device_by_code, import_file, ingest
+from attendance.ledger import _rows, device_by_code, import_file, ingest, ledger_rows
 from attendance.org import load_bundle
-from devices.parsers import decode_text
+from devices.parsers import ParsedChunk, decode_text
+from devices.parsers.common import punch_frame
 from devices.parsers.zk_push import parse_push_body
 
 BUNDLE = {
@@ -264,3 +268,40 @@ def test_a_database_locked_for_too_long_is_busy(sqlite_url: str, tmp_path: Path)
     line, code = error_line(caught.value)
     assert code == BUSY_EXIT and line.startswith("cơ sở dữ liệu đang bận")
     assert count(m.ImportBatch) == 0
+
+
+def test_work_codes_are_stored_as_text_or_null_whatever_the_column_holds(db_url: str) -> None:
+    """A missing work code (None, NaN, pd.NA) is NULL; a number is stored as its text."""
+    setup()
+    codes = ["A7", None, float("nan"), pd.NA, 42, "0"]
+    n = len(codes)
+    frame = punch_frame(
+        np.arange(1, n + 1), np.array(["101"] * n, dtype=object),
+        np.datetime64("2026-10-05T07:00:00", "s").astype(np.int64) + 60 * np.arange(n),
+        pd.array([0] * n, dtype="Int64"), pd.array([None] * n, dtype="Int64"), np.array(codes, dtype=object),
+    )
+    with transaction() as session:
+        result = ingest(session, device_by_code(session, "TK-01"), source="push", raw=b"six punches",
+                        chunks=[ParsedChunk(frame)], label="push:test", fmt="zk_push", encoding="utf-8")
+    assert (result.read, result.inserted) == (n, n)
+    with transaction() as session:
+        rows = ledger_rows(session, "TK-01", None, None)
+    assert [r["work_code"] for r in rows] == ["A7", None, None, None, "42", "0"]
+    assert [r["verify"] for r in rows] == [None] * n and [r["line"] for r in rows] == list(range(1, n + 1))
+
+
+def test_without_a_clock_offset_the_times_are_converted_once() -> None:
+    """The corrected time is the device time itself then (same text), not a second conversion."""
+    n = 3
+    frame = punch_frame(np.arange(1, n + 1), np.array(["101"] * n, dtype=object),
+                        np.datetime64("2026-10-05T07:00:00", "s").astype(np.int64) + 3600 * np.arange(n),
+                        pd.array([0] * n, dtype="Int64"), pd.array([1] * n, dtype="Int64"),
+                        np.array([None] * n, dtype=object))
+    none = (np.array([], dtype=np.int64), np.array([], dtype=np.int64))
+    rows = list(_rows(frame, 1, 9, none, as_text=True))
+    assert [r[2] for r in rows] == ["2026-10-05 07:00:00", "2026-10-05 08:00:00", "2026-10-05 09:00:00"]
+    assert all(r[3] is r[2] for r in rows)
+    ahead = (np.array([(dt.date(2026, 10, 1) - dt.date(1970, 1, 1)).days]), np.array([90]))
+    shifted = list(_rows(frame, 1, 9, ahead, as_text=True))
+    assert [r[3] for r in shifted] == ["2026-10-05 06:58:30", "2026-10-05 07:58:30", "2026-10-05 08:58:30"]
+    assert [r[2] for r in shifted] == [r[2] for r in rows]

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from attendance import models as m
 from attendance.db import transaction
 from attendance.pull import records_to_chunk
-from devices.parsers import DEFAULT_PLAUSIBLE_YEARS
+from devices.parsers import DEFAULT_PLAUSIBLE_YEARS, PUNCH_COLUMNS
+from devices.parsers.common import frame_from_punches
 from devices.zk.codec import AttendanceRecord, records_from_rows
 from devices.zk.simulator import Terminal, serve
 from tests.test_pull import pull_device, register
@@ -50,3 +51,21 @@ def test_pull_quarantines_implausible_years_from_a_terminal(db_url: str) -> None
     assert all(len(bytes.fromhex(r.raw)) == 40 for r in rejects)  # the record as the terminal sent it
     assert "2100-01-01 00:00:00 is outside the plausible years 2000-2099" in rejects[0].reason
     assert "2130-06-15 08:00:00" in rejects[1].reason
+
+
+def test_records_to_chunk_builds_the_columns_a_parsed_file_has() -> None:
+    """Work code 0 or None is no work code; the dtypes are those every parser gives the ledger."""
+    times = [dt.datetime(2026, 10, 5, 7, 0, s) for s in range(4)]
+    records = [AttendanceRecord(f"{i:05d}", t, i % 2, 15 - i, w, i, b"\x00")
+               for i, (t, w) in enumerate(zip(times, [None, 0, 7, 123456], strict=True))]
+    chunk = records_to_chunk(records, [])
+    frame = chunk.punches
+    assert list(frame.columns) == list(PUNCH_COLUMNS)
+    assert frame.dtypes.to_dict() == frame_from_punches([]).dtypes.to_dict()
+    assert frame["user_id"].tolist() == ["00000", "00001", "00002", "00003"]
+    assert frame["work_code"].tolist() == [None, None, "7", "123456"]
+    assert frame["status"].tolist() == [0, 1, 0, 1] and frame["verify"].tolist() == [15, 14, 13, 12]
+    assert [t.to_pydatetime() for t in frame["device_time"]] == times and chunk.rejected == []
+    empty = records_to_chunk([], [(b"\x09", "unreadable")])
+    assert empty.punches.empty and empty.punches.dtypes.to_dict() == frame.dtypes.to_dict()
+    assert [(r.line_no, r.raw) for r in empty.rejected] == [(1, "09")]

@@ -87,6 +87,13 @@ def _units_of(inp: EngineInput, d_staff: np.ndarray, d_day: np.ndarray) -> np.nd
     # Apply assignments from the earliest start to the latest, so the latest start wins.
     order = np.lexsort((a_from, a_staff))
     a_staff, a_unit, a_from, a_to = a_staff[order], a_unit[order], a_from[order], a_to[order]
+    if not (a_staff[1:] == a_staff[:-1]).any():
+        # The usual case, one assignment per person: look each staff-day's up at once
+        # (a loop per assignment cost a fifth of a second for 10,000 people).
+        at = np.minimum(np.searchsorted(a_staff, d_staff), len(a_staff) - 1)
+        covered = (a_staff[at] == d_staff) & (d_day >= a_from[at]) & (d_day <= a_to[at])
+        units[covered] = a_unit[at][covered]
+        return units
     lo = np.searchsorted(d_staff, a_staff, side="left")
     hi = np.searchsorted(d_staff, a_staff, side="right")
     for i in range(len(a_staff)):
