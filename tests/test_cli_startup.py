@@ -47,7 +47,7 @@ def test_importing_the_command_line_loads_no_pandas() -> None:
 
 
 @pytest.mark.parametrize("args", [
-    ("--help",), ("import", "--help"), ("batch", "list"), ("batch", "list", "--device", "NOPE", "--json"),
+    ("--help",), ("import", "--help"), ("batch", "list"), ("users", "list"), ("batch", "list", "--device", "NOPE", "--json"),
     ("batch", "void", "5", "--reason", "wrong terminal"), ("profile", "list"),
 ])
 def test_commands_that_read_no_punches_start_without_pandas(sqlite_url: str, args: tuple[str, ...]) -> None:
