@@ -190,7 +190,8 @@ def _rows(chunk: pd.DataFrame, device_id: int, batch_id: int, offsets: tuple[np.
 def _store_rejects(session: Session, batch_id: int, rejects: Iterable[RejectedLine]) -> None:
     session.execute(
         m.RejectedRow.__table__.insert(),
-        [{"batch_id": batch_id, "line_no": r.line_no, "raw": r.raw, "reason": r.reason} for r in rejects],
+        [{"batch_id": batch_id, "line_no": r.line_no, "raw": r.raw, "reason": r.reason, "reason_code": r.code,
+          "reason_params": dict(r.params) if r.code else None} for r in rejects],
     )
 
 
@@ -487,7 +488,8 @@ def _store_chunk(
         _store_rejects(session, batch_id, chunk.rejected)
         for r in chunk.rejected[: max(0, KEEP_REJECTS - len(result.rejects))]:
             # Reports show a few hundred characters; the whole line stays in rejected_row.
-            result.rejects.append({"line": r.line_no, "raw": clip(r.raw), "reason": clip(r.reason)})
+            result.rejects.append({"line": r.line_no, "raw": clip(r.raw), "reason": clip(r.reason),
+                                   "code": r.code, "params": dict(r.params)})
     if len(punches):
         as_text = writer.dialect == "sqlite"
         enrolled = punches["user_id"].isin(known).to_numpy()

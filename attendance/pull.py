@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from devices.parsers import DEFAULT_PLAUSIBLE_YEARS, ParsedChunk, RejectedLine
+from devices.parsers.reasons import reason
 
 from . import models as m
 from .errors import InvalidInput
@@ -63,11 +64,9 @@ def records_to_chunk(
         if first <= r.timestamp.year <= last:
             kept.append((line_no, r))
         else:
-            rejected.append(RejectedLine(
-                line_no, r.raw.hex(" "),
-                f"record {line_no} (user {r.user_id!r}): time {r.timestamp:%Y-%m-%d %H:%M:%S} "
-                f"is outside the plausible years {first}-{last}",
-            ))
+            rejected.append(RejectedLine.because(line_no, r.raw.hex(" "), reason(
+                "record_implausible_year", record=line_no, user=repr(r.user_id),
+                time=f"{r.timestamp:%Y-%m-%d %H:%M:%S}", first=first, last=last)))
     frame = pd.DataFrame(
         {
             "line_no": pd.array([n for n, _r in kept], dtype="int64"),

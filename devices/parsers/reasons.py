@@ -33,6 +33,7 @@ TEMPLATES: Mapping[str, str] = MappingProxyType({
     "cell_too_long": "a cell or the row is longer than {limit} characters (not read)",
     "undecodable": "not valid {encoding} text, nor {others} (byte 0x{byte} at byte offset {offset} of the line)",
     "line_break": "line contains a line break",
+    "record_implausible_year": "record {record} (user {user}): time {time} is outside the plausible years {first}-{last}",
     "fields_named": "expected 5 to 7 fields (PIN, name, time, ...), found {found}",
     "fields_standard": "expected 5 or 6 fields, found {found}",
     "too_few_fields": "expected at least {need} fields, found {found}",
