@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import inspect
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -122,8 +124,54 @@ def _choose_language(language: str | None) -> None:
     os.environ["LANGUAGE"] = current_language()
 
 
-class AttendanceGroup(click.Group):
+@contextlib.contextmanager
+def _help_in_language(command: click.Command) -> Iterator[None]:
+    """Word the help of ``command`` and of its options in the current language while it is shown.
+
+    The help texts stay English in the code (docstrings, ``help=``) and are the catalogue's
+    message ids: the language is known only once the command line is read, after click
+    built the commands, so they are translated when help is formatted, not when declared.
+    """
+    holders = [obj for obj in (command, *command.params) if getattr(obj, "help", None)]
+    english = [obj.help for obj in holders]  # type: ignore[attr-defined]
+    for obj, text in zip(holders, english, strict=True):
+        obj.help = _(inspect.cleandoc(text))  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for obj, text in zip(holders, english, strict=True):
+            obj.help = text  # type: ignore[attr-defined]
+
+
+class _TranslatedHelp(click.Command):
+    """Help (``--help`` and the one-line summaries in a group's list) in the current language."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The help page, worded in the current language."""
+        with _help_in_language(self):
+            super().format_help(ctx, formatter)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        """The summary shown in a group's list of commands, in the current language."""
+        with _help_in_language(self):
+            return super().get_short_help_str(limit)
+
+
+class TranslatedCommand(_TranslatedHelp):
+    """A command whose help is shown in the current language."""
+
+
+class TranslatedGroup(_TranslatedHelp, click.Group):
+    """A group whose help, and that of its commands and subgroups, is shown in the current language."""
+
+    command_class = TranslatedCommand
+    group_class = type  # subgroups are of the same class
+
+
+class AttendanceGroup(TranslatedGroup):
     """The top-level group: the language is chosen before parsing; every failure is one line."""
+
+    group_class = TranslatedGroup
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
@@ -152,7 +200,7 @@ class AttendanceGroup(click.Group):
 @click.option("--lang", type=click.Choice(LANGUAGES), envvar=LANGUAGE_ENV,
               help="Language of the text for people: vi (default) or en. JSON keys stay English.")
 def main(lang: str | None) -> None:
-    """Chấm công và kiểm tra công vụ — attendance for commune and ward offices."""
+    """Attendance and duty checks for commune and ward offices."""
     # --lang was applied by AttendanceGroup.main before parsing, so that click's own usage
     # errors are worded in it too; the option is declared here for parsing and --help.
 
