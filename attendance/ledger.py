@@ -266,7 +266,7 @@ class _BackgroundPacker:
         if self._stop.is_set() or self._packed is None:
             raise RuntimeError("raw content asked for after the packer was stopped")
         if self._seen != self._sha:
-            raise InvalidInput(f"{self._label}: the file changed while it was being imported; import it again")
+            raise InvalidInput(_("{file}: the file changed while it was being imported; import it again", file=self._label))
         return self._packed
 
     def close(self) -> None:
@@ -310,15 +310,16 @@ def _first_line(head: bytes, encoding: str) -> str | None:
 def _nothing_read(label: str, fmt: str, encoding: str, size: int, head: bytes) -> NothingRead:
     line = _first_line(head, encoding)
     if line is not None:
-        looked = f"the first line is {clip(line, 80)!r}"
+        looked = _("the first line is {line!r}", line=clip(line, 80))
     elif size <= len(head):
-        looked = "it holds only blank lines"
+        looked = _("it holds only blank lines")
     else:
-        looked = f"its first {len(head):,} bytes are blank lines"
-    return NothingRead(
-        f"{label}: nothing read from {size:,} bytes read as {fmt or 'unknown format'}"
-        f"{f' ({encoding})' if encoding and encoding != 'binary' else ''}: {looked}; nothing stored"
-    )
+        looked = _("its first {count} bytes are blank lines", count=f"{len(head):,}")
+    read_as = fmt or _("unknown format")
+    if encoding and encoding != "binary":
+        read_as += f" ({encoding})"
+    return NothingRead(_("{file}: nothing read from {size} bytes read as {format}: {looked}; nothing stored",
+                         file=label, size=f"{size:,}", format=read_as, looked=looked))
 
 
 def _is_locked(exc: BaseException) -> bool:
@@ -520,14 +521,14 @@ def import_file(
     path = Path(path)
     device = device_by_code(session, device_code)
     if path.is_dir():
-        raise InvalidInput(f"{path}: is a directory, not a file")
+        raise InvalidInput(_("{path}: is a directory, not a file", path=path))
     if not path.exists():
-        raise InvalidInput(f"{path}: no such file")
+        raise InvalidInput(_("{path}: no such file", path=path))
     try:
         punch_file = open_punch_file(path, fmt=fmt, profile=profile, chunk_lines=chunk_lines)
         handle = path.open("rb")
     except PermissionError as exc:
-        raise InvalidInput(f"{path}: cannot be read ({exc.strerror})") from exc
+        raise InvalidInput(_("{path}: cannot be read ({why})", path=path, why=exc.strerror)) from exc
     with handle:
         return ingest(
             session, device, source="file", raw=handle, chunks=punch_file.chunks(), label=str(path),

@@ -16,6 +16,7 @@ from devices.parsers.reasons import reason
 
 from . import models as m
 from .errors import InvalidInput
+from .i18n import _
 from .kinds import PULLED_KINDS, DeviceKind
 from .ledger import device_by_code, ingest
 
@@ -89,15 +90,15 @@ def connection_settings(device: m.Device) -> dict[str, object]:
     if device.kind in (DeviceKind.ZK_TCP, DeviceKind.ZK_UDP):
         settings.setdefault("port", 4370)
         if "host" not in settings:
-            raise InvalidInput(f"device {device.code}: no host configured for {device.kind}")
+            raise InvalidInput(_("device {device}: no host configured for {kind}", device=device.code, kind=device.kind))
     elif device.kind == DeviceKind.ZK_SERIAL:
         settings.setdefault("baudrate", 115200)
         settings.setdefault("machine_number", 1)
         if "port" not in settings:
-            raise InvalidInput(f"device {device.code}: no serial port configured")
+            raise InvalidInput(_("device {device}: no serial port configured", device=device.code))
     else:
-        raise InvalidInput(f"device {device.code} is a {device.kind!r} source: only "
-                           f"{', '.join(sorted(PULLED_KINDS))} can be pulled")
+        raise InvalidInput(_("device {device} is a {kind!r} source: only {kinds} can be pulled", device=device.code,
+                             kind=str(device.kind), kinds=", ".join(sorted(PULLED_KINDS))))
     return settings
 
 
@@ -195,7 +196,7 @@ def pull_with_retry(session: Session, device_code: str, attempts: int = 3, first
     """
     delay = first_delay
     result = pull_device(session, device_code, **kwargs)  # type: ignore[arg-type]
-    for _ in range(attempts - 1):
+    for _attempt in range(attempts - 1):
         if result.ok:
             break
         sleep(delay)

@@ -15,6 +15,7 @@ from .. import models as m
 from .. import terminals
 from ..api import UnitInfo, unit_tree
 from ..errors import InvalidInput, UnknownUnit
+from ..i18n import _
 from ..loader import check_period
 from ..services import SUMMARY_HEADINGS_VI, monthly_summary, no_punches_warning, parse_month
 from .session import get_session
@@ -81,7 +82,7 @@ def unit_summary(code: str) -> str:
     session = get_session()
     unit = session.scalar(select(m.Unit).where(m.Unit.code == code))
     if unit is None:
-        raise UnknownUnit(f"no unit {code!r}")
+        raise UnknownUnit(_("no unit {code!r}", code=code))
     table = monthly_summary(session, month, code)
     first, last = parse_month(month)
     columns = [c for c in table.columns if c not in ("unit_name",)]
@@ -119,7 +120,7 @@ def pending_terminals() -> str:
 def _field(name: str, label: str) -> str:
     value = (request.form.get(name) or "").strip()
     if not value:
-        raise InvalidInput(f"form field {name!r} ({label}) is empty")
+        raise InvalidInput(_("form field {name!r} ({label}) is empty", name=name, label=label))
     return value
 
 
