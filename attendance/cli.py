@@ -804,7 +804,7 @@ def _batch_id(text: str) -> int:
     from .errors import InvalidInput
 
     if not text.isdigit() or len(text) > 18:
-        raise InvalidInput(f"batch id: expected a number, got {text!r}")
+        raise InvalidInput(_("batch id: expected a number, got {text!r}", text=text))
     return int(text)
 
 

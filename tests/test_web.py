@@ -84,7 +84,7 @@ def test_error_pages_are_vietnamese_and_terminals_get_plain_text(db_url: str) ->
     missing = client.get("/units/404/summary?month=2026-10")
     assert (missing.status_code, missing.mimetype) == (404, "text/html")
     text = missing.get_data(as_text=True)
-    assert "Không tìm thấy" in text and "no unit &#39;404&#39;" in text and "Về trang đơn vị" in text
+    assert "Không tìm thấy" in text and "không có đơn vị &#39;404&#39;" in text and "Về trang đơn vị" in text
     bad = client.get("/units/404/summary?month=2026-13")
     assert bad.status_code == 400 and "Yêu cầu không hợp lệ" in bad.get_data(as_text=True)
     assert "Tháng không hợp lệ: 2026-13" in bad.get_data(as_text=True)
@@ -119,9 +119,9 @@ def test_pending_terminals_page_approves_and_rejects_with_forms(db_url: str) -> 
     assert "mạng nội bộ tin cậy" in page  # no login yet
 
     empty = client.post("/devices/pending/approve", data={"serial": "NEWTERM1", "device": " "})
-    assert empty.status_code == 400 and "form field &#39;device&#39; (mã máy) is empty" in empty.get_data(as_text=True)
+    assert empty.status_code == 400 and "ô &#39;device&#39; (mã máy) đang trống" in empty.get_data(as_text=True)
     wrong = client.post("/devices/pending/approve", data={"serial": "NEWTERM1", "device": "TK-9", "unit": "ZZ"})
-    assert wrong.status_code == 400 and "no unit &#39;ZZ&#39;" in wrong.get_data(as_text=True)
+    assert wrong.status_code == 400 and "không có đơn vị &#39;ZZ&#39;" in wrong.get_data(as_text=True)
 
     done = client.post("/devices/pending/approve", data={"serial": "NEWTERM1", "device": "TK-9", "unit": "C2"})
     assert done.status_code == 303 and done.headers["Location"].endswith("/devices/pending")
