@@ -170,7 +170,7 @@ def excuses(session: Session, staff_code: str, first: dt.date, last: dt.date) ->
     Withdrawn excuses count for nothing and are left out (``excuses.list_excuses`` shows them).
     """
     if last < first:
-        raise InvalidInput(f"excuses: last day {last} is before first day {first}")
+        raise InvalidInput(_("excuses: last day {last} is before first day {first}", last=last, first=first))
     staff_id = _staff_id(session, staff_code)
     low = dt.datetime.combine(first, dt.time())
     high = dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
@@ -191,9 +191,9 @@ def punches_around(
 
     check_period(moment.date(), moment.date())  # no punch is dated 9999 or 0001; no day arithmetic there
     if before < dt.timedelta(0) or after < dt.timedelta(0):
-        raise InvalidInput("punches_around: before and after must not be negative")
+        raise InvalidInput(_("punches_around: before and after must not be negative"))
     if before + after > MAX_AROUND:
-        raise InvalidInput(f"punches_around: at most {MAX_AROUND.days} days around a moment")
+        raise InvalidInput(_("punches_around: at most {days} days around a moment", days=MAX_AROUND.days))
     staff_id = _staff_id(session, staff_code)
     low, high = moment - before, moment + after
     dev_low, dev_high = device_time_bounds(session, low, high + dt.timedelta(seconds=1))

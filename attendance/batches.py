@@ -87,7 +87,7 @@ def list_batches(session: Session, device_code: str | None = None, limit: int | 
             raise UnknownDevice(_("no device {code!r}", code=device_code))
         query = query.where(m.Device.code == device_code)
     if limit is not None and limit < 0:
-        raise InvalidInput(f"--limit: expected 0 or more, got {limit}")
+        raise InvalidInput(_("--limit: expected 0 or more, got {limit}", limit=limit))
     query = query.order_by(m.ImportBatch.id.desc())
     if limit:
         query = query.limit(limit)
@@ -105,9 +105,9 @@ def list_batches(session: Session, device_code: str | None = None, limit: int | 
 def _reason(reason: str | None) -> str:
     text = " ".join((reason or "").split())
     if not text:
-        raise InvalidInput("--reason: a reason is required (why the batch is voided or restored)")
+        raise InvalidInput(_("--reason: a reason is required (why the batch is voided or restored)"))
     if len(text) > MAX_REASON:
-        raise InvalidInput(f"--reason: at most {MAX_REASON} characters, got {len(text)}")
+        raise InvalidInput(_("--reason: at most {limit} characters, got {length}", limit=MAX_REASON, length=len(text)))
     return text
 
 
@@ -127,8 +127,8 @@ def void_batch(session: Session, batch_id: int, reason: str, actor: str) -> Batc
     why = _reason(reason)
     batch, device_code, punches = _batch(session, batch_id)
     if batch.voided_at is not None:
-        raise Conflict(f"batch {batch_id} is already voided (at {_stamp(batch.voided_at)} by {batch.voided_by}: "
-                       f"{batch.void_reason})")
+        raise Conflict(_("batch {id} is already voided (at {when} by {who}: {why})", id=batch_id,
+                         when=_stamp(batch.voided_at), who=batch.voided_by, why=batch.void_reason))
     batch.voided_at = dt.datetime.now().replace(microsecond=0)
     batch.voided_by, batch.void_reason = actor, why
     record_change(session, actor, "void", "import_batch", str(batch.id), {
@@ -144,7 +144,7 @@ def restore_batch(session: Session, batch_id: int, reason: str, actor: str) -> B
     why = _reason(reason)
     batch, device_code, punches = _batch(session, batch_id)
     if batch.voided_at is None:
-        raise Conflict(f"batch {batch_id} is not voided: nothing to restore")
+        raise Conflict(_("batch {id} is not voided: nothing to restore", id=batch_id))
     record_change(session, actor, "restore", "import_batch", str(batch.id), {
         "reason": why, "device": device_code, "label": batch.filename, "punches": punches,
         "inserted": batch.inserted, "voided_at": [batch.voided_at, None],

@@ -41,7 +41,7 @@ class BundleError(InvalidInput):
 
     def __init__(self, errors: list[str]):
         self.errors = errors
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        more = _(" (and {count} more)", count=len(errors) - 1) if len(errors) > 1 else ""
         super().__init__(errors[0] + more)
 
 
@@ -58,6 +58,14 @@ _SHORT.maxstring = 60
 _SHORT.maxother = 60
 _SHORT.maxlist = _SHORT.maxdict = _SHORT.maxtuple = _SHORT.maxset = 4
 _SHORT.maxlevel = 2
+
+
+def _too_many_values() -> str:
+    return _("more than {count} values in one bundle", count=f"{MAX_VALUES:,}")
+
+
+def _too_deep() -> str:
+    return _("nested deeper than {depth} levels", depth=MAX_DEPTH)
 
 
 def _show(value: Any) -> str:
@@ -96,7 +104,7 @@ _YAML_PARSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def _where(event: Any) -> str:
     mark = event.start_mark
-    return f"line {mark.line + 1}" if mark is not None else "somewhere"
+    return _("line {line}", line=mark.line + 1) if mark is not None else _("somewhere")
 
 
 def _scalar(scalars: _Scalars, event: Any) -> Any:
@@ -106,19 +114,20 @@ def _scalar(scalars: _Scalars, event: Any) -> Any:
     if tag in (None, "!"):
         tag = scalars.resolve(ScalarNode, event.value, event.implicit) if tag is None else f"{_YAML}str"
     if tag == f"{_YAML}merge":
-        raise _Refused(f"{_where(event)}: merge keys (<<) are not accepted in a bundle: write the keys out")
+        raise _Refused(f"{_where(event)}: " + _("merge keys (<<) are not accepted in a bundle: write the keys out"))
     if tag not in _SCALAR_TAGS:
-        raise _Refused(f"{_where(event)}: the tag {_show(tag)} is not accepted in a bundle")
+        raise _Refused(f"{_where(event)}: " + _("the tag {tag} is not accepted in a bundle", tag=_show(tag)))
     if tag == f"{_YAML}int":
         if _OCTAL.fullmatch(event.value):
             return event.value
         if len(event.value) > 40:  # sexagesimal 1:2:3:... costs quadratic time to build
-            raise _Refused(f"{_where(event)}: the number {_show(event.value)} is too long")
+            raise _Refused(f"{_where(event)}: " + _("the number {value} is too long", value=_show(event.value)))
     node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
     try:
         return scalars.yaml_constructors[tag](scalars, node)
     except (ValueError, yaml.YAMLError):
-        raise _Refused(f"{_where(event)}: {_show(event.value)} is not a valid {tag.rsplit(':', 1)[-1]}") from None
+        raise _Refused(f"{_where(event)}: " + _("{value} is not a valid {type}", value=_show(event.value),
+                                                  type=tag.rsplit(':', 1)[-1])) from None
 
 
 @dataclass
@@ -152,9 +161,9 @@ def _load_yaml(text: str) -> Any:
             frame.container.append(value)
         elif not frame.has_key:
             if isinstance(value, (dict, list)):
-                raise _Refused(f"{_where(event)}: a mapping key must be a plain value")
+                raise _Refused(f"{_where(event)}: " + _("a mapping key must be a plain value"))
             if value in frame.container:
-                raise _Refused(f"{_where(event)}: the key {_show(value)} is given twice in one mapping")
+                raise _Refused(f"{_where(event)}: " + _("the key {key} is given twice in one mapping", key=_show(value)))
             frame.key, frame.has_key = value, True
         else:
             frame.container[frame.key] = value
@@ -164,7 +173,7 @@ def _load_yaml(text: str) -> Any:
         nonlocal values
         values += more
         if values > MAX_VALUES:
-            raise _Refused(f"{_where(event)}: more than {MAX_VALUES:,} values in one bundle")
+            raise _Refused(f"{_where(event)}: " + _too_many_values())
 
     for event in yaml.parse(text, Loader=_YAML_PARSER):
         if type(event) is yaml.ScalarEvent:
@@ -176,28 +185,29 @@ def _load_yaml(text: str) -> Any:
         elif isinstance(event, yaml.DocumentStartEvent):
             documents += 1
             if documents > 1:
-                raise _Refused(f"{_where(event)}: a bundle is one YAML document, found a second")
+                raise _Refused(f"{_where(event)}: " + _("a bundle is one YAML document, found a second"))
         elif isinstance(event, yaml.AliasEvent):
             if event.anchor not in anchors:
                 open_ = any(f.opened.anchor == event.anchor for f in stack)
-                raise _Refused(f"{_where(event)}: the alias *{event.anchor} "
-                               + ("is inside the value it names" if open_ else "names no anchor before it"))
+                raise _Refused(f"{_where(event)}: " + (
+                    _("the alias *{anchor} is inside the value it names", anchor=event.anchor) if open_
+                    else _("the alias *{anchor} names no anchor before it", anchor=event.anchor)))
             value, size, height = anchors[event.anchor]
             # An alias repeats its value: "billion laughs" files nest aliases of aliases.
             expanded += size
             if expanded > MAX_ALIAS_VALUES:
-                raise _Refused(f"{_where(event)}: YAML aliases expand to more than {MAX_ALIAS_VALUES:,} values; "
-                               "write the values out")
+                raise _Refused(f"{_where(event)}: " + _("YAML aliases expand to more than {count} values; "
+                                                        "write the values out", count=f"{MAX_ALIAS_VALUES:,}"))
             count(event, size)
             if len(stack) + height > MAX_DEPTH:
-                raise _Refused(f"{_where(event)}: nested deeper than {MAX_DEPTH} levels")
+                raise _Refused(f"{_where(event)}: " + _too_deep())
             add(copy.deepcopy(value), height, event)
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             count(event)
             if event.tag not in _COLLECTION_TAGS:
-                raise _Refused(f"{_where(event)}: the tag {_show(event.tag)} is not accepted in a bundle")
+                raise _Refused(f"{_where(event)}: " + _("the tag {tag} is not accepted in a bundle", tag=_show(event.tag)))
             if len(stack) >= MAX_DEPTH:
-                raise _Refused(f"{_where(event)}: nested deeper than {MAX_DEPTH} levels")
+                raise _Refused(f"{_where(event)}: " + _too_deep())
             anchors.pop(event.anchor, None)  # a redefined anchor is not usable until it is complete
             container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
             stack.append(_Frame(container, event, values - 1))
@@ -216,16 +226,16 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 def _check_json_shape(text: str) -> None:
     """Refuse JSON with too many values or too deep before json.loads recurses into it."""
     if text.count(",") + 1 > MAX_VALUES:  # a list of n values has n - 1 commas
-        raise _Refused(f"more than {MAX_VALUES:,} values in one bundle")
+        raise _Refused(_too_many_values())
     brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
     if len(brackets) > 2 * MAX_VALUES + 2:
-        raise _Refused(f"more than {MAX_VALUES:,} values in one bundle")
+        raise _Refused(_too_many_values())
     depth = 0
     for char in brackets:
         if char in "[{":
             depth += 1
             if depth > MAX_DEPTH:
-                raise _Refused(f"nested deeper than {MAX_DEPTH} levels")
+                raise _Refused(_too_deep())
         else:
             depth -= 1
             if depth < 0:
@@ -236,7 +246,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise _Refused(f"the key {_show(key)} is given twice in one object")
+            raise _Refused(_("the key {key} is given twice in one object", key=_show(key)))
         out[key] = value
     return out
 
@@ -246,31 +256,32 @@ def _load_json(text: str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
-        raise _Refused(f"line {exc.lineno}: not valid JSON: {exc.msg}") from None
+        raise _Refused(_("line {line}: not valid JSON: {problem}", line=exc.lineno, problem=exc.msg)) from None
     except ValueError:  # an integer longer than Python converts (4,300 digits)
-        raise _Refused("not valid JSON: a number has too many digits") from None
+        raise _Refused(_("not valid JSON: a number has too many digits")) from None
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
     """One line for a YAML syntax error: where, and what the parser expected."""
     mark = getattr(exc, "problem_mark", None)
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    where = _("line {line}, column {column}: ", line=mark.line + 1, column=mark.column + 1) if mark is not None else ""
     problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
     if "maximum nesting depth" in problem:  # libyaml's own guard, met before ours for deep [[[[
-        return f"{where}nested deeper than {MAX_DEPTH} levels"
+        return where + _too_deep()
     context = getattr(exc, "context", None)
-    return f"{where}not valid YAML: {context + ', ' if context else ''}{problem}"
+    # the parser's own words (context, problem) are English: they name YAML syntax
+    return where + _("not valid YAML: {problem}", problem=f"{context + ', ' if context else ''}{problem}")
 
 
 def parse_bundle_bytes(data: bytes, name: str) -> dict[str, Any]:
     """Parse the bytes of a YAML or JSON bundle (JSON when ``name`` ends in .json) into plain data."""
     if len(data) > MAX_BUNDLE_BYTES:
-        raise BundleError([f"{name}: larger than {MAX_BUNDLE_BYTES // (1024 * 1024)} MB, "
-                           "the most a set-up bundle may be"])
+        raise BundleError([f"{name}: " + _("larger than {size} MB, the most a set-up bundle may be",
+                                           size=MAX_BUNDLE_BYTES // (1024 * 1024))])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BundleError([f"{name}: not UTF-8 text (byte {exc.start})"]) from None
+        raise BundleError([f"{name}: " + _("not UTF-8 text (byte {offset})", offset=exc.start)]) from None
     try:
         parsed = _load_json(text) if name.lower().endswith(".json") else _load_yaml(text)
     except _Refused as exc:
@@ -280,7 +291,7 @@ def parse_bundle_bytes(data: bytes, name: str) -> dict[str, Any]:
     if parsed is None:
         parsed = {}
     if not isinstance(parsed, dict):
-        raise BundleError([f"{name}: the bundle must be a mapping with units, staff, ..."])
+        raise BundleError([f"{name}: " + _("the bundle must be a mapping with units, staff, ...")])
     return parsed
 
 
@@ -309,14 +320,14 @@ def column_limit(column: Any) -> int:
 
 def _text(value: Any, limit: int | None = None) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise _Invalid(f"expected text, got {_show(value)}")
+        raise _Invalid(_("expected text, got {value}", value=_show(value)))
     text = str(value).strip()
     if not text:
-        raise _Invalid("must not be empty")
+        raise _Invalid(_("must not be empty"))
     if _CONTROL.search(text):
-        raise _Invalid(f"contains a control character: {_show(text)}")
+        raise _Invalid(_("contains a control character: {value}", value=_show(text)))
     if limit is not None and len(text) > limit:
-        raise _Invalid(f"{len(text)} characters long, at most {limit} fit")
+        raise _Invalid(_("{length} characters long, at most {limit} fit", length=len(text), limit=limit))
     return text
 
 
@@ -340,12 +351,12 @@ def _ref_of(column: Any) -> Callable[[Any], str | None]:
 
 def _in_range(day: dt.date, value: Any) -> None:
     if not FIRST_DATE <= day <= LAST_DATE:
-        raise _Invalid(f"{_show(value)} is outside {FIRST_DATE.year}-{LAST_DATE.year}")
+        raise _Invalid(_("{value} is outside {first}-{last}", value=_show(value), first=FIRST_DATE.year, last=LAST_DATE.year))
 
 
 def _date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
-        raise _Invalid(f"expected a date YYYY-MM-DD, got {_show(value)}")
+        raise _Invalid(_("expected a date YYYY-MM-DD, got {value}", value=_show(value)))
     if isinstance(value, dt.date):
         day = value
     else:
@@ -354,7 +365,7 @@ def _date(value: Any) -> dt.date:
         except ValueError:
             day = None
         if day is None:
-            raise _Invalid(f"expected a date YYYY-MM-DD, got {_show(value)}")
+            raise _Invalid(_("expected a date YYYY-MM-DD, got {value}", value=_show(value)))
     _in_range(day, value)
     return day
 
@@ -372,7 +383,7 @@ def _datetime(value: Any) -> dt.datetime:
         except ValueError:
             moment = None
         if moment is None or moment.tzinfo is not None:
-            raise _Invalid(f"expected a local date-time YYYY-MM-DDTHH:MM, got {_show(value)}")
+            raise _Invalid(_("expected a local date-time YYYY-MM-DDTHH:MM, got {value}", value=_show(value)))
     _in_range(moment.date(), value)
     return moment
 
@@ -390,9 +401,9 @@ def minutes_of(value: Any) -> int:
             if not (0 <= int(mins) < 60):
                 raise ValueError
         except ValueError:
-            raise _Invalid(f"expected a time HH:MM, got {_show(value)}") from None
+            raise _Invalid(_("expected a time HH:MM, got {value}", value=_show(value))) from None
     if not 0 <= minutes <= 24 * 60:
-        raise _Invalid(f"expected a time HH:MM, got {_show(value)}")
+        raise _Invalid(_("expected a time HH:MM, got {value}", value=_show(value)))
     return minutes
 
 
@@ -404,9 +415,9 @@ def _hhmm(value: Any) -> str:
 def _int(low: int, high: int) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _Invalid(f"expected a whole number, got {_show(value)}")
+            raise _Invalid(_("expected a whole number, got {value}", value=_show(value)))
         if not low <= value <= high:
-            raise _Invalid(f"must be between {low} and {high}, got {value}")
+            raise _Invalid(_("must be between {low} and {high}, got {value}", low=low, high=high, value=value))
         return value
 
     return parse
@@ -415,7 +426,8 @@ def _int(low: int, high: int) -> Callable[[Any], int]:
 def _choice(*options: Any) -> Callable[[Any], Any]:
     def parse(value: Any) -> Any:
         if isinstance(value, bool) or value not in options:
-            raise _Invalid(f"must be one of {', '.join(map(str, options))}, got {_show(value)}")
+            raise _Invalid(_("must be one of {options}, got {value}", options=", ".join(map(str, options)),
+                             value=_show(value)))
         return value
 
     return parse
@@ -423,35 +435,36 @@ def _choice(*options: Any) -> Callable[[Any], Any]:
 
 def _list(value: Any) -> list[Any]:
     if not isinstance(value, list):
-        raise _Invalid(f"expected a list, got {_show(value)}")
+        raise _Invalid(_("expected a list, got {value}", value=_show(value)))
     return value
 
 
 def _weekdays(value: Any) -> list[str]:
     if not isinstance(value, list) or not value:
-        raise _Invalid("expected a list of weekdays such as [mon, tue, wed, thu, fri]")
+        raise _Invalid(_("expected a list of weekdays such as [mon, tue, wed, thu, fri]"))
     out = []
     for item in value:
         name = str(item).strip().lower()[:3] if isinstance(item, str) else ""
         if name not in WEEKDAY_NAMES:
-            raise _Invalid(f"unknown weekday {_show(item)} (use mon, tue, wed, thu, fri, sat, sun)")
+            raise _Invalid(_("unknown weekday {value} (use mon, tue, wed, thu, fri, sat, sun)", value=_show(item)))
         out.append(name)
     return sorted(set(out), key=WEEKDAY_NAMES.index)
 
 
 def _sessions(value: Any) -> list[list[str]]:
     if not isinstance(value, list) or not value:
-        raise _Invalid('expected a list of sessions such as [["07:00", "11:30"], ["13:30", "17:00"]]')
+        raise _Invalid(_('expected a list of sessions such as [["07:00", "11:30"], ["13:30", "17:00"]]'))
     out: list[list[str]] = []
     previous_end = -1
     for i, pair in enumerate(value):
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise _Invalid(f"session {i + 1}: expected [start, end], got {_show(pair)}")
+            raise _Invalid(_("session {number}: expected [start, end], got {value}", number=i + 1, value=_show(pair)))
         start, end = minutes_of(pair[0]), minutes_of(pair[1])
         if end <= start:
-            raise _Invalid(f"session {i + 1}: end {_hhmm(end)} is not after start {_hhmm(start)}")
+            raise _Invalid(_("session {number}: end {end} is not after start {start}", number=i + 1, end=_hhmm(end),
+                              start=_hhmm(start)))
         if start < previous_end:
-            raise _Invalid(f"session {i + 1}: starts before session {i} ends")
+            raise _Invalid(_("session {number}: starts before session {previous} ends", number=i + 1, previous=i))
         previous_end = end
         out.append([_hhmm(start), _hhmm(end)])
     return out
@@ -462,7 +475,7 @@ def _code_list(column: Any) -> Callable[[Any], list[str]]:
 
     def parse(value: Any) -> list[str]:
         if not isinstance(value, list):
-            raise _Invalid(f"expected a list of codes, got {_show(value)}")
+            raise _Invalid(_("expected a list of codes, got {value}", value=_show(value)))
         return [_text(v, limit) for v in value]
 
     return parse
@@ -473,14 +486,14 @@ def _timezone(value: Any) -> str:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise _Invalid(f"unknown time zone {_show(name)} (e.g. Asia/Ho_Chi_Minh)") from None
+        raise _Invalid(_("unknown time zone {value} (e.g. Asia/Ho_Chi_Minh)", value=_show(name))) from None
     return name
 
 
 def _country(value: Any) -> str:
     code = _text(value).upper()
     if not re.fullmatch(r"[A-Z]{2}", code):
-        raise _Invalid(f"expected a two-letter country code such as VN, got {_show(value)}")
+        raise _Invalid(_("expected a two-letter country code such as VN, got {value}", value=_show(value)))
     return code
 
 
@@ -497,17 +510,19 @@ def _port(value: Any) -> int | str:
         return _int(1, 65535)(value)
     if isinstance(value, str):
         return _text(value, 200)
-    raise _Invalid(f"expected a serial device or pyserial URL (text) or a network port 1-65535, got {_show(value)}")
+    raise _Invalid(_("expected a serial device or pyserial URL (text) or a network port 1-65535, got {value}",
+                     value=_show(value)))
 
 
 def _serial_port(value: str) -> str:
     scheme, sep, _rest = value.partition("://")
     if sep:
         if scheme.lower() not in SERIAL_URL_SCHEMES:
-            raise _Invalid(f"unknown pyserial URL scheme {scheme!r} (use {', '.join(SERIAL_URL_SCHEMES)})")
+            raise _Invalid(_("unknown pyserial URL scheme {scheme} (use {schemes})", scheme=repr(scheme),
+                             schemes=", ".join(SERIAL_URL_SCHEMES)))
     elif not _SERIAL_PATH.fullmatch(value):
-        raise _Invalid(f"expected a serial device such as /dev/ttyUSB0 or COM3, or a pyserial URL "
-                       f"such as socket://host:port, got {_show(value)}")
+        raise _Invalid(_("expected a serial device such as /dev/ttyUSB0 or COM3, or a pyserial URL "
+                         "such as socket://host:port, got {value}", value=_show(value)))
     return value
 
 
@@ -519,23 +534,23 @@ def _host(value: Any) -> str:
         pass
     labels = host.rstrip(".").split(".")
     if not all(_HOST_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
-        raise _Invalid(f"expected a host name or IP address, got {_show(host)}")
+        raise _Invalid(_("expected a host name or IP address, got {value}", value=_show(host)))
     return host
 
 
 def _networks(value: Any) -> list[str]:
     if not isinstance(value, list) or not value:
-        raise _Invalid('expected a list of networks such as ["192.168.1.0/24"]')
+        raise _Invalid(_('expected a list of networks such as ["192.168.1.0/24"]'))
     if len(value) > 64:
-        raise _Invalid(f"at most 64 networks, got {len(value)}")
+        raise _Invalid(_("at most 64 networks, got {count}", count=len(value)))
     out = []
     for i, item in enumerate(value):
         if not isinstance(item, str):
-            raise _Invalid(f"[{i}]: expected a network such as 192.168.1.0/24, got {_show(item)}")
+            raise _Invalid(f"[{i}]: " + _("expected a network such as 192.168.1.0/24, got {value}", value=_show(item)))
         try:
             out.append(str(ipaddress.ip_network(item.strip(), strict=False)))
         except ValueError:
-            raise _Invalid(f"[{i}]: {_show(item)} is not an IP network such as 192.168.1.0/24") from None
+            raise _Invalid(f"[{i}]: " + _("{value} is not an IP network such as 192.168.1.0/24", value=_show(item))) from None
     return out
 
 
@@ -624,12 +639,12 @@ TOP = {"units", "schedules", "calendar", "devices", "staff", "excuses", "setting
 
 def _record(value: Any, spec: Spec, path: str, errors: list[str]) -> dict[str, Any] | None:
     if not isinstance(value, dict):
-        errors.append(f"{path}: expected a mapping, got {_show(value)}")
+        errors.append(f"{path}: " + _("expected a mapping, got {value}", value=_show(value)))
         return None
     out: dict[str, Any] = {}
     for key, item in value.items():
         if key not in spec:
-            errors.append(f"{path}.{_key(key)}: unknown key (allowed: {', '.join(spec)})")
+            errors.append(f"{path}.{_key(key)}: " + _("unknown key (allowed: {keys})", keys=", ".join(spec)))
             continue
         parser, _required = spec[key]
         try:
@@ -637,10 +652,10 @@ def _record(value: Any, spec: Spec, path: str, errors: list[str]) -> dict[str, A
         except _Invalid as exc:
             errors.append(f"{path}.{key}: {exc}")
         except (TypeError, ValueError):
-            errors.append(f"{path}.{key}: bad value {_show(item)}")
+            errors.append(f"{path}.{key}: " + _("bad value {value}", value=_show(item)))
     for key, (_parser, required) in spec.items():
         if required and key not in value:
-            errors.append(f"{path}.{key}: missing")
+            errors.append(f"{path}.{key}: " + _("missing"))
     return out
 
 
@@ -651,7 +666,7 @@ def _key(key: Any) -> str:
 def _records(items: Any, spec: Spec, path: str, errors: list[str]) -> list[dict[str, Any]]:
     """Validate a list of records, each remembering its path for later error messages."""
     if not isinstance(items, list):
-        errors.append(f"{path}: expected a list, got {_show(items)}")
+        errors.append(f"{path}: " + _("expected a list, got {value}", value=_show(items)))
         return []
     out = []
     for i, item in enumerate(items):
@@ -679,17 +694,17 @@ def _duplicates(records: list[dict[str, Any]] | None, keys: tuple[str, ...], err
         if all(key in record for key in keys):
             value = tuple(record[key] for key in keys)
             if value in seen:
-                shown = _show(value[0]) if len(keys) == 1 else f"the same {what or ', '.join(keys)}"
+                shown = _show(value[0]) if len(keys) == 1 else _("the same {what}", what=what or ", ".join(keys))
                 errors.append(f"{record['_path']}.{keys[0] if len(keys) == 1 else ''}".rstrip(".")
-                              + f": {shown} already given at {seen[value]}")
+                              + ": " + _("{value} already given at {path}", value=shown, path=seen[value]))
             else:
                 seen[value] = record["_path"]
 
 
 def _not_before(record: dict[str, Any], first: str, last: str, errors: list[str]) -> None:
     if record.get(first) is not None and record.get(last) is not None and record[last] < record[first]:
-        errors.append(f"{record['_path']}.{last}: {record[last].isoformat()} is before "
-                      f"{first} {record[first].isoformat()}")
+        errors.append(f"{record['_path']}.{last}: " + _("{value} is before {key} {other}", value=record[last].isoformat(),
+                                                        key=first, other=record[first].isoformat()))
 
 
 def _check_device(device: dict[str, Any], errors: list[str]) -> None:
@@ -700,16 +715,18 @@ def _check_device(device: dict[str, Any], errors: list[str]) -> None:
     for key in DEVICE_SETTING_KEYS:
         if key in device and key not in used:
             users = [str(k) for k, keys in KIND_SETTINGS.items() if key in keys]
-            errors.append(f"{path}.{key}: not used by a {kind} device (only by {', '.join(users)})")
+            errors.append(f"{path}.{key}: " + _("not used by a {kind} device (only by {kinds})", kind=kind,
+                                                kinds=", ".join(users)))
     port = device.get("port")
     if port is None or "port" not in used:
         return
     if kind in (DeviceKind.ZK_TCP, DeviceKind.ZK_UDP):
         if not isinstance(port, int):
-            errors.append(f"{path}.port: a {kind} device needs a network port 1-65535, got {_show(port)}")
+            errors.append(f"{path}.port: " + _("a {kind} device needs a network port 1-65535, got {value}", kind=kind,
+                                                value=_show(port)))
     elif not isinstance(port, str):
-        errors.append(f"{path}.port: a {kind} device needs a serial device such as /dev/ttyUSB0 "
-                      f"or a pyserial URL, got {_show(port)}")
+        errors.append(f"{path}.port: " + _("a {kind} device needs a serial device such as /dev/ttyUSB0 "
+                                           "or a pyserial URL, got {value}", kind=kind, value=_show(port)))
     else:
         try:
             _serial_port(port)
@@ -722,7 +739,7 @@ def validate_bundle(data: dict[str, Any]) -> Bundle:
     errors: list[str] = []
     for key in data:
         if key not in TOP:
-            errors.append(f"{_key(key)}: unknown key (allowed: {', '.join(sorted(TOP))})")
+            errors.append(f"{_key(key)}: " + _("unknown key (allowed: {keys})", keys=", ".join(sorted(TOP))))
     bundle = Bundle()
     bundle.units = _section(data, "units", UNIT, errors)
     bundle.schedules = _section(data, "schedules", SCHEDULE, errors)
@@ -734,11 +751,11 @@ def validate_bundle(data: dict[str, Any]) -> Bundle:
     if "calendar" in data:
         calendar = data["calendar"] or {}
         if not isinstance(calendar, dict):
-            errors.append("calendar: expected a mapping with country and overrides")
+            errors.append("calendar: " + _("expected a mapping with country and overrides"))
         else:
             for key in calendar:
                 if key not in ("country", "overrides"):
-                    errors.append(f"calendar.{_key(key)}: unknown key (allowed: country, overrides)")
+                    errors.append(f"calendar.{_key(key)}: " + _("unknown key (allowed: {keys})", keys="country, overrides"))
             if "country" in calendar:
                 try:
                     bundle.country = _country(calendar["country"])
@@ -755,23 +772,25 @@ def validate_bundle(data: dict[str, Any]) -> Bundle:
         _sub_list(person, "enrollments", ENROLLMENT, errors)
         _sub_list(person, "assignments", ASSIGNMENT, errors)
         if "unit" in person and "assignments" in person:
-            errors.append(f"{person['_path']}.unit: give either unit or assignments, not both")
+            errors.append(f"{person['_path']}.unit: " + _("give either unit or assignments, not both"))
         for assignment in person.get("assignments", []):
             _not_before(assignment, "valid_from", "valid_to", errors)
         for enrollment in person.get("enrollments", []):
             if enrollment.get("transfer_from") is not None and enrollment["transfer_from"] == person.get("code"):
-                errors.append(f"{enrollment['_path']}.transfer_from: names {person['code']} itself")
+                errors.append(f"{enrollment['_path']}.transfer_from: "
+                              + _("names {code} itself", code=person["code"]))
     for schedule in bundle.schedules or []:
         _not_before(schedule, "valid_from", "valid_to", errors)
     for excuse in bundle.excuses or []:
         if "start" in excuse and "end" in excuse and excuse["end"] <= excuse["start"]:
-            errors.append(f"{excuse['_path']}.end: {excuse['end']:%Y-%m-%dT%H:%M} is not after "
-                          f"start {excuse['start']:%Y-%m-%dT%H:%M}")
+            errors.append(f"{excuse['_path']}.end: " + _("{end} is not after start {start}",
+                                                         end=f"{excuse['end']:%Y-%m-%dT%H:%M}",
+                                                         start=f"{excuse['start']:%Y-%m-%dT%H:%M}"))
     for name, key in (("units", "code"), ("schedules", "code"), ("devices", "code"), ("staff", "code"),
                       ("devices", "serial")):
         _duplicates(getattr(bundle, name), (key,), errors)
     _duplicates(bundle.overrides, ("date",), errors)
-    _duplicates(bundle.excuses, ("staff", "kind", "start", "end"), errors, "staff, kind, start and end")
+    _duplicates(bundle.excuses, ("staff", "kind", "start", "end"), errors, _("staff, kind, start and end"))
     if errors:
         raise BundleError(errors)
     return bundle

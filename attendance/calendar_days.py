@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from . import models as m
 from .engine.calendar import CalendarDay, country_calendar
 from .errors import InvalidInput
+from .i18n import _
 from .loader import setting
 
 #: Years the command accepts: enough for any archive, small enough to stay instant.
@@ -81,7 +82,7 @@ class CalendarLine:
 def check_year(year: int) -> int:
     """The year itself, or InvalidInput saying which years are accepted."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise InvalidInput(f"year {year}: expected {FIRST_YEAR}–{LAST_YEAR}")
+        raise InvalidInput(_("year {year}: expected {first}–{last}", year=year, first=FIRST_YEAR, last=LAST_YEAR))
     return year
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import inspect
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,6 +16,7 @@ import click
 
 from .formats import FILE_FORMATS
 from .i18n import LANGUAGE_ENV, LANGUAGES, _, current_language, set_language
+from .rejections import reject_line_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -125,8 +128,54 @@ def _choose_language(language: str | None) -> None:
     os.environ["LANGUAGE"] = current_language()
 
 
-class AttendanceGroup(click.Group):
+@contextlib.contextmanager
+def _help_in_language(command: click.Command) -> Iterator[None]:
+    """Word the help of ``command`` and of its options in the current language while it is shown.
+
+    The help texts stay English in the code (docstrings, ``help=``) and are the catalogue's
+    message ids: the language is known only once the command line is read, after click
+    built the commands, so they are translated when help is formatted, not when declared.
+    """
+    holders = [obj for obj in (command, *command.params) if getattr(obj, "help", None)]
+    english = [obj.help for obj in holders]  # type: ignore[attr-defined]
+    for obj, text in zip(holders, english, strict=True):
+        obj.help = _(inspect.cleandoc(text))  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for obj, text in zip(holders, english, strict=True):
+            obj.help = text  # type: ignore[attr-defined]
+
+
+class _TranslatedHelp(click.Command):
+    """Help (``--help`` and the one-line summaries in a group's list) in the current language."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The help page, worded in the current language."""
+        with _help_in_language(self):
+            super().format_help(ctx, formatter)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        """The summary shown in a group's list of commands, in the current language."""
+        with _help_in_language(self):
+            return super().get_short_help_str(limit)
+
+
+class TranslatedCommand(_TranslatedHelp):
+    """A command whose help is shown in the current language."""
+
+
+class TranslatedGroup(_TranslatedHelp, click.Group):
+    """A group whose help, and that of its commands and subgroups, is shown in the current language."""
+
+    command_class = TranslatedCommand
+    group_class = type  # subgroups are of the same class
+
+
+class AttendanceGroup(TranslatedGroup):
     """The top-level group: the language is chosen before parsing; every failure is one line."""
+
+    group_class = TranslatedGroup
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
@@ -158,7 +207,7 @@ class AttendanceGroup(click.Group):
 @click.option("--lang", type=click.Choice(LANGUAGES), envvar=LANGUAGE_ENV,
               help="Language of the text for people: vi (default) or en. JSON keys stay English.")
 def main(lang: str | None) -> None:
-    """Chấm công và kiểm tra công vụ — attendance for commune and ward offices."""
+    """Attendance and duty checks for commune and ward offices."""
     # --lang was applied by AttendanceGroup.main before parsing, so that click's own usage
     # errors are worded in it too; the option is declared here for parsing and --help.
 
@@ -291,7 +340,7 @@ def _report_imports(results: list[Any]) -> None:
                      format=r.format, encoding=r.encoding, batch=r.batch, read=r.read, inserted=r.inserted,
                      duplicates=r.duplicates, rejected=r.rejected, unknown=r.unknown_users))
         for bad in r.rejects[:10]:
-            click.echo(_("  line {line}: {reason}", line=bad["line"], reason=bad["reason"]), err=True)
+            click.echo(_("  line {line}: {reason}", line=bad["line"], reason=reject_line_text(bad)), err=True)
         if r.rejected > 10:
             click.echo(_("  ... {count} more rejected lines kept in batch {batch}", count=r.rejected - 10,
                          batch=r.batch), err=True)
@@ -544,7 +593,7 @@ def listen(device_code: str, idle_timeout: float | None, as_json: bool) -> None:
             click.echo(_("{device}: read {read}, new {inserted}, rejected {rejected}", device=device_code,
                          read=result.read, inserted=result.inserted, rejected=result.rejected))
         for bad in result.rejects[:10]:
-            click.echo(_("  line {line}: {reason}", line=bad["line"], reason=bad["reason"]), err=True)
+            click.echo(_("  line {line}: {reason}", line=bad["line"], reason=reject_line_text(bad)), err=True)
 
     def refused(exc: Exception) -> None:
         click.echo(_("warning: {problem}", problem=exc), err=True)
@@ -792,7 +841,7 @@ def _batch_id(text: str) -> int:
     from .errors import InvalidInput
 
     if not text.isdigit() or len(text) > 18:
-        raise InvalidInput(f"batch id: expected a number, got {text!r}")
+        raise InvalidInput(_("batch id: expected a number, got {text!r}", text=text))
     return int(text)
 
 

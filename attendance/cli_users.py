@@ -7,11 +7,11 @@ import sys
 
 import click
 
-from .cli import reports_errors
+from .cli import TranslatedGroup, reports_errors
 from .i18n import _
 
 
-@click.group()
+@click.group(cls=TranslatedGroup)
 def users() -> None:
     """Accounts of the web application and tokens of the API."""
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from .db import default_instance_path
 from .errors import InvalidInput
+from .i18n import _
 
 CONFIG_ENV = "ATTENDANCE_CONFIG"
 DEV_SECRET_KEY = "dev"
@@ -90,7 +91,7 @@ def load_config_file(config: Any) -> Path | None:
     path = config_file_path()
     if not path.is_file():
         if os.environ.get(CONFIG_ENV):
-            raise InvalidInput(f"{CONFIG_ENV} names {path}, which does not exist")
+            raise InvalidInput(_("{variable} names {path}, which does not exist", variable=CONFIG_ENV, path=path))
         return None
     config.update(read_config_file(path))
     return path
@@ -102,9 +103,11 @@ def secret_key_problem(config: Mapping[str, Any]) -> str | None:
         return None
     key = config.get("SECRET_KEY")
     if not key or key == DEV_SECRET_KEY:
-        which = "no SECRET_KEY" if not key else "the development SECRET_KEY"
-        return (f"refusing to start with {which}; run 'attendance init' to write a random one "
-                f"into {config_file_path()}")
+        if not key:
+            return _("refusing to start with no SECRET_KEY; run 'attendance init' to write a random one "
+                     "into {path}", path=config_file_path())
+        return _("refusing to start with the development SECRET_KEY; run 'attendance init' to write a random "
+                 "one into {path}", path=config_file_path())
     return None
 
 

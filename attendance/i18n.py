@@ -54,6 +54,11 @@ def _catalogue(language: str) -> gettext.NullTranslations:
     return gettext.translation("messages", localedir=TRANSLATIONS, languages=[language], fallback=True)
 
 
+def translated(message: str, language: str) -> str:
+    """``message`` (an English msgid) in ``language``, unformatted; English for an unknown language."""
+    return _catalogue(language if language in LANGUAGES else "en").gettext(message)
+
+
 def _(message: str, **values: object) -> str:
     """``message`` in the current language, with ``{name}`` placeholders filled from ``values``."""
     text = _catalogue(current_language()).gettext(message)

@@ -213,7 +213,8 @@ def _rows(chunk: pd.DataFrame, device_id: int, batch_id: int, offsets: tuple[np.
 def _store_rejects(session: Session, batch_id: int, rejects: Iterable[RejectedLine]) -> None:
     session.execute(
         m.RejectedRow.__table__.insert(),
-        [{"batch_id": batch_id, "line_no": r.line_no, "raw": r.raw, "reason": r.reason} for r in rejects],
+        [{"batch_id": batch_id, "line_no": r.line_no, "raw": r.raw, "reason": r.reason, "reason_code": r.code,
+          "reason_params": dict(r.params) if r.code else None} for r in rejects],
     )
 
 
@@ -288,7 +289,7 @@ class _BackgroundPacker:
         if self._stop.is_set() or self._packed is None:
             raise RuntimeError("raw content asked for after the packer was stopped")
         if self._seen != self._sha:
-            raise InvalidInput(f"{self._label}: the file changed while it was being imported; import it again")
+            raise InvalidInput(_("{file}: the file changed while it was being imported; import it again", file=self._label))
         return self._packed
 
     def close(self) -> None:
@@ -332,15 +333,16 @@ def _first_line(head: bytes, encoding: str) -> str | None:
 def _nothing_read(label: str, fmt: str, encoding: str, size: int, head: bytes) -> NothingRead:
     line = _first_line(head, encoding)
     if line is not None:
-        looked = f"the first line is {clip(line, 80)!r}"
+        looked = _("the first line is {line!r}", line=clip(line, 80))
     elif size <= len(head):
-        looked = "it holds only blank lines"
+        looked = _("it holds only blank lines")
     else:
-        looked = f"its first {len(head):,} bytes are blank lines"
-    return NothingRead(
-        f"{label}: nothing read from {size:,} bytes read as {fmt or 'unknown format'}"
-        f"{f' ({encoding})' if encoding and encoding != 'binary' else ''}: {looked}; nothing stored"
-    )
+        looked = _("its first {count} bytes are blank lines", count=f"{len(head):,}")
+    read_as = fmt or _("unknown format")
+    if encoding and encoding != "binary":
+        read_as += f" ({encoding})"
+    return NothingRead(_("{file}: nothing read from {size} bytes read as {format}: {looked}; nothing stored",
+                         file=label, size=f"{size:,}", format=read_as, looked=looked))
 
 
 def _is_locked(exc: BaseException) -> bool:
@@ -510,7 +512,8 @@ def _store_chunk(
         _store_rejects(session, batch_id, chunk.rejected)
         for r in chunk.rejected[: max(0, KEEP_REJECTS - len(result.rejects))]:
             # Reports show a few hundred characters; the whole line stays in rejected_row.
-            result.rejects.append({"line": r.line_no, "raw": clip(r.raw), "reason": clip(r.reason)})
+            result.rejects.append({"line": r.line_no, "raw": clip(r.raw), "reason": clip(r.reason),
+                                   "code": r.code, "params": dict(r.params)})
     if len(punches):
         as_text = writer.dialect == "sqlite"
         enrolled = punches["user_id"].isin(known).to_numpy()
@@ -546,14 +549,14 @@ def import_file(
     path = Path(path)
     device = device_by_code(session, device_code)
     if path.is_dir():
-        raise InvalidInput(f"{path}: is a directory, not a file")
+        raise InvalidInput(_("{path}: is a directory, not a file", path=path))
     if not path.exists():
-        raise InvalidInput(f"{path}: no such file")
+        raise InvalidInput(_("{path}: no such file", path=path))
     try:
         punch_file = open_punch_file(path, fmt=fmt, profile=profile, chunk_lines=chunk_lines)
         handle = path.open("rb")
     except PermissionError as exc:
-        raise InvalidInput(f"{path}: cannot be read ({exc.strerror})") from exc
+        raise InvalidInput(_("{path}: cannot be read ({why})", path=path, why=exc.strerror)) from exc
     with handle:
         return ingest(
             session, device, source="file", raw=handle, chunks=punch_file.chunks(), label=str(path),

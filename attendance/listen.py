@@ -9,6 +9,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from .errors import InvalidInput, NothingRead
+from .i18n import _
 from .kinds import DeviceKind
 from .ledger import COUNTERS, ImportResult, device_by_code, ingest
 
@@ -34,10 +35,11 @@ def listen_device(
 
     device = device_by_code(session, device_code)
     if device.kind != DeviceKind.SERIAL_LINES:
-        raise InvalidInput(f"device {device_code} is a {device.kind!r} terminal, not {DeviceKind.SERIAL_LINES}")
+        raise InvalidInput(_("device {device} is a {kind!r} terminal, not {wanted}", device=device_code,
+                             kind=str(device.kind), wanted=str(DeviceKind.SERIAL_LINES)))
     settings = dict(device.settings or {})
     if "port" not in settings:
-        raise InvalidInput(f"device {device_code}: no serial port configured")
+        raise InvalidInput(_("device {device}: no serial port configured", device=device_code))
     session.commit()  # no read transaction stays open while waiting for lines
     total = ImportResult(source="serial", format=LINE_FORMAT)
     for chunk in read_line_punches(str(settings["port"]), int(settings.get("baudrate", 9600)),

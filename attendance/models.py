@@ -276,7 +276,11 @@ class RejectedRow(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), index=True)
     line_no: Mapped[int]
     raw: Mapped[str] = mapped_column(Text)
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)  # in English, as the parser worded it
+    # the same reason as a code and values (devices.parsers.reasons), worded for each reader by
+    # attendance.rejections.rejection_text; None for rows stored before there were codes
+    reason_code: Mapped[str | None] = mapped_column(String(40))
+    reason_params: Mapped[dict[str, Any] | None]
 
 
 class AuditLog(Base):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from . import models as m
 from .audit import record_change
 from .bundle import DEVICE_SETTING_KEYS, Bundle, BundleError
+from .i18n import _
 from .kinds import DeviceKind
 from .ledger import recompute_corrected_times
 
@@ -32,6 +33,14 @@ class LoadReport:
         """Plain data for --json."""
         return {"created": self.created, "updated": self.updated, "deleted": self.deleted}
 
+
+#: "no unit 'X'" and the like, for a code the bundle refers to that neither it nor the database has.
+_MISSING = {
+    "unit": lambda code: _("no unit {code!r}", code=code),
+    "schedule": lambda code: _("no schedule {code!r}", code=code),
+    "device": lambda code: _("no device {code!r}", code=code),
+    "staff member": lambda code: _("no staff member {code!r}", code=code),
+}
 
 class _Loader:
     def __init__(self, session: Session, bundle: Bundle, actor: str):
@@ -75,7 +84,7 @@ class _Loader:
         if code is None:
             return None
         if code not in table:
-            self.errors.append(f"{path}: no {what} {code!r}")
+            self.errors.append(f"{path}: " + _MISSING[what](code))
             return None
         return table[code]
 
@@ -114,7 +123,8 @@ class _Loader:
             seen, current = set(), self.units[r["code"]]
             while current is not None and current.parent_id is not None:
                 if current.id in seen:
-                    self.errors.append(f"{r['_path']}.parent: the unit tree has a cycle through {r['code']!r}")
+                    self.errors.append(f"{r['_path']}.parent: " + _("the unit tree has a cycle through {code!r}",
+                                                                     code=r["code"]))
                     break
                 seen.add(current.id)
                 current = self.s.get(m.Unit, current.parent_id)
@@ -177,8 +187,8 @@ class _Loader:
             others = [c for c in holders.get(r.get("serial") or "", []) if c != r["code"]]
             if "serial" in r and others:
                 taken.add(r["code"])  # reported; the rest still loads so later references resolve
-                self.errors.append(f"{r['_path']}.serial: {r['serial']!r} is already the serial of device "
-                                   f"{', '.join(others)}")
+                self.errors.append(f"{r['_path']}.serial: " + _("{serial!r} is already the serial of device {devices}",
+                                                                 serial=r["serial"], devices=", ".join(others)))
         # Serials that move between devices (a swap) are let go first so no flush sees one twice.
         before: dict[str, dict[str, Any]] = {}
         for r in records:
@@ -273,8 +283,9 @@ class _Loader:
                 continue
             key = (device.id, e["user_id"])
             if key in claimed:
-                self.errors.append(f"{e['_path']}.user_id: {e['user_id']!r} on {device.code} is already "
-                                   f"enrolled for {claimed[key]}")
+                self.errors.append(f"{e['_path']}.user_id: " + _("{user!r} on {device} is already enrolled for {staff}",
+                                                                 user=e["user_id"], device=device.code,
+                                                                 staff=claimed[key]))
                 continue
             claimed[key] = person.code
             wanted[key] = (device, e)
@@ -298,12 +309,12 @@ class _Loader:
         assert owner is not None  # a foreign key
         device_code, user_id = label.split(":", 1)
         if e.get("transfer_from") != owner.code:
-            said = f" (transfer_from names {e['transfer_from']})" if e.get("transfer_from") else ""
-            self.errors.append(
-                f"{e['_path']}.user_id: {user_id!r} on {device_code} is enrolled for {owner.code} "
-                f"({owner.name}){said}; giving it to {person.code} ({person.name}) would move "
-                f"{owner.code}'s punch history: add transfer_from: {owner.code} to this enrollment "
-                "to move it")
+            said = _(" (transfer_from names {code})", code=e["transfer_from"]) if e.get("transfer_from") else ""
+            self.errors.append(f"{e['_path']}.user_id: " + _(
+                "{user!r} on {device} is enrolled for {owner} ({owner_name}){said}; giving it to {staff} "
+                "({staff_name}) would move {owner}'s punch history: add transfer_from: {owner} to this "
+                "enrollment to move it", user=user_id, device=device_code, owner=owner.code, owner_name=owner.name,
+                said=said, staff=person.code, staff_name=person.name))
             return
         record_change(self.s, self.actor, "update", "enrollment", label,
                       {"staff": [owner.code, person.code], "staff_id": [owner.id, person.id]})

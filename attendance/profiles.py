@@ -12,6 +12,7 @@ from devices.parsers import MappingProfile, ProfileError, profile_from_dict, pro
 from . import models as m
 from .audit import record_change
 from .bundle import BundleError, read_bundle_file
+from .i18n import _
 
 
 def read_profile(path: str | Path) -> MappingProfile:
@@ -39,6 +40,6 @@ def saved_profile(session: Session, name: str) -> MappingProfile:
     """A stored profile by name, or a clear error listing the names there are."""
     row = session.scalar(select(m.SavedProfile).where(m.SavedProfile.name == name))
     if row is None:
-        names = ", ".join(session.scalars(select(m.SavedProfile.name).order_by(m.SavedProfile.name))) or "none"
-        raise BundleError([f"no saved profile {name!r} (saved: {names})"])
+        names = ", ".join(session.scalars(select(m.SavedProfile.name).order_by(m.SavedProfile.name))) or _("none")
+        raise BundleError([_("no saved profile {name!r} (saved: {names})", name=name, names=names)])
     return profile_from_dict(row.definition, name=name)

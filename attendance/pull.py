@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session
 
 from devices.parsers import DEFAULT_PLAUSIBLE_YEARS, ParsedChunk, RejectedLine
 from devices.parsers.common import punch_frame
+from devices.parsers.reasons import reason
 from devices.zk.codec import AttendanceRecord
 
 from . import models as m
 from .errors import InvalidInput
+from .i18n import _
 from .kinds import PULLED_KINDS, DeviceKind
 from .ledger import device_by_code, ingest
 
@@ -69,11 +71,9 @@ def records_to_chunk(
     rejected: list[RejectedLine] = []
     for i in np.flatnonzero(~keep).tolist():  # rare: a terminal whose clock was reset
         r = records[i]
-        rejected.append(RejectedLine(
-            i + 1, r.raw.hex(" "),
-            f"record {i + 1} (user {r.user_id!r}): time {r.timestamp:%Y-%m-%d %H:%M:%S} "
-            f"is outside the plausible years {first}-{last}",
-        ))
+        rejected.append(RejectedLine.because(i + 1, r.raw.hex(" "), reason(
+            "record_implausible_year", record=i + 1, user=repr(r.user_id),
+            time=f"{r.timestamp:%Y-%m-%d %H:%M:%S}", first=first, last=last)))
     codes = list(map(attrgetter("work_code"), records))
     # 40/49-byte records carry no work code and 16-byte ones mostly 0: both mean none.
     work_code = [None if w in (None, 0) else str(w) for w in codes] if any(codes) else [None] * n
@@ -86,7 +86,7 @@ def records_to_chunk(
         np.array(work_code, dtype=object)[keep],
     )
     start = n + 1
-    rejected += [RejectedLine(start + i, raw.hex(" "), reason) for i, (raw, reason) in enumerate(quarantined)]
+    rejected += [RejectedLine(start + i, raw.hex(" "), why) for i, (raw, why) in enumerate(quarantined)]
     return ParsedChunk(punches=frame, rejected=rejected)
 
 
@@ -96,15 +96,15 @@ def connection_settings(device: m.Device) -> dict[str, object]:
     if device.kind in (DeviceKind.ZK_TCP, DeviceKind.ZK_UDP):
         settings.setdefault("port", 4370)
         if "host" not in settings:
-            raise InvalidInput(f"device {device.code}: no host configured for {device.kind}")
+            raise InvalidInput(_("device {device}: no host configured for {kind}", device=device.code, kind=device.kind))
     elif device.kind == DeviceKind.ZK_SERIAL:
         settings.setdefault("baudrate", 115200)
         settings.setdefault("machine_number", 1)
         if "port" not in settings:
-            raise InvalidInput(f"device {device.code}: no serial port configured")
+            raise InvalidInput(_("device {device}: no serial port configured", device=device.code))
     else:
-        raise InvalidInput(f"device {device.code} is a {device.kind!r} source: only "
-                           f"{', '.join(sorted(PULLED_KINDS))} can be pulled")
+        raise InvalidInput(_("device {device} is a {kind!r} source: only {kinds} can be pulled", device=device.code,
+                             kind=str(device.kind), kinds=", ".join(sorted(PULLED_KINDS))))
     return settings
 
 
@@ -202,7 +202,7 @@ def pull_with_retry(session: Session, device_code: str, attempts: int = 3, first
     """
     delay = first_delay
     result = pull_device(session, device_code, **kwargs)  # type: ignore[arg-type]
-    for _ in range(attempts - 1):
+    for _attempt in range(attempts - 1):
         if result.ok:
             break
         sleep(delay)

@@ -32,6 +32,7 @@ from . import ledger
 from . import models as m
 from .audit import record_change
 from .errors import InvalidInput
+from .i18n import _
 from .kinds import DeviceKind
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -253,7 +254,7 @@ def queue_command(session: Session, device: m.Device, command: str) -> m.DeviceC
     """Queue a command for the terminal's next heartbeat."""
     if not command or "\n" in command or "\r" in command:
         # One command is one line of the heartbeat answer: a line break would forge another.
-        raise PushAdminError("a terminal command must be one non-empty line")
+        raise PushAdminError(_("a terminal command must be one non-empty line"))
     row = m.DeviceCommand(device_id=device.id, command=command, status="queued", created_at=local_now())
     session.add(row)
     session.flush()
@@ -268,7 +269,8 @@ def backfill_command(start: dt.datetime, end: dt.datetime) -> str:
 def queue_backfill(session: Session, device: m.Device, start: dt.datetime, end: dt.datetime) -> m.DeviceCommand:
     """Queue a DATA QUERY ATTLOG command: the terminal re-uploads that period as ATTLOG."""
     if end < start:
-        raise PushAdminError(f"backfill end {end:%Y-%m-%d %H:%M:%S} is before its start {start:%Y-%m-%d %H:%M:%S}")
+        raise PushAdminError(_("backfill end {end} is before its start {start}", end=f"{end:%Y-%m-%d %H:%M:%S}",
+                               start=f"{start:%Y-%m-%d %H:%M:%S}"))
     return queue_command(session, device, backfill_command(start, end))
 
 
@@ -351,8 +353,8 @@ def pending_terminals(session: Session, include_decided: bool = False) -> list[d
 def _pending_row(session: Session, serial: str) -> m.PendingTerminal:
     row = session.scalar(select(m.PendingTerminal).where(m.PendingTerminal.serial == serial))
     if row is None:
-        raise PushAdminError(f"no terminal with serial {serial!r} has called in (register known terminals "
-                             "in the set-up bundle: devices with kind adms_push and serial)")
+        raise PushAdminError(_("no terminal with serial {serial!r} has called in (register known terminals "
+                               "in the set-up bundle: devices with kind adms_push and serial)", serial=serial))
     return row
 
 
@@ -370,10 +372,11 @@ def approve_terminal(session: Session, serial: str, device_code: str, unit_code:
     if unit_code is not None:
         unit = session.scalar(select(m.Unit).where(m.Unit.code == unit_code))
         if unit is None:
-            raise PushAdminError(f"no unit {unit_code!r}")
+            raise PushAdminError(_("no unit {code!r}", code=unit_code))
     holder = terminal_by_serial(session, serial)
     if holder is not None and holder.code != device_code:
-        raise PushAdminError(f"serial {serial!r} already belongs to device {holder.code!r}")
+        raise PushAdminError(_("serial {serial!r} already belongs to device {device!r}", serial=serial,
+                               device=holder.code))
     device = session.scalar(select(m.Device).where(m.Device.code == device_code))
     values: dict[str, Any] = {"kind": DeviceKind.ADMS_PUSH.value, "serial": serial}
     if unit is not None:
@@ -400,6 +403,6 @@ def reject_terminal(session: Session, serial: str, actor: str) -> None:
     row = _pending_row(session, serial)
     holder = terminal_by_serial(session, serial)
     if holder is not None:
-        raise PushAdminError(f"serial {serial!r} is registered as device {holder.code!r}; "
-                             "remove the serial from that device instead")
+        raise PushAdminError(_("serial {serial!r} is registered as device {device!r}; remove the serial from "
+                               "that device instead", serial=serial, device=holder.code))
     _set_status(session, row, "rejected", actor)

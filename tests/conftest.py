@@ -63,6 +63,12 @@ def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return url
 
 
+@pytest.fixture
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """English text for people, for tests of what a message says (the code's own wording)."""
+    monkeypatch.setenv("ATTENDANCE_LANG", "en")  # subprocesses and CLI runs inherit it
+
+
 @pytest.fixture(autouse=True)
 def _default_language(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test starts in the default language (a CLI run with --lang en must not leak)."""

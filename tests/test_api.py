@@ -95,7 +95,7 @@ def test_excuses_overlapping_a_period(loaded: str) -> None:
         assert api.excuses(session, "NV001", dt.date(2026, 10, 2), dt.date(2026, 10, 11)) == []
         with pytest.raises(UnknownStaff):
             api.excuses(session, "NV999", dt.date(2026, 10, 1), dt.date(2026, 10, 31))
-        with pytest.raises(InvalidInput, match="before first day"):
+        with pytest.raises(InvalidInput, match="trước ngày đầu"):
             api.excuses(session, "NV001", dt.date(2026, 10, 31), dt.date(2026, 10, 1))
     assert [(e.kind, e.reference) for e in october] == [("training", "6/QĐ"), ("annual_leave", "5/QĐ")]
     assert one_day == [api.ExcuseInfo("annual_leave", dt.datetime(2026, 10, 12, 7), dt.datetime(2026, 10, 13, 17), "5/QĐ")]
@@ -121,9 +121,9 @@ def test_punches_around_a_moment(loaded: str, tmp_path: Path) -> None:
         void_batch(session, second, "nhầm", actor="t")
     with transaction() as session:
         after_void = api.punches_around(session, "NV001", moment, dt.timedelta(minutes=22), dt.timedelta(minutes=10))
-        with pytest.raises(InvalidInput, match="not be negative"):
+        with pytest.raises(InvalidInput, match="không được âm"):
             api.punches_around(session, "NV001", moment, dt.timedelta(minutes=-1), dt.timedelta(0))
-        with pytest.raises(InvalidInput, match="at most 31 days"):
+        with pytest.raises(InvalidInput, match="tối đa 31 ngày"):
             api.punches_around(session, "NV001", moment, dt.timedelta(days=20), dt.timedelta(days=20))
         with pytest.raises(UnknownStaff):
             api.punches_around(session, "NV404", moment, dt.timedelta(0), dt.timedelta(0))

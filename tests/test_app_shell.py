@@ -69,7 +69,7 @@ def test_attendance_config_names_the_file_and_a_missing_one_is_an_error(instance
     (instance / "config.py").write_text("DEFAULT_MONTH = '2026-01'\n")
     named = tmp_path / "etc" / "attendance.py"
     monkeypatch.setenv("ATTENDANCE_CONFIG", str(named))
-    with pytest.raises(InvalidInput, match=re.escape(f"ATTENDANCE_CONFIG names {named}, which does not exist")):
+    with pytest.raises(InvalidInput, match=re.escape(f"ATTENDANCE_CONFIG trỏ tới {named}, tệp này không tồn tại")):
         create_app()
     named.parent.mkdir()
     named.write_text("DEFAULT_MONTH = '2026-02'\n")
@@ -77,8 +77,8 @@ def test_attendance_config_names_the_file_and_a_missing_one_is_an_error(instance
 
 
 def test_secret_key_problems() -> None:
-    assert "the development SECRET_KEY" in secret_key_problem({"SECRET_KEY": "dev"})
-    assert "no SECRET_KEY" in secret_key_problem({"SECRET_KEY": None})
+    assert "SECRET_KEY dành cho phát triển" in secret_key_problem({"SECRET_KEY": "dev"})
+    assert "chưa có SECRET_KEY" in secret_key_problem({"SECRET_KEY": None})
     assert "attendance init" in secret_key_problem({"SECRET_KEY": ""})
     assert secret_key_problem({"SECRET_KEY": "dev", "TESTING": True}) is None
     assert secret_key_problem({"SECRET_KEY": "dev", "DEBUG": True}) is None
@@ -178,5 +178,5 @@ def test_serve_refuses_the_development_key(instance: Path, key: str | None) -> N
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and done.stdout == ""
     [line] = done.stderr.splitlines()
-    assert line.startswith("error: refusing to start with the development SECRET_KEY; run 'attendance init'")
+    assert line.startswith("error: không khởi động với SECRET_KEY dành cho phát triển; hãy chạy 'attendance init'")
     assert str(instance / "config.py") in line

@@ -105,15 +105,15 @@ def test_refusals_say_why(attlog: Path) -> None:
     with transaction() as session, pytest.raises(UnknownBatch, match="không có lô nhập số 999"):
         void_batch(session, 999, "x", actor="t")
     for reason in ("", "   \n "):
-        with transaction() as session, pytest.raises(InvalidInput, match="reason is required"):
+        with transaction() as session, pytest.raises(InvalidInput, match="cần ghi lý do"):
             void_batch(session, batch, reason, actor="t")
-    with transaction() as session, pytest.raises(InvalidInput, match="at most 1000"):
+    with transaction() as session, pytest.raises(InvalidInput, match="tối đa 1000"):
         void_batch(session, batch, "x" * 1001, actor="t")
-    with transaction() as session, pytest.raises(Conflict, match="is not voided"):
+    with transaction() as session, pytest.raises(Conflict, match="chưa bị hủy"):
         restore_batch(session, batch, "why", actor="t")
     with transaction() as session:
         void_batch(session, batch, "first", actor="t")
-    with transaction() as session, pytest.raises(Conflict, match="already voided .* by t: first"):
+    with transaction() as session, pytest.raises(Conflict, match="đã bị hủy rồi .* bởi t: first"):
         void_batch(session, batch, "second", actor="t")
     with transaction() as session, pytest.raises(UnknownDevice):
         list_batches(session, "NOPE")
@@ -175,10 +175,10 @@ def test_batch_commands_through_the_installed_script(db_url: str, tmp_path: Path
     text = runner.invoke(main, ["batch", "list"]).output
     assert "ĐÃ HỦY" in text and "lần hai" in text and "attlog.dat" in text
     for args, message in [
-        (("void", batch, "--reason", "again"), f"error: batch {batch} is already voided"),
+        (("void", batch, "--reason", "again"), f"error: lô {batch} đã bị hủy rồi"),
         (("restore", "4242", "--reason", "x"), "error: không có lô nhập số 4242"),
-        (("void", "abc", "--reason", "x"), "error: batch id: expected a number, got 'abc'"),
-        (("void", batch, "--reason", " "), "error: --reason: a reason is required"),
+        (("void", "abc", "--reason", "x"), "error: batch id: cần một số, nhận được 'abc'"),
+        (("void", batch, "--reason", " "), "error: --reason: cần ghi lý do"),
         (("list", "--device", "NOPE"), "error: không có máy chấm công 'NOPE'"),
     ]:
         done = runner.invoke(main, ["batch", *args])
@@ -186,4 +186,4 @@ def test_batch_commands_through_the_installed_script(db_url: str, tmp_path: Path
     assert runner.invoke(main, ["batch", "void", batch]).exit_code != 0  # --reason is required
     assert runner.invoke(main, ["batch", "restore", batch, "--reason", "ok"]).exit_code == 0
     done = runner.invoke(main, ["batch", "restore", batch, "--reason", "again"])
-    assert done.exit_code == 1 and done.output.startswith(f"error: batch {batch} is not voided")
+    assert done.exit_code == 1 and done.output.startswith(f"error: lô {batch} chưa bị hủy")

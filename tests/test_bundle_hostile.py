@@ -31,6 +31,9 @@ from attendance.db import transaction
 from attendance.kinds import DeviceKind
 from attendance.org import load_bundle
 
+# These tests read what messages say: in English, the wording of the code.
+pytestmark = pytest.mark.usefixtures("english")
+
 SCRIPT = shutil.which("attendance", path=str(Path(sys.executable).parent)) or "attendance"
 
 BASE: dict = {
@@ -180,7 +183,7 @@ def test_files_larger_than_the_limit_are_refused_before_parsing(tmp_path: Path) 
             handle.truncate(MAX_BUNDLE_BYTES + 1)
         with pytest.raises(BundleError, match=rf"^{path}: larger than 20 MB, the most a set-up bundle may be$"):
             read_bundle_file(path)
-    with pytest.raises(BundleError, match=rf"^{tmp_path / 'missing.yaml'}: không đọc được: No such file or directory$"):
+    with pytest.raises(BundleError, match=rf"^{tmp_path / 'missing.yaml'}: cannot be read: No such file or directory$"):
         read_bundle_file(tmp_path / "missing.yaml")
     started = time.perf_counter()
     with pytest.raises(BundleError, match="^/dev/zero: larger than 20 MB"):

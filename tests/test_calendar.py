@@ -246,7 +246,7 @@ def test_command_without_a_database_lists_the_country_calendar(tmp_path: Path) -
 def test_command_refuses_a_year_out_of_range(tmp_path: Path) -> None:
     done = command("--year", "99999", env=no_database_env(tmp_path))
     assert done.returncode != 0
-    assert "year 99999" in done.stderr and "1995" in done.stderr
+    assert "năm 99999" in done.stderr and "1995" in done.stderr
 
 
 def test_command_with_a_database_shows_its_overrides(db_url: str) -> None:

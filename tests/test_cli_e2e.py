@@ -88,7 +88,7 @@ def test_errors_are_one_line_on_stderr_with_nonzero_exit(db_url: str, tmp_path: 
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad, allow_unicode=True), encoding="utf-8")
     done = cli(db_url, "org", "load", str(tmp_path / "bad.yaml"), ok=False)
     assert done.returncode != 0
-    assert done.stderr.strip().splitlines() == ["error: staff[1].enrollments[0].device: no device 'TK-9'"]
+    assert done.stderr.strip().splitlines() == ["error: staff[1].enrollments[0].device: không có máy chấm công 'TK-9'"]
     done = cli(db_url, "import", str(tmp_path / "missing.dat"), "--device", "TK-01", "--json", ok=False)
     assert done.returncode != 0 and done.stdout == "" and len(done.stderr.strip().splitlines()) == 1
     done = cli(db_url, "summary", "--month", "2026-13", ok=False)
@@ -121,7 +121,7 @@ def test_import_refusals_are_one_error_line_each_and_store_nothing(db_url: str, 
     done = cli(db_url, "import", str(blank), "--device", "TK-01", "--json", ok=False)
     assert done.returncode != 0 and done.stdout == ""
     assert done.stderr.strip().splitlines() == [
-        f"error: {blank}: nothing read from 5 bytes read as zk_attlog (utf-8): it holds only blank lines; nothing stored"]
+        f"error: {blank}: không đọc được gì từ 5 byte theo định dạng zk_attlog (utf-8): tệp chỉ có dòng trống; không lưu gì"]
     assert json.loads(cli(db_url, "punches", "--device", "TK-01").stdout) == []  # nothing from the good file either
 
     done = cli(db_url, "import", good, "--device", "NOPE", ok=False)

@@ -136,7 +136,7 @@ def test_unenrol_leaves_the_punches_waiting(loaded: str, tmp_path: Path) -> None
     (("TK-01", "1" * 40, "NV001"), InvalidInput, "user_id: 40 characters long, at most 32 fit"),
     (("TK-01", "1\n2", "NV001"), InvalidInput, "user_id: contains a control character"),
 ])
-def test_bad_enrollments_are_refused_naming_the_field(loaded: str, args: tuple, error: type, message: str) -> None:
+def test_bad_enrollments_are_refused_naming_the_field(loaded: str, english: None, args: tuple, error: type, message: str) -> None:
     with transaction() as session, pytest.raises(error, match=message):
         enrol(session, *args, actor="clerk")
     assert audit() == []

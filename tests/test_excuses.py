@@ -122,7 +122,7 @@ def test_an_oversized_document_is_refused_before_it_is_read(loaded: str) -> None
     ({"reference": "12/QĐ\x00"}, InvalidInput, "reference: contains a control character"),
     ({"staff_code": "NV999"}, UnknownStaff, "NV999"),
 ])
-def test_invalid_excuses_are_refused_naming_the_field(loaded: str, kwargs: dict, error: type, message: str) -> None:
+def test_invalid_excuses_are_refused_naming_the_field(loaded: str, english: None, kwargs: dict, error: type, message: str) -> None:
     values = {"staff_code": "NV001", "kind": "business_trip", "start": at(5, 7), "end": at(5, 17), "reference": "3/QĐ"}
     values.update(kwargs)
     with transaction() as session, pytest.raises(error, match=message):

@@ -97,3 +97,139 @@ def test_summary_csv_opens_in_excel_and_codes_stay_for_scripts(sqlite_url: str, 
     # JSON keys never change with the language.
     assert json.loads(run("--lang", "en", "summary", "--month", "2026-10")[1]) == json.loads(
         run("summary", "--month", "2026-10")[1])
+
+
+# ---------------------------------------------------------------- messages made outside the CLI
+
+
+def test_the_catalogue_words_every_rejection_help_text_and_role_label() -> None:
+    """Texts that are not ``_()`` calls (parser reasons, click help) are message ids too."""
+    import inspect
+
+    import click
+
+    from devices.parsers.reasons import LABELS, PLACES, TEMPLATES, WORDS
+
+    def helps(command: click.Command) -> list[str]:
+        found = [inspect.cleandoc(command.help)] if command.help else []
+        found += [p.help for p in command.params if getattr(p, "help", None)]
+        for sub in getattr(command, "commands", {}).values():
+            found += helps(sub)
+        return found
+
+    translations = catalogue()
+    wanted = [*TEMPLATES.values(), *PLACES.values(), *LABELS, *WORDS, *helps(main)]
+    assert len(wanted) > 100
+    for msgid in wanted:
+        assert translations.get(msgid), f"no Vietnamese for {msgid!r}"
+        assert set(FIELD.findall(str(translations[msgid]))) == set(FIELD.findall(msgid)), msgid
+
+
+BAD_BUNDLE = """units: [{code: X, name: "Xã Thử"}]
+staff:
+  - {code: NV1, name: "Lê Thị Hằng", unit: X, employed_from: "2020-01-01", employed_to: "2019-12-31"}
+"""
+
+
+def test_a_bundle_error_keeps_its_path_and_is_worded_in_the_chosen_language(sqlite_url: str, tmp_path: Path) -> None:
+    bundle = tmp_path / "b.yaml"
+    bundle.write_text(BAD_BUNDLE + '  - {code: NV2, name: B, employed_from: "2021-01-01", employed_to: "2020-12-31"}\n',
+                      encoding="utf-8")
+    code, out, err = run("org", "load", str(bundle))
+    assert (code, out) == (1, "")
+    assert err == ("error: staff[0].employed_to: 2019-12-31 trước employed_from 2020-01-01 (và 1 lỗi khác)\n")
+    code, out, err = run("--lang", "en", "org", "load", str(bundle))
+    assert (code, out) == (1, "")
+    assert err == "error: staff[0].employed_to: 2019-12-31 is before employed_from 2020-01-01 (and 1 more)\n"
+    # A reference to nothing is found when the bundle is applied: the same one line, by path.
+    bundle.write_text('units: [{code: X, name: "Xã Thử"}]\nstaff: [{code: NV1, name: A, unit: Y}]\n',
+                      encoding="utf-8")
+    assert run("org", "load", str(bundle))[2] == "error: staff[0].unit: không có đơn vị 'Y'\n"
+    assert run("org", "load", str(bundle), env={"ATTENDANCE_LANG": "en"})[2] == "error: staff[0].unit: no unit 'Y'\n"
+    # A file that is not YAML at all: the file and line stay, the words change.
+    bundle.write_text("units: [1, 2\nstaff: 3\n", encoding="utf-8")
+    assert run("org", "load", str(bundle))[2].startswith(f"error: {bundle}: dòng 2, cột 6: YAML không hợp lệ: ")
+    assert run("--lang", "en", "org", "load", str(bundle))[2].startswith(f"error: {bundle}: line 2, column 6: not valid YAML: ")
+
+
+ATTLOG = ("1\t2026-10-01 07:00:00\t1\t0\t1\t0\n"
+          "2\t2026-13-01 07:00:00\t1\t0\t1\t0\n"
+          "abc\n"
+          "3\t1999-10-01 07:00:00\t1\t0\t1\t0\n")
+
+
+def test_import_rejects_are_stored_with_a_code_and_shown_in_the_reader_language(sqlite_url: str, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from attendance import models as m
+    from attendance.db import transaction
+    from attendance.rejections import rejection_text
+
+    bundle = tmp_path / "b.yaml"
+    bundle.write_text('units: [{code: X, name: "Xã Thử"}]\ndevices: [{code: TK-01, unit: X}]\n', encoding="utf-8")
+    assert run("org", "load", str(bundle))[0] == 0
+    log = tmp_path / "tk.dat"
+    log.write_text(ATTLOG, encoding="utf-8")
+    code, out, err = run("import", str(log), "--device", "TK-01")
+    assert code == 0 and out.startswith(f"{log} [zk_attlog, utf-8]")
+    assert err.splitlines() == [
+        "  dòng 2: trường 2 (thời gian): '2026-13-01 07:00:00' không phải ngày giờ hợp lệ",
+        "  dòng 3: cần 5 hoặc 6 trường, có 1",
+        "  dòng 4: trường 2 (thời gian): '1999-10-01 07:00:00' nằm ngoài khoảng năm hợp lý 2000-2099"]
+    code, out, err = run("--lang", "en", "import", str(log), "--device", "TK-01")
+    assert code == 0 and err.splitlines() == [
+        "  line 2: field 2 (time): '2026-13-01 07:00:00' is not a valid date/time",
+        "  line 3: expected 5 or 6 fields, found 1",
+        "  line 4: field 2 (time): '1999-10-01 07:00:00' is outside the plausible years 2000-2099"]
+    # JSON keeps the English reason for scripts, with its code and values beside it.
+    files = json.loads(run("import", str(log), "--device", "TK-01", "--json")[1])["files"]
+    assert [(r["code"], r["params"].get("index")) for r in files[0]["rejects"]] == [
+        ("not_datetime", 2), ("fields_standard", None), ("implausible_year", 2)]
+    assert files[0]["rejects"][1] == {"line": 3, "raw": "abc", "reason": "expected 5 or 6 fields, found 1",
+                                      "code": "fields_standard", "params": {"found": 1}}
+    with transaction() as session:
+        rows = session.scalars(select(m.RejectedRow).order_by(m.RejectedRow.id)).all()
+        assert len(rows) == 9
+        for row in rows:  # what is stored words the same reason in English, and in Vietnamese
+            assert rejection_text(row.reason_code, row.reason_params, "en") == row.reason
+            assert rejection_text(row.reason_code, row.reason_params, "vi") != row.reason
+    # A row stored before there were codes keeps its English text in every language.
+    assert rejection_text(None, None, "vi", fallback="bad line") == "bad line"
+    assert rejection_text("no_such_code", {}, "vi", fallback="bad line") == "bad line"
+    assert rejection_text("not_datetime", {}, "vi", fallback="bad line") == "bad line"  # values missing
+
+
+def test_every_parser_rejection_has_a_code_that_words_its_english_reason(tmp_path: Path) -> None:
+    from attendance.rejections import rejection_text
+    from devices.parsers import open_punch_bytes
+    from devices.parsers.zk_push import parse_push_body
+
+    csv_text = ("Mã CC,Ngày,Giờ\n1,01/10/2026,07:00\n2,31/02/2026,07:00\n3,01/10/2026,25:00\n"
+                "\x01,01/10/2026,07:00\n4\n" + "5," + "9" * 300 + ",07:00\n")
+    chunks = [*open_punch_bytes(csv_text.encode(), "x.csv").chunks(),
+              *open_punch_bytes(ATTLOG.encode() + b"\xff\xfe\x00\n", "x.dat").chunks(),
+              parse_push_body("1\t2026-10-01 07:00:00\t0\t1\n2\tyesterday\t0\t1\n3\t2026-10-01 07:00:00\tx\t1\n4\n", 1)]
+    rejected = [r for chunk in chunks for r in chunk.rejected]
+    assert len(rejected) >= 10
+    for r in rejected:
+        assert r.code is not None, r
+        assert rejection_text(r.code, r.params, "en") == r.reason
+        assert rejection_text(r.code, r.params, "vi") != r.reason
+
+
+def test_help_is_worded_in_the_chosen_language() -> None:
+    code, out, _err = run("import", "--help")
+    assert code == 0 and out.startswith("Cách dùng: main import [OPTIONS] PATHS...\n")  # main: CliRunner's name
+    assert "Nhập các tệp dữ liệu chấm công xuất từ máy chấm công." in out
+    assert "Mã máy chấm công nơi các tệp được xuất ra." in out and "[bắt buộc]" in out
+    assert "Hiện hướng dẫn này rồi thoát." in out and "Tùy chọn:" in out
+    code, out, _err = run("--lang", "en", "import", "--help")
+    assert code == 0 and out.startswith("Usage: main import [OPTIONS] PATHS...\n")
+    assert "Import punch-log files exported from a terminal." in out
+    assert "Code of the terminal the files come from." in out and "[required]" in out
+    # The list of commands gives each one's summary in the language too.
+    listing = run("--help")[1]
+    assert "Lệnh:" in listing and "Tổng hợp tháng theo từng cán bộ" in listing
+    assert "Monthly summary per staff member" in run("--help", env={"ATTENDANCE_LANG": "en"})[1]
+    # Formatting help leaves the commands as declared: English stays the message id.
+    assert main.commands["import"].help.startswith("Import punch-log files")

@@ -91,7 +91,7 @@ def test_a_file_of_blank_lines_is_nothing_read_and_stores_nothing(db_url: str, t
     setup()
     path = tmp_path / "blank.dat"
     path.write_bytes(b"\r\n   \r\n\r\n")
-    with pytest.raises(NothingRead, match=r"blank\.dat: nothing read from 9 bytes read as zk_attlog.*only blank lines"):
+    with pytest.raises(NothingRead, match=r"blank\.dat: không đọc được gì từ 9 byte theo định dạng zk_attlog.*chỉ có dòng trống"):
         with transaction() as session:
             import_file(session, "TK-01", path)
     assert count(m.ImportBatch) == count(m.RawContent) == 0
@@ -100,7 +100,7 @@ def test_a_file_of_blank_lines_is_nothing_read_and_stores_nothing(db_url: str, t
 def test_a_push_body_of_blank_lines_is_nothing_read(db_url: str) -> None:
     setup()
     body = b"\r\n\r\n\n"
-    with pytest.raises(NothingRead, match=r"push:x: nothing read from 5 bytes read as zk_push .*only blank lines"):
+    with pytest.raises(NothingRead, match=r"push:x: không đọc được gì từ 5 byte theo định dạng zk_push .*chỉ có dòng trống"):
         with transaction() as session:
             ingest(session, device_by_code(session, "PUSH-1"), source="push", raw=body,
                    chunks=[parse_push_body(decode_text(body))], label="push:x", fmt="zk_push", encoding="utf-8")

@@ -62,7 +62,7 @@ def test_the_kept_content_is_the_file_whose_digest_is_recorded(db_url: str, tmp_
 def test_a_file_that_changes_during_the_import_is_refused_and_nothing_kept(db_url: str, tmp_path: Path) -> None:
     path = tmp_path / "attlog.dat"
     path.write_bytes(LINES)
-    with _GrowsWhenRewound(path) as handle, pytest.raises(InvalidInput, match=r"attlog\.dat: the file changed while"):
+    with _GrowsWhenRewound(path) as handle, pytest.raises(InvalidInput, match=r"attlog\.dat: tệp đã thay đổi trong lúc đang nhập"):
         _import(path, handle)
     with transaction() as session:
         assert session.scalar(select(func.count()).select_from(m.RawContent)) == 0

@@ -14,6 +14,9 @@ from attendance.bundle import BundleError, read_bundle_file, validate_bundle
 from attendance.db import transaction
 from attendance.org import load_bundle
 
+# These tests read what messages say: in English, the wording of the code.
+pytestmark = pytest.mark.usefixtures("english")
+
 BUNDLE = """
 units:
   - {code: "40", name: "Tỉnh Nghệ An", kind: province}

@@ -34,6 +34,9 @@ from attendance.terminals import (
 from devices.parsers import PUNCH_COLUMNS
 from devices.parsers.zk_push import parse_push_body
 
+# These tests read what messages say: in English, the wording of the code.
+pytestmark = pytest.mark.usefixtures("english")
+
 SERIAL = "CQZ7231260012"
 BUNDLE = {
     "units": [{"code": "40", "name": "Tỉnh Nghệ An", "kind": "province"},

@@ -148,4 +148,4 @@ def test_saved_profile_by_name_through_the_cli(db_url: str, tmp_path: Path) -> N
     assert done.exit_code == 0, done.output
     assert json.loads(done.output)["inserted"] == 1
     missing = runner.invoke(main, ["import", str(export), "--device", "TK-01", "--profile", "nope"])
-    assert missing.exit_code != 0 and "no saved profile 'nope' (saved: mitapro_custom)" in missing.output
+    assert missing.exit_code != 0 and "không có hồ sơ đã lưu 'nope' (đã lưu: mitapro_custom)" in missing.output

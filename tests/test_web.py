@@ -123,10 +123,10 @@ def test_pending_terminals_page_approves_and_rejects_with_forms(db_url: str) -> 
     assert client.post("/devices/pending/approve", data={"serial": "NEWTERM1", "device": "TK-9"}).status_code == 400
 
     empty = client.post("/devices/pending/approve", data={"serial": "NEWTERM1", "device": " ", "csrf_token": token})
-    assert empty.status_code == 400 and "form field &#39;device&#39; (mã máy) is empty" in empty.get_data(as_text=True)
+    assert empty.status_code == 400 and "ô &#39;device&#39; (mã máy) đang trống" in empty.get_data(as_text=True)
     wrong = client.post("/devices/pending/approve", data={"serial": "NEWTERM1", "device": "TK-9", "unit": "ZZ",
                                                                  "csrf_token": token})
-    assert wrong.status_code == 400 and "no unit &#39;ZZ&#39;" in wrong.get_data(as_text=True)
+    assert wrong.status_code == 400 and "không có đơn vị &#39;ZZ&#39;" in wrong.get_data(as_text=True)
 
     done = client.post("/devices/pending/approve", data={"serial": "NEWTERM1", "device": "TK-9", "unit": "C2",
                                                                 "csrf_token": token})

@@ -16,6 +16,7 @@ from .. import terminals
 from ..accounts import Permission, in_scope, require_permission, require_unit, scope_unit_codes
 from ..api import UnitInfo, unit_tree
 from ..errors import InvalidInput, UnknownUnit
+from ..i18n import _
 from ..loader import check_period
 from ..services import SUMMARY_HEADINGS_VI, monthly_summary, no_punches_warning, parse_month
 from .auth import actor, current_account
@@ -90,7 +91,7 @@ def unit_summary(code: str) -> str:
     month = _month()
     unit = session.scalar(select(m.Unit).where(m.Unit.code == code))
     if unit is None:
-        raise UnknownUnit(f"no unit {code!r}")
+        raise UnknownUnit(_("no unit {code!r}", code=code))
     table = monthly_summary(session, month, code)
     first, last = parse_month(month)
     columns = [c for c in table.columns if c not in ("unit_name",)]
@@ -127,7 +128,7 @@ def pending_terminals() -> str:
 def _field(name: str, label: str) -> str:
     value = (request.form.get(name) or "").strip()
     if not value:
-        raise InvalidInput(f"form field {name!r} ({label}) is empty")
+        raise InvalidInput(_("form field {name!r} ({label}) is empty", name=name, label=label))
     return value
 
 

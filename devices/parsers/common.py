@@ -10,10 +10,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from .reasons import Reason, reason
 from .types import PUNCH_COLUMNS, ParsedChunk, RejectedLine
 
 MAX_USER_ID_LEN = 24
@@ -41,33 +43,33 @@ def show(value: str) -> str:
     return repr(value)
 
 
-def field_reason(index: int, label: str, problem: str) -> str:
-    """Format a reject reason naming the 1-based field and what is wrong with it."""
-    return f"field {index} ({label}): {problem}"
+def field_reason(index: int, label: str, problem: Reason) -> Reason:
+    """A reject reason naming the 1-based field and what is wrong with it."""
+    return problem.at("field", index=index, label=label)
 
 
-def control_char_problem(value: str) -> str | None:
+def control_char_problem(value: str) -> Reason | None:
     """Describe the first control character in ``value``, or None if there is none."""
     m = CONTROL_RE.search(value)
     if m is None:
         return None
-    return f"contains control character U+{ord(m.group()):04X} at position {m.start() + 1}"
+    return reason("control_character", char=f"U+{ord(m.group()):04X}", position=m.start() + 1)
 
 
-def user_id_problem(value: str) -> str | None:
+def user_id_problem(value: str) -> Reason | None:
     """Why ``value`` is not a usable device user id, or None when it is fine."""
     if not value:
-        return "empty"
+        return reason("empty")
     if len(value) > MAX_USER_ID_LEN:
-        return f"{show(value)} is longer than {MAX_USER_ID_LEN} characters"
+        return reason("user_id_too_long", value=show(value), limit=MAX_USER_ID_LEN)
     if "\ufffd" in value:
         # U+FFFD is what a decoder leaves for undecodable bytes; such an id is not trustworthy
-        return f"{show(value)} contains undecodable bytes (U+FFFD)"
+        return reason("user_id_undecodable", value=show(value))
     if not value.isprintable():
         # isprintable() is False for controls, format characters (zero-width space, BOM),
         # line/paragraph separators and non-ASCII spaces: all invisible spoofing hazards
         bad = next(c for c in value if not c.isprintable())
-        return f"{show(value)} contains non-printing character U+{ord(bad):04X}"
+        return reason("user_id_non_printing", value=show(value), char=f"U+{ord(bad):04X}")
     return None
 
 
@@ -82,19 +84,22 @@ def year_range_seconds(years: tuple[int, int]) -> tuple[int, int]:
     return lo, hi
 
 
-def implausible(value: str, seconds: int, years: tuple[int, int]) -> str | None:
+def implausible(value: str, seconds: int, years: tuple[int, int]) -> Reason | None:
     """Why ``seconds`` (parsed from ``value``) is outside the plausible years, or None."""
     lo, hi = year_range_seconds(years)
     if lo <= seconds < hi:
         return None
-    return f"{show(value)} is outside the plausible years {years[0]}-{years[1]}"
+    return reason("implausible_year", value=show(value), first=years[0], last=years[1])
 
 
-def too_long(value: str, limit: int, what: str = "field") -> str | None:
+TooLong = Literal["line", "row", "field"]
+
+
+def too_long(value: str, limit: int, what: TooLong = "field") -> Reason | None:
     """Why ``value`` is too long to be read (checked before any pattern matching), or None."""
     if len(value) <= limit:
         return None
-    return f"{what} is {len(value)} characters long (at most {limit} are read)"
+    return reason(f"{what}_too_long", length=len(value), limit=limit)
 
 
 def date_to_seconds(year: int, month: int, day: int) -> int | None:

@@ -32,6 +32,7 @@ from .common import (
     user_id_problem,
 )
 from .encoding import DecodedLines
+from .reasons import Reason, reason
 from .types import (
     DEFAULT_LIMITS,
     DEFAULT_PLAUSIBLE_YEARS,
@@ -649,7 +650,7 @@ def _is_time_cell(value: str) -> bool:
     return is_time(value) or any(parse_datetime(value, o) is not None for o in ("dmy", "mdy"))
 
 
-def title_row_problem(cells: Sequence[str], unit: str, header_line: int) -> str | None:
+def title_row_problem(cells: Sequence[str], unit: str, header_line: int) -> Reason | None:
     """None when a row above the header is a title row (skipped), else the reject reason.
 
     A title row has no cell that is a time or a date and time by itself, and is not an
@@ -658,13 +659,10 @@ def title_row_problem(cells: Sequence[str], unit: str, header_line: int) -> str 
     """
     for value in cells:
         if _is_time_cell(value):
-            return (
-                f"above the header ({unit} {header_line}) but holds the time"
-                f" {show(value.strip())}: not a title row"
-            )
+            return reason("title_row_time", unit=unit, header=header_line, value=show(value.strip()))
     text = "\t".join(cells)
     if len(text) <= 4096 and isinstance(parse_zk_line(text, 0), Punch):
-        return f"above the header ({unit} {header_line}) but is an attlog punch line"
+        return reason("title_row_punch", unit=unit, header=header_line)
     return None
 
 
@@ -701,16 +699,16 @@ class RowStyle:
     """How reject reasons name a row's fields (CSV fields, HTML table cells, ...)."""
 
     #: (row number, 0-based field index, role label, problem) -> reason
-    field: Callable[[int, int, str, str], str]
+    field: Callable[[int, int, str, Reason], Reason]
     #: (row number, fields needed, fields found) -> reason
-    count: Callable[[int, int, int], str]
+    count: Callable[[int, int, int], Reason]
     #: (row number, problem of the whole row) -> reason
-    row: Callable[[int, str], str] = lambda _n, problem: problem
+    row: Callable[[int, Reason], Reason] = lambda _n, problem: problem
 
 
 CSV_STYLE = RowStyle(
     field=lambda _n, i, label, problem: field_reason(i + 1, label, problem),
-    count=lambda _n, need, found: f"expected at least {need} fields, found {found}",
+    count=lambda _n, need, found: reason("too_few_fields", need=need, found=found),
 )
 
 
@@ -756,12 +754,12 @@ def parse_row(
     cell, a reject for each cell that is not a time.
     """
 
-    def reject(index: int, label: str, problem: str) -> RejectedLine:
-        return RejectedLine(line_no, text, style.field(line_no, index, label, problem))
+    def reject(index: int, label: str, problem: Reason) -> RejectedLine:
+        return RejectedLine.because(line_no, text, style.field(line_no, index, label, problem))
 
     problem = too_long(text, rules.limits.max_line_chars, "row" if style is not CSV_STYLE else "line")
     if problem:
-        return RejectedLine(line_no, text, style.row(line_no, problem))
+        return RejectedLine.because(line_no, text, style.row(line_no, problem))
     for i, value in enumerate(fields):
         problem = control_char_problem(value)
         if problem:
@@ -772,7 +770,7 @@ def parse_row(
         return None
     need = layout.needed()
     if len(fields) < need:
-        return RejectedLine(line_no, text, style.count(line_no, need, len(fields)))
+        return RejectedLine.because(line_no, text, style.count(line_no, need, len(fields)))
     for i in layout.mapped():
         problem = too_long(fields[i].strip(), rules.limits.max_field_chars)
         if problem:
@@ -790,7 +788,7 @@ def parse_row(
         value = fields[layout.date]
         day = parse_date(value, order)
         if day is None:
-            return reject(layout.date, "date", f"{show(value.strip())} is not a valid date ({fmt})")
+            return reject(layout.date, "date", reason("not_valid", value=show(value.strip()), kind="date", expected=fmt))
         problem = implausible(value.strip(), day, rules.years)
         if problem:
             return reject(layout.date, "date", problem)
@@ -801,7 +799,7 @@ def parse_row(
                 continue  # a missing punch
             tod = parse_time(value)
             if tod is None:
-                results.append(reject(i, header, f"{show(value)} is not a valid time (hh:mm[:ss])"))
+                results.append(reject(i, header, reason("not_valid", value=show(value), kind="time", expected="hh:mm[:ss]")))
             else:
                 results.append(Punch(line_no, user_id, day + tod, status, None, None))
         return results
@@ -809,23 +807,19 @@ def parse_row(
         value = fields[layout.datetime]
         seconds = parse_datetime(value, order)
         if seconds is None:
-            return reject(
-                layout.datetime,
-                "date/time",
-                f"{show(value.strip())} is not a valid date/time ({fmt} hh:mm[:ss])",
-            )
+            return reject(layout.datetime, "date/time", reason("not_valid", value=show(value.strip()), kind="date/time",
+                                                               expected=f"{fmt} hh:mm[:ss]"))
     else:
         assert layout.date is not None and layout.time is not None
         value = fields[layout.date]
         day = parse_date(value, order)
         if day is None:
-            return reject(layout.date, "date", f"{show(value.strip())} is not a valid date ({fmt})")
+            return reject(layout.date, "date", reason("not_valid", value=show(value.strip()), kind="date", expected=fmt))
         value = fields[layout.time]
         tod = parse_time(value)
         if tod is None:
-            return reject(
-                layout.time, "time", f"{show(value.strip())} is not a valid time (hh:mm[:ss])"
-            )
+            return reject(layout.time, "time", reason("not_valid", value=show(value.strip()), kind="time",
+                                                      expected="hh:mm[:ss]"))
         seconds = day + tod
     index = layout.date_column()
     problem = implausible(fields[index].strip(), seconds, rules.years)
@@ -880,9 +874,9 @@ def parse_csv_lines(
     skipped = 0
     numbered: list[tuple[int, str]] = []
     for i, text in enumerate(decoded.lines):
-        reason = decoded.errors.get(i)
-        if reason is not None:
-            rejected.append(RejectedLine(first_line_no + i, text, reason))
+        undecodable = decoded.errors.get(i)
+        if undecodable is not None:
+            rejected.append(RejectedLine.because(first_line_no + i, text, undecodable))
         else:
             numbered.append((first_line_no + i, text))
     header = layout.header_line or 0
@@ -898,7 +892,7 @@ def parse_csv_lines(
             if problem is None:
                 skipped += 1
             else:
-                rejected.append(RejectedLine(line_no, text, problem))
+                rejected.append(RejectedLine.because(line_no, text, problem))
             continue
         res = parse_row(line_no, text, fields, layout, order, rules=rules)
         # None: only delimiters and spaces (or a person-day without punches): not counted

@@ -17,6 +17,7 @@ from .delimited import (
 )
 from .encoding import decode_lines
 from .html_table import HtmlTableFile, find_table_layout, looks_like_html
+from .reasons import reason
 from .source import ScanResult, Source, iter_chunks, scan
 from .types import (
     DEFAULT_LIMITS,
@@ -374,7 +375,7 @@ def parse_lines(
     for i, text in enumerate(items):
         text = text.removesuffix("\n").removesuffix("\r")
         if "\n" in text:
-            broken.append(RejectedLine(first_line_no + i, text, "line contains a line break"))
+            broken.append(RejectedLine.because(first_line_no + i, text, reason("line_break")))
             text = ""
         body.append(text)
     data = "\n".join(body).encode("utf-8", errors="replace")  # a lone surrogate becomes '?'
@@ -389,7 +390,7 @@ def parse_lines(
         shift = first_line_no - 1
         result.punches["line_no"] += shift
         result.rejected = [
-            RejectedLine(r.line_no + shift, r.raw, r.reason) for r in result.rejected
+            r.moved(shift) for r in result.rejected
         ]
     return make_chunk(
         [result.punches], result.rejected + broken, result.skipped, len(data), first_line_no, data

@@ -16,6 +16,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from .reasons import Reason, reason
+
 BOM_UTF8 = codecs.BOM_UTF8
 _BOMS_UTF16 = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _FALLBACKS = ("utf-8", "cp1258", "cp1252")
@@ -129,17 +131,15 @@ def decode_text(data: bytes, encoding: str | None = None) -> str:
     return "\n".join(decode_line(line, codec)[0] for line in data.split(b"\n"))
 
 
-def undecodable_reason(line: bytes, exc: UnicodeDecodeError, encoding: str) -> str:
+def undecodable_reason(line: bytes, exc: UnicodeDecodeError, encoding: str) -> Reason:
     """Reject reason for a line that no candidate encoding decodes."""
     bad = line[exc.start : exc.start + 1]
     others = [e for e in _FALLBACKS if e != encoding]
-    return (
-        f"not valid {encoding} text, nor {' nor '.join(others)} (byte 0x{bad.hex()} at byte"
-        f" offset {exc.start} of the line)"
-    )
+    return reason("undecodable", encoding=encoding, others=" nor ".join(others), byte=bad.hex(),
+                  offset=exc.start)
 
 
-def decode_line(raw: bytes, codec: str) -> tuple[str, str | None]:
+def decode_line(raw: bytes, codec: str) -> tuple[str, Reason | None]:
     """Decode one line in the file's codec, else in the other candidates; NFC.
 
     Returns (text, None), or (text with U+FFFD, reason) when no candidate decodes it: one
@@ -163,7 +163,7 @@ class DecodedLines:
     """A run of physical lines decoded to NFC text (trailing CR removed)."""
 
     lines: list[str]
-    errors: dict[int, str] = field(default_factory=dict)  # index -> reason (undecodable)
+    errors: dict[int, Reason] = field(default_factory=dict)  # index -> reason (undecodable)
 
 
 def _codec(encoding: str) -> str:
@@ -187,7 +187,7 @@ def decode_lines(data: bytes, encoding: str) -> DecodedLines:
     if data.endswith(b"\n"):
         raw_lines.pop()
     out: list[str] = []
-    errors: dict[int, str] = {}
+    errors: dict[int, Reason] = {}
     for i, raw in enumerate(raw_lines):
         if raw.endswith(b"\r"):
             raw = raw[:-1]
@@ -210,7 +210,7 @@ class TokenizerBuffer:
     """
 
     data: bytes
-    special: dict[int, str | None]  # line index -> undecodable reason, or None
+    special: dict[int, Reason | None]  # line index -> undecodable reason, or None
     is_ascii: bool = False
     text_lines: list[str] | None = None  # decoded lines, filled lazily by line_text()
 
@@ -258,7 +258,7 @@ def _looks_clean(buf: bytes) -> bool:
 
 
 def _blank_special_lines(data: bytes, utf8: bytes | None, codec: str) -> TokenizerBuffer:
-    special: dict[int, str | None] = {}
+    special: dict[int, Reason | None] = {}
     if utf8 is None:
         # some lines do not decode: decode line by line, blanking the bad ones
         lines: list[bytes] = []

@@ -37,6 +37,7 @@ from .delimited import (
     title_row_problem,
 )
 from .encoding import decode_line, nfc
+from .reasons import reason
 from .source import ScanResult, Source, iter_blocks
 from .types import (
     DEFAULT_LIMITS,
@@ -57,9 +58,9 @@ _MAX_ROWSPAN = 65534  # the HTML limit
 _SPACES = re.compile(r"\s+")
 
 HTML_STYLE = RowStyle(
-    field=lambda n, i, label, problem: f"table row {n}, cell {i + 1} ({label}): {problem}",
-    count=lambda n, need, found: f"table row {n}: expected at least {need} cells, found {found}",
-    row=lambda n, problem: f"table row {n}: {problem}",
+    field=lambda n, i, label, problem: problem.at("cell", row=n, index=i + 1, label=label),
+    count=lambda n, need, found: reason("too_few_cells", need=need, found=found).at("row", row=n),
+    row=lambda n, problem: problem.at("row", row=n),
 )
 
 
@@ -358,8 +359,8 @@ class HtmlTableFile(PunchFile):
             texts.append(text)
             if row.overlong:
                 limit = self._rules.limits.max_line_chars
-                problem = f"a cell or the row is longer than {limit} characters (not read)"
-                rejected.append(RejectedLine(row.row_no, text, HTML_STYLE.row(row.row_no, problem)))
+                problem = reason("cell_too_long", limit=limit)
+                rejected.append(RejectedLine.because(row.row_no, text, HTML_STYLE.row(row.row_no, problem)))
             elif _is_blank_row(row.cells):
                 pass  # blank rows are not counted
             elif row.row_no < header:
@@ -367,7 +368,7 @@ class HtmlTableFile(PunchFile):
                 if problem is None:
                     skipped += 1
                 else:
-                    rejected.append(RejectedLine(row.row_no, text, HTML_STYLE.row(row.row_no, problem)))
+                    rejected.append(RejectedLine.because(row.row_no, text, HTML_STYLE.row(row.row_no, problem)))
             elif row.row_no == header or is_repeated_header(row.cells, self.layout):
                 skipped += 1
             else:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 import pandas as pd
+
+from .reasons import ParamValue, Reason
 
 DateOrder = Literal["ymd", "dmy", "mdy"]
 LineUnit = Literal["line", "table row", "sheet row"]
@@ -23,6 +25,19 @@ class RejectedLine:
     raw: str  # the line as decoded (without its line ending); for HTML/xlsx rows the cells
     # joined by TAB (line breaks inside a cell written as \n)
     reason: str  # e.g. "field 2 (time): '2024-13-01 07:00:00' is not a valid date/time"
+    # the same reason as a stable code and its values (devices.parsers.reasons), so that it
+    # can be worded in another language; not part of equality (the English text says it all)
+    code: str | None = field(default=None, compare=False)
+    params: Mapping[str, ParamValue] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def because(cls, line_no: int, raw: str, why: Reason) -> RejectedLine:
+        """A rejected line whose English reason, code and values all come from ``why``."""
+        return cls(line_no, raw, str(why), why.code, dict(why.params))
+
+    def moved(self, shift: int) -> RejectedLine:
+        """The same rejection ``shift`` lines further down."""
+        return RejectedLine(self.line_no + shift, self.raw, self.reason, self.code, self.params)
 
 
 @dataclass

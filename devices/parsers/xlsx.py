@@ -70,6 +70,7 @@ from .delimited import (
     title_row_problem,
 )
 from .encoding import nfc
+from .reasons import Reason, reason
 from .source import Source
 from .types import (
     DateOrder,
@@ -253,19 +254,19 @@ class CellReader:
     epoch: dt.datetime
     rules: RowRules = DEFAULT_RULES
 
-    def user_id(self, value: object) -> tuple[str | None, str | None]:
+    def user_id(self, value: object) -> tuple[str | None, Reason | None]:
         """(user id, problem)."""
         if isinstance(value, str):
             text = clean_user_id(nfc(value))
         elif _is_number(value):
             number = float(value)
             if not number.is_integer():
-                return None, f"{show(cell_text(value))} is not a whole number"
+                return None, reason("not_whole_number", value=show(cell_text(value)))
             text = str(int(number))
         elif value is None:
             text = ""
         else:
-            return None, f"{show(cell_text(value))} is a date/time, not a user id"
+            return None, reason("datetime_not_user_id", value=show(cell_text(value)))
         problem = user_id_problem(text)
         return (None, problem) if problem else (text, None)
 
@@ -320,13 +321,13 @@ class CellReader:
         return None
 
 
-def _reason(col: int, label: str, problem: str) -> str:
+def _reason(col: int, label: str, problem: Reason) -> Reason:
     from openpyxl.utils import get_column_letter  # lazy: see _open_workbook
 
-    return f"column {get_column_letter(col + 1)} ({label}): {problem}"
+    return problem.at("column", column=get_column_letter(col + 1), label=label)
 
 
-def text_problem(value: object) -> str | None:
+def text_problem(value: object) -> Reason | None:
     """The control-character problem of a text cell (other cell types have none)."""
     return control_char_problem(value) if isinstance(value, str) else None
 
@@ -365,23 +366,23 @@ def parse_cells(
             # checked before any pattern sees the cell (a cell holds up to 32,767 characters)
             problem = too_long(value.strip(), reader.rules.limits.max_field_chars)
         if problem:
-            return RejectedLine(row_no, text, _reason(i, label, problem))
+            return RejectedLine.because(row_no, text, _reason(i, label, problem))
     user_id, problem = reader.user_id(cells[layout.user_id])
     if user_id is None:
-        return RejectedLine(row_no, text, _reason(layout.user_id, "user id", problem or "empty"))
+        return RejectedLine.because(row_no, text, _reason(layout.user_id, "user id", problem or reason("empty")))
     if layout.datetime is not None:
         value = cells[layout.datetime]
         seconds, expected = reader.datetime(value)
         if seconds is None:
             problem = _bad(value, "date/time", expected)
-            return RejectedLine(row_no, text, _reason(layout.datetime, "date/time", problem))
+            return RejectedLine.because(row_no, text, _reason(layout.datetime, "date/time", problem))
     else:
         assert layout.date is not None
         value = cells[layout.date]
         day, expected = reader.date(value)
         if day is None:
             problem = _bad(value, "date", expected)
-            return RejectedLine(row_no, text, _reason(layout.date, "date", problem))
+            return RejectedLine.because(row_no, text, _reason(layout.date, "date", problem))
         if layout.pairs:
             return _person_day(row_no, cells, layout, reader, text, user_id, day)
         assert layout.time is not None
@@ -389,13 +390,13 @@ def parse_cells(
         tod = reader.time(value)
         if tod is None:
             problem = _bad(value, "time", "hh:mm[:ss]")
-            return RejectedLine(row_no, text, _reason(layout.time, "time", problem))
+            return RejectedLine.because(row_no, text, _reason(layout.time, "time", problem))
         seconds = day + tod
     col = layout.date_column()
     problem = implausible(cell_text(cells[col]).strip(), seconds, reader.rules.years)
     if problem:
         label = "date/time" if layout.datetime is not None else "date"
-        return RejectedLine(row_no, text, _reason(col, label, problem))
+        return RejectedLine.because(row_no, text, _reason(col, label, problem))
     status = reader.status(cells[layout.status]) if layout.status is not None else None
     return Punch(row_no, user_id, seconds, status, None, None)
 
@@ -413,7 +414,7 @@ def _person_day(
     assert layout.date is not None
     problem = implausible(cell_text(cells[layout.date]).strip(), day, reader.rules.years)
     if problem:
-        return RejectedLine(row_no, text, _reason(layout.date, "date", problem))
+        return RejectedLine.because(row_no, text, _reason(layout.date, "date", problem))
     results: list[Punch | RejectedLine] = []
     for i, status, header in layout.pairs:
         value = cells[i]
@@ -422,16 +423,16 @@ def _person_day(
         tod = reader.time(value)
         if tod is None:
             problem = _bad(value, "time", "hh:mm[:ss]")
-            results.append(RejectedLine(row_no, text, _reason(i, header, problem)))
+            results.append(RejectedLine.because(row_no, text, _reason(i, header, problem)))
         else:
             results.append(Punch(row_no, user_id, day + tod, status, None, None))
     return results
 
 
-def _bad(value: object, what: str, expected: str) -> str:
+def _bad(value: object, what: str, expected: str) -> Reason:
     if value is None or (isinstance(value, str) and not value.strip()):
-        return "empty"
-    return f"{show(cell_text(value).strip())} is not a valid {what} ({expected})"
+        return reason("empty")
+    return reason("not_valid", value=show(cell_text(value).strip()), kind=what, expected=expected)
 
 
 # --- the workbook --------------------------------------------------------------------------
@@ -565,7 +566,7 @@ class XlsxFile(PunchFile):
                     if problem is None:
                         skipped += 1
                     else:
-                        rejected.append(RejectedLine(row_no, text, problem))
+                        rejected.append(RejectedLine.because(row_no, text, problem))
                 elif row_no == header or (header and is_repeated_header(cell_texts, self.layout)):
                     skipped += 1
                 else:

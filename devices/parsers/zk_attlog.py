@@ -45,6 +45,7 @@ from .common import (
     date_to_seconds as _date_to_seconds,
 )
 from .encoding import TokenizerBuffer, decode_lines, nfc, tokenizer_buffer
+from .reasons import Reason, reason
 from .types import DEFAULT_LIMITS, DEFAULT_PLAUSIBLE_YEARS, ParsedChunk, RejectedLine
 
 _TOKEN_SPLIT = re.compile(r"[ \t]+")  # the C tokenizer's whitespace separators, exactly
@@ -170,7 +171,7 @@ def parse_zk_line(
         return None
     problem = too_long(text, max_line_chars, "line")
     if problem:
-        return RejectedLine(line_no, text, problem)
+        return RejectedLine.because(line_no, text, problem)
     tokens = _TOKEN_SPLIT.split(text.strip(" \t"))
     n = len(tokens)
     if n == 1:
@@ -204,9 +205,9 @@ def parse_zk_line(
         else:
             fields = [*head, date_tok, *tokens[d + 1 :]]
 
-    def reject(index: int, problem: str) -> RejectedLine:
+    def reject(index: int, problem: Reason) -> RejectedLine:
         label = labels[index] if index < len(labels) else "extra"
-        return RejectedLine(line_no, text, field_reason(index + 1, label, problem))
+        return RejectedLine.because(line_no, text, field_reason(index + 1, label, problem))
 
     for i, value in enumerate(fields):
         problem = control_char_problem(value)
@@ -215,11 +216,9 @@ def parse_zk_line(
 
     nf = len(fields)
     if named and not 5 <= nf <= 7:
-        return RejectedLine(
-            line_no, text, f"expected 5 to 7 fields (PIN, name, time, ...), found {nf}"
-        )
+        return RejectedLine.because(line_no, text, reason("fields_named", found=nf))
     if not named and nf not in (5, 6):
-        return RejectedLine(line_no, text, f"expected 5 or 6 fields, found {nf}")
+        return RejectedLine.because(line_no, text, reason("fields_standard", found=nf))
 
     problem = user_id_problem(fields[0])
     if problem:
@@ -233,7 +232,7 @@ def parse_zk_line(
         if day is not None and tod is not None:
             seconds = day + tod
     if seconds is None:
-        return reject(ti, f"{show(fields[ti])} is not a valid date/time")
+        return reject(ti, reason("not_datetime", value=show(fields[ti])))
     problem = implausible(fields[ti], seconds, years)
     if problem:
         return reject(ti, problem)
@@ -241,12 +240,12 @@ def parse_zk_line(
     si = ti + 2  # the device id sits between time and status and is deliberately ignored
     status = zk_int(fields[si])
     if status is None:
-        return reject(si, f"{show(fields[si])} is not a whole number")
+        return reject(si, reason("not_whole_number", value=show(fields[si])))
     verify = None
     if nf > si + 1:
         verify = zk_int(fields[si + 1])
         if verify is None:
-            return reject(si + 1, f"{show(fields[si + 1])} is not a whole number")
+            return reject(si + 1, reason("not_whole_number", value=show(fields[si + 1])))
     work_code = fields[si + 2] if nf > si + 2 else None
     return Punch(line_no, fields[0], seconds, status, verify, work_code)
 
@@ -279,10 +278,10 @@ def _collect(
 
 
 def _slow_line(
-    text: str, line_no: int, ctx: ZkChunkContext, decode_error: str | None = None
+    text: str, line_no: int, ctx: ZkChunkContext, decode_error: Reason | None = None
 ) -> ZkLineResult:
     if decode_error is not None:
-        return RejectedLine(line_no, text, decode_error)
+        return RejectedLine.because(line_no, text, decode_error)
     return parse_zk_line(
         text,
         line_no,

@@ -36,6 +36,7 @@ from .common import (
     year_range_seconds,
 )
 from .encoding import nfc
+from .reasons import Reason, reason
 from .types import DEFAULT_LIMITS, DEFAULT_PLAUSIBLE_YEARS, ParsedChunk, RejectedLine
 from .zk_attlog import zk_date_seconds, zk_int, zk_time_seconds
 
@@ -70,8 +71,8 @@ def parse_push_line(
         return None
     fields = [f.strip(_PAD) for f in text.split("\t")]
 
-    def reject(index: int, problem: str) -> RejectedLine:
-        return RejectedLine(line_no, text, field_reason(index + 1, _label(index), problem))
+    def reject(index: int, problem: Reason) -> RejectedLine:
+        return RejectedLine.because(line_no, text, field_reason(index + 1, _label(index), problem))
 
     for i, value in enumerate(fields):
         problem = control_char_problem(value)
@@ -79,7 +80,7 @@ def parse_push_line(
             return reject(i, problem)
     if len(fields) < MIN_FIELDS:
         # Name the first missing field, so the reason says what the terminal left out.
-        return reject(len(fields), f"missing (expected at least {MIN_FIELDS} tab-separated fields, found {len(fields)})")
+        return reject(len(fields), reason("missing_fields", need=MIN_FIELDS, found=len(fields)))
 
     user_id = nfc(fields[0])
     problem = user_id_problem(user_id)
@@ -87,16 +88,16 @@ def parse_push_line(
         return reject(0, problem)
     seconds = push_time_seconds(fields[1])
     if seconds is None:
-        return reject(1, f"{show(fields[1])} is not a valid date/time (expected YYYY-MM-DD HH:MM:SS)")
+        return reject(1, reason("not_push_datetime", value=show(fields[1])))
     problem = implausible(fields[1], seconds, years)
     if problem:
         return reject(1, problem)
     status = zk_int(fields[2])
     if status is None:
-        return reject(2, f"{show(fields[2])} is not a whole number")
+        return reject(2, reason("not_whole_number", value=show(fields[2])))
     verify = zk_int(fields[3])
     if verify is None:
-        return reject(3, f"{show(fields[3])} is not a whole number")
+        return reject(3, reason("not_whole_number", value=show(fields[3])))
     work_code = nfc(fields[4]) if len(fields) > 4 and fields[4] else None
     return Punch(line_no, user_id, seconds, status, verify, work_code)
 
@@ -124,7 +125,7 @@ def parse_push_body(
         if len(line) > max_line_chars and not is_blank(line):
             problem = too_long(line, max_line_chars, "line")
             assert problem is not None
-            rejected.append(RejectedLine(first_line_no + i, line, problem))
+            rejected.append(RejectedLine.because(first_line_no + i, line, problem))
             continue
         result = parse_push_line(line, first_line_no + i, plausible_years)
         if isinstance(result, Punch):
