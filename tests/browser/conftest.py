@@ -1,0 +1,156 @@
+"""Browser fixtures: the demo data behind a live server, one Chromium per session, a page per test.
+
+Playwright comes from pip; the browser is Debian's Chromium (``make test`` installs it as root).
+Without it these tests skip, except in CI (CI=true), where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browsing import (
+    CHROMIUM,
+    CONTENT_SECURITY_POLICY,
+    LAUNCH_ARGS,
+    PENDING_SEEN,
+    PENDING_SERIAL,
+    SCREENSHOTS,
+    VIEWPORTS,
+)
+
+from attendance import create_app
+from attendance.db import get_engine, transaction
+from attendance.demo import load_demo
+from attendance.migrate import upgrade
+from attendance.terminals import note_unknown_terminal
+from attendance.web.server import bound_port, make_server
+
+HERE = Path(__file__).resolve().parent
+IN_CI = os.environ.get("CI") == "true"
+
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/browser is a `browser` test (select with -m browser, skip with -m 'not browser')."""
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+
+
+def _missing(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason}; CI must run the browser tests")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def live_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A SQLite database with the demo district (`attendance demo`) and one terminal waiting for approval."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.sqlite3'}"
+    upgrade(url)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ATTENDANCE_DATABASE_URL", url)  # load_demo works on the configured database
+        load_demo()
+    with transaction(url) as session:
+        note_unknown_terminal(session, PENDING_SERIAL, "192.168.1.201", PENDING_SEEN)
+    yield url
+    get_engine(url).dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app behind waitress (as `attendance serve`) on a free 127.0.0.1 port; yields its base URL."""
+    instance = tmp_path_factory.mktemp("instance")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ATTENDANCE_INSTANCE", str(instance))  # no developer's config.py in the way
+        app = create_app({"DATABASE_URL": live_database, "SECRET_KEY": "browser-tests-" + "k" * 40})
+
+    @app.after_request
+    def _policy(response: Any) -> Any:
+        # Pages must not depend on inline styles or scripts; Chromium reports each refusal
+        # as a console error, which the tests fail on.
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+    server = make_server(app, "127.0.0.1", 0, threads=4)
+    port = bound_port(server, 0)
+
+    def run() -> None:
+        try:
+            server.run()
+        except OSError:
+            pass  # waitress's loop sees its sockets closed under it when the session ends
+
+    thread = threading.Thread(target=run, name="browser-live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Debian Chromium for the whole session."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("Playwright is not installed (pip install -e '.[test]')")
+    if not CHROMIUM.exists():
+        _missing(f"{CHROMIUM} is missing: `make test` installs Debian's chromium when run as root "
+                 "(apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS,
+                                              timeout=60_000)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def viewport(request: pytest.FixtureRequest) -> str:
+    """The name of the screen size the test runs at (desktop, tablet, tablet-landscape)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str, viewport: str) -> Iterator[Any]:
+    """A fresh page (own cookies) at ``viewport``, in Vietnamese and Vietnam's time, on the live server."""
+    context = browser.new_context(base_url=live_server, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
+                                  device_scale_factor=1, **VIEWPORTS[viewport])
+    # A page that hangs must fail the test, not the whole run.
+    context.set_default_timeout(10_000)
+    new_page = context.new_page()
+    yield new_page
+    context.close()
+
+
+@pytest.fixture
+def console_errors(page: Any) -> list[str]:
+    """Errors the page reports: console errors (CSP refusals, failed loads) and uncaught exceptions."""
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(f"console: {message.text} at {message.location}")
+            if message.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(f"exception: {exc}"))
+    return errors
+
+
+@pytest.fixture
+def screenshot(page: Any, viewport: str) -> Callable[[str], Path]:
+    """``screenshot(name)`` saves the window as docs/screenshots/NAME-VIEWPORT.png (the window's size)."""
+
+    def take(name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}-{viewport}.png"
+        image = page.screenshot(animations="disabled", caret="hide")
+        # Rewrite only a changed picture, so a test run leaves the committed ones alone.
+        if not path.exists() or path.read_bytes() != image:
+            path.write_bytes(image)
+        return path
+
+    return take

@@ -1,0 +1,35 @@
+"""The pages people open, in Chromium at desktop and tablet sizes: they render, in Vietnamese, cleanly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browsing import DEMO_MONTH, PENDING_SERIAL, horizontal_overflow
+
+PAGES = [
+    # (screenshot name, path, heading, Vietnamese text that must be visible)
+    ("units", "/", "Đơn vị", "Xã Tân Kỳ"),
+    ("summary", f"/units/17830/summary?month={DEMO_MONTH}", "Tổng hợp chấm công tháng 10/2026",
+     "từ 01/10/2026 đến 31/10/2026"),
+    ("devices", "/devices", "Máy chấm công", "Sảnh UBND (máy khuôn mặt)"),
+    ("pending", "/devices/pending", "Máy chấm công chờ duyệt", PENDING_SERIAL),
+]
+
+
+@pytest.mark.parametrize(("name", "path", "heading", "text"), PAGES, ids=[p[0] for p in PAGES])
+def test_page_renders_in_vietnamese_without_errors_or_overflow(
+        page: Any, console_errors: list[str], screenshot: Callable[[str], Path], viewport: str,
+        name: str, path: str, heading: str, text: str) -> None:
+    response = page.goto(path)
+    assert response is not None and response.status == 200, f"{path}: {response and response.status}"
+    assert page.get_by_role("heading", level=1).inner_text() == heading
+    assert page.get_by_text(text).first.is_visible(), f"{path}: {text!r} not visible"
+    # The stylesheet applied: the header's colour comes from app.css, not from the browser.
+    assert page.locator("header").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(139, 26, 26)"
+    overflow = horizontal_overflow(page)
+    assert overflow["excess"] <= 0, f"{path} at {viewport}: {overflow['excess']}px too wide: {overflow['wide']}"
+    screenshot(name)
+    assert console_errors == [], f"{path} at {viewport}"
