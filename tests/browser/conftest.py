@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,13 +63,12 @@ def live_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     get_engine(url).dispose()
 
 
-@pytest.fixture(scope="session")
-def live_server(live_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app behind waitress (as `attendance serve`) on a free 127.0.0.1 port; yields its base URL."""
-    instance = tmp_path_factory.mktemp("instance")
+@contextmanager
+def serving(database_url: str, instance: Path) -> Iterator[str]:
+    """Serve the app on ``database_url`` with waitress (as `attendance serve`) on a free port; yield its URL."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ATTENDANCE_INSTANCE", str(instance))  # no developer's config.py in the way
-        app = create_app({"DATABASE_URL": live_database, "SECRET_KEY": "browser-tests-" + "k" * 40})
+        app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "browser-tests-" + "k" * 40})
 
     @app.after_request
     def _policy(response: Any) -> Any:
@@ -84,15 +84,32 @@ def live_server(live_database: str, tmp_path_factory: pytest.TempPathFactory) ->
         try:
             server.run()
         except OSError:
-            pass  # waitress's loop sees its sockets closed under it when the session ends
+            pass  # waitress's loop sees its sockets closed under it when it is stopped
 
-    thread = threading.Thread(target=run, name="browser-live-server", daemon=True)
+    thread = threading.Thread(target=run, name=f"browser-live-server-{port}", daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.close()
         thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo data served for the whole session (tests must not change it: screenshots show it)."""
+    with serving(live_database, tmp_path_factory.mktemp("instance")) as url:
+        yield url
+
+
+@pytest.fixture
+def own_server(sqlite_url: str, tmp_path: Path) -> Iterator[str]:
+    """A server on this test's own empty database (``sqlite_url``), for tests that change data."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    with serving(sqlite_url, instance) as url:
+        yield url
+    get_engine(sqlite_url).dispose()
 
 
 @pytest.fixture(scope="session")
@@ -119,9 +136,15 @@ def viewport(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def page(browser: Any, live_server: str, viewport: str) -> Iterator[Any]:
-    """A fresh page (own cookies) at ``viewport``, in Vietnamese and Vietnam's time, on the live server."""
-    context = browser.new_context(base_url=live_server, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
+def base_url(live_server: str) -> str:
+    """Where the page's relative addresses go: the demo server (override in a module for another)."""
+    return live_server
+
+
+@pytest.fixture
+def page(browser: Any, base_url: str, viewport: str) -> Iterator[Any]:
+    """A fresh page (own cookies) at ``viewport``, in Vietnamese and Vietnam's time, on ``base_url``."""
+    context = browser.new_context(base_url=base_url, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
                                   device_scale_factor=1, **VIEWPORTS[viewport])
     # A page that hangs must fail the test, not the whole run.
     context.set_default_timeout(10_000)

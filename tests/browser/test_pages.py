@@ -33,3 +33,19 @@ def test_page_renders_in_vietnamese_without_errors_or_overflow(
     assert overflow["excess"] <= 0, f"{path} at {viewport}: {overflow['excess']}px too wide: {overflow['wide']}"
     screenshot(name)
     assert console_errors == [], f"{path} at {viewport}"
+
+
+def test_from_the_unit_tree_to_a_month_summary_and_another_month(page: Any, console_errors: list[str]) -> None:
+    page.goto("/")
+    page.get_by_role("row").filter(has=page.get_by_role("cell", name="Xã Tân Kỳ", exact=True)).get_by_role(
+        "link", name="Xem tổng hợp").click()
+    page.wait_for_url(f"**/units/17830/summary?month={DEMO_MONTH}")
+    assert page.get_by_role("cell", name="Nguyễn Văn An").is_visible()
+
+    page.get_by_label("Tháng").fill("2026-09")
+    page.get_by_role("button", name="Xem").click()
+    page.wait_for_url("**/units/17830/summary?month=2026-09")
+    assert page.get_by_role("heading", level=1).inner_text() == "Tổng hợp chấm công tháng 09/2026"
+    # No punch in September: the page says so rather than showing everyone absent silently.
+    assert page.get_by_role("alert").is_visible()
+    assert console_errors == []
