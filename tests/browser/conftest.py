@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsing import (
+
+from attendance import create_app
+from attendance.db import get_engine, transaction
+from attendance.demo import load_demo
+from attendance.migrate import upgrade
+from attendance.terminals import note_unknown_terminal
+from attendance.web.server import bound_port, make_server
+
+from .browsing import (
     CHROMIUM,
     CONTENT_SECURITY_POLICY,
     LAUNCH_ARGS,
@@ -23,13 +31,6 @@ from browsing import (
     SCREENSHOTS,
     VIEWPORTS,
 )
-
-from attendance import create_app
-from attendance.db import get_engine, transaction
-from attendance.demo import load_demo
-from attendance.migrate import upgrade
-from attendance.terminals import note_unknown_terminal
-from attendance.web.server import bound_port, make_server
 
 HERE = Path(__file__).resolve().parent
 IN_CI = os.environ.get("CI") == "true"

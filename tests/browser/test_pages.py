@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsing import DEMO_MONTH, PENDING_SERIAL, horizontal_overflow
+
+from .browsing import DEMO_MONTH, PENDING_SERIAL, horizontal_overflow
 
 PAGES = [
     # (screenshot name, path, heading, Vietnamese text that must be visible)
