@@ -35,11 +35,6 @@ DEMO_MONTH = "2026-10"
 PENDING_SERIAL = "CQZ7243560123"
 PENDING_SEEN = dt.datetime(2026, 10, 30, 7, 42, 5)
 
-#: The policy the pages must live with (no inline style or script); the app's own wins if it sends one.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
-                           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-
-
 def horizontal_overflow(page: Any) -> dict[str, Any]:
     """How far the document is wider than the window, and the widest elements sticking out."""
     return page.evaluate("""() => {

@@ -23,9 +23,12 @@ PAGES = [
 @pytest.mark.parametrize(("name", "path", "heading", "text"), PAGES, ids=[p[0] for p in PAGES])
 def test_page_renders_in_vietnamese_without_errors_or_overflow(
         page: Any, console_errors: list[str], screenshot: Callable[[str], Path], viewport: str,
-        name: str, path: str, heading: str, text: str) -> None:
+        signed_in: Callable[..., str], name: str, path: str, heading: str, text: str) -> None:
+    signed_in(page, "admin")
     response = page.goto(path)
     assert response is not None and response.status == 200, f"{path}: {response and response.status}"
+    # The console check below then also catches anything the policy refuses (inline style or script).
+    assert "style-src 'self'" in response.headers["content-security-policy"]
     assert page.get_by_role("heading", level=1).inner_text() == heading
     assert page.get_by_text(text).first.is_visible(), f"{path}: {text!r} not visible"
     # The stylesheet applied: the header's colour comes from app.css, not from the browser.
@@ -36,8 +39,9 @@ def test_page_renders_in_vietnamese_without_errors_or_overflow(
     assert console_errors == [], f"{path} at {viewport}"
 
 
-def test_from_the_unit_tree_to_a_month_summary_and_another_month(page: Any, console_errors: list[str]) -> None:
-    page.goto("/")
+def test_from_the_unit_tree_to_a_month_summary_and_another_month(page: Any, console_errors: list[str],
+                                                                  signed_in: Callable[..., str]) -> None:
+    signed_in(page, "viewer", ("17830",))  # reading needs no more than the viewer's role
     page.get_by_role("row").filter(has=page.get_by_role("cell", name="Xã Tân Kỳ", exact=True)).get_by_role(
         "link", name="Xem tổng hợp").click()
     page.wait_for_url(f"**/units/17830/summary?month={DEMO_MONTH}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,12 +15,14 @@ from attendance.bundle import validate_bundle
 from attendance.db import transaction
 from attendance.org import load_bundle
 
+from .conftest import LiveServer
+
 UNITS = {"units": [{"code": "H1", "name": "Huyện Thử", "kind": "district"},
                    {"code": "X1", "name": "Xã Một", "kind": "commune", "parent": "H1"}]}
 
 
 @pytest.fixture
-def base_url(own_server: str) -> str:
+def server(own_server: LiveServer) -> LiveServer:
     """These tests change data: their pages go to a server of their own."""
     return own_server
 
@@ -34,10 +37,12 @@ def call_in(server: str, serial: str) -> int:
 
 
 def test_an_unknown_terminal_is_approved_into_a_unit_then_answered(
-        page: Any, console_errors: list[str], own_server: str, sqlite_url: str) -> None:
+        page: Any, console_errors: list[str], server: LiveServer, sqlite_url: str,
+        signed_in: Callable[..., str]) -> None:
     with transaction(sqlite_url) as session:
         load_bundle(session, validate_bundle(UNITS))
-    assert call_in(own_server, "NEWSN0001") == 401  # unknown: refused and listed for approval
+    assert call_in(server.url, "NEWSN0001") == 401  # unknown: refused and listed for approval
+    signed_in(page, "admin")
 
     page.goto("/devices/pending")
     assert page.get_by_text("Đang chờ duyệt: 1 máy.").is_visible()
@@ -57,19 +62,21 @@ def test_an_unknown_terminal_is_approved_into_a_unit_then_answered(
         unit = session.scalar(select(m.Unit.code).join(m.Device, m.Device.unit_id == m.Unit.id)
                               .where(m.Device.code == "TK-09"))
         assert unit == "X1"
-    assert call_in(own_server, "NEWSN0001") == 200  # now a known terminal
+    assert call_in(server.url, "NEWSN0001") == 200  # now a known terminal
     page.get_by_role("link", name="Máy chấm công", exact=True).click()
     assert page.get_by_text("TK-09").is_visible()
     assert console_errors == []
 
 
-def test_refusing_a_terminal_keeps_it_listed_as_refused(page: Any, console_errors: list[str], own_server: str) -> None:
-    assert call_in(own_server, "STRANGER7") == 401
+def test_refusing_a_terminal_keeps_it_listed_as_refused(page: Any, console_errors: list[str], server: LiveServer,
+                                                        signed_in: Callable[..., str]) -> None:
+    assert call_in(server.url, "STRANGER7") == 401
+    signed_in(page, "admin")
     page.goto("/devices/pending")
     page.get_by_role("button", name="Từ chối").click()
     page.wait_for_url("**/devices/pending")
     assert page.get_by_text("Đã từ chối máy STRANGER7.").is_visible()
     assert page.locator("td", has_text="Đã từ chối").is_visible()
     assert page.get_by_text("Đang chờ duyệt: 0 máy.").is_visible()
-    assert call_in(own_server, "STRANGER7") in (401, 403)  # still refused
+    assert call_in(server.url, "STRANGER7") in (401, 403)  # still refused
     assert console_errors == []
