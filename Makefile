@@ -1,7 +1,8 @@
 # Developer and CI entry points.  `make` alone just builds the virtualenv.
 #
 #   make run     init + demo data + dev server on http://127.0.0.1:$(PORT)
-#   make test    ruff + pytest, against SQLite and a throw-away PostgreSQL
+#   make test    ruff + pytest, against SQLite and a throw-away PostgreSQL, browser tests
+#                in Debian's Chromium (installed through apt-get when missing, as root)
 #   make bench   benchmarks (bench/run_all.py)
 #   make lint    ruff only
 #   make clean   stop the test PostgreSQL and delete .venv, instance/, .pgtest/
@@ -47,8 +48,10 @@ run: venv
 # starts instantly; stop it with `scripts/pg_test_server.sh stop` (or
 # `make clean`).  .ci/run stops it when CI is done.
 # Any non-zero exit fails the target, including pytest's 5 ("no tests collected").
+# Browser tests only: make test PYTEST_ARGS='-m browser' (or -m 'not browser' to leave them out).
 test: venv
 	@set -e; \
+	bash scripts/ensure_chromium.sh; \
 	url=$$($(PG) start); \
 	export ATTENDANCE_TEST_POSTGRES_URL="$$url"; \
 	echo "ATTENDANCE_TEST_POSTGRES_URL=$$url"; \
