@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from web_helpers import signed_in_client
 
 from attendance import create_app, terminals
 from attendance import models as m
@@ -75,7 +76,8 @@ def make_client(db_url: str, **config: object) -> FlaskClient:
 def client(db_url: str) -> Iterator[FlaskClient]:
     with transaction() as session:
         load_bundle(session, validate_bundle(json.loads(json.dumps(BUNDLE))))
-    yield make_client(db_url)
+    # Signed in as an administrator for the pages; terminals' /iclock calls ignore the session.
+    yield signed_in_client(create_app({"DATABASE_URL": db_url, "TESTING": True}))
 
 
 def upload(client: FlaskClient, body: str, stamp: str = "9876", serial: str = SERIAL, table: str = "ATTLOG"):
