@@ -1,7 +1,9 @@
 """import jobs: files uploaded through the pages, their progress and outcome
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0005, 0006
+
+Also joins the two lines of migrations that grew side by side (accounts 0005, excuses 0006).
 """
 
 import sqlalchemy as sa
@@ -9,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import sqlite
 
 revision = '0007'
-down_revision = '0005'
+down_revision = ('0005', '0006')
 branch_labels = None
 depends_on = None
 
