@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     from . import adms
     from .auth import init_auth
     from .errors import register_error_handlers
+    from .excuses import staff_excuses  # noqa: F401 - registers a person's excuse pages on bp
     from .imports import init_imports
 
     init_auth(app)
