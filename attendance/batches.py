@@ -102,6 +102,16 @@ def list_batches(session: Session, device_code: str | None = None, limit: int | 
     return [_info(batch, code, counts.get(batch.id, 0)) for batch, code in rows]
 
 
+def get_batch(session: Session, batch_id: int) -> BatchInfo:
+    """One batch by id (UnknownBatch when there is none)."""
+    row = session.execute(select(m.ImportBatch, m.Device.code).join(m.Device, m.Device.id == m.ImportBatch.device_id)
+                          .where(m.ImportBatch.id == batch_id)).first()
+    if row is None:
+        raise UnknownBatch(_("no import batch {id}", id=batch_id))
+    punches = session.scalar(select(func.count()).select_from(m.Punch).where(m.Punch.batch_id == batch_id)) or 0
+    return _info(row[0], row[1], int(punches))
+
+
 def _reason(reason: str | None) -> str:
     text = " ".join((reason or "").split())
     if not text:

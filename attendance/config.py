@@ -33,6 +33,10 @@ class DefaultConfig:
     DEFAULT_MONTH: str | None = None
     # Request bodies larger than this answer 413 before they are read (pages, later the API).
     MAX_CONTENT_LENGTH = 16 * MiB
+    # The upload of exported punch logs (/imports) only: a year of a busy terminal is ~35 MB.
+    IMPORT_MAX_CONTENT_LENGTH = 64 * MiB
+    # Where uploads wait for the import worker (None: the system's temporary folder).
+    IMPORT_UPLOAD_FOLDER: str | None = None
     # Push terminals (/iclock/...) send a few hundred punches per request; a body far
     # larger than any real upload is refused before it is read.
     ADMS_MAX_CONTENT_LENGTH = 8 * MiB

@@ -413,3 +413,28 @@ class SignInAttempt(Base):
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(SecondDateTime)
     succeeded: Mapped[bool] = mapped_column(default=False)
+
+
+class ImportJob(Base):
+    """A file uploaded through the pages, imported by a worker thread, with its progress.
+
+    In the database rather than in memory so that any application server can answer for
+    it; ``heartbeat_at`` tells a job still being worked on from one whose process died.
+    """
+
+    __tablename__ = "import_job"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))  # who uploaded it
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))  # as the browser named it (no folders)
+    format: Mapped[str] = mapped_column(String(40), default="auto")
+    profile: Mapped[str | None] = mapped_column(String(60))  # a saved profile's name
+    state: Mapped[str] = mapped_column(String(12), default="queued")  # queued | running | done | failed
+    done: Mapped[int] = mapped_column(BigInteger, default=0)  # bytes of the file read so far
+    total: Mapped[int] = mapped_column(BigInteger, default=0)  # bytes of the file
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(SecondDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(SecondDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(SecondDateTime)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(SecondDateTime)

@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from test_push import BODY, BUNDLE, SERIAL, punch_tuples
+from web_helpers import csrf_token, signed_in_client
 from werkzeug.serving import make_server as make_dev_server
 
 from attendance import create_app
@@ -192,7 +193,9 @@ def hold_write_lock(db_url: str) -> Any:
 
 
 def test_a_locked_database_answers_503_with_retry_after(loaded: str) -> None:
-    client = make_app(loaded, DATABASE_LOCK_TIMEOUT=0.3).test_client()
+    # Signed in (and the form's token taken) before the lock: the page's approval is what waits.
+    client = signed_in_client(make_app(loaded, DATABASE_LOCK_TIMEOUT=0.3))
+    token = csrf_token(client, "/")
     with transaction() as session:
         session.add(m.PendingTerminal(serial="WAITING1", first_seen=dt.datetime(2026, 10, 5),
                                       last_seen=dt.datetime(2026, 10, 5), remote_addr="", requests=1))
@@ -205,7 +208,7 @@ def test_a_locked_database_answers_503_with_retry_after(loaded: str) -> None:
         text = reply.get_data(as_text=True)
         assert text.strip() and text.count("\n") == 1  # one line saying why (the terminal resends anyway)
         # A page's form waiting for a lock gets the Vietnamese page, with Retry-After too.
-        page = client.post("/devices/pending/approve", data={"serial": "WAITING1", "device": "TK-NEW"})
+        page = client.post("/devices/pending/approve", data={"serial": "WAITING1", "device": "TK-NEW", "csrf_token": token})
         assert (page.status_code, page.mimetype, page.headers["Retry-After"]) == (503, "text/html", "30")
         assert "Hệ thống đang bận" in page.get_data(as_text=True)
     finally:
@@ -213,7 +216,7 @@ def test_a_locked_database_answers_503_with_retry_after(loaded: str) -> None:
         locker.close()
     assert upload(client).get_data(as_text=True) == "OK: 6"  # the terminal's resend goes through
     assert len(punch_tuples()) == 6 and count(m.ImportBatch) == 1
-    assert client.post("/devices/pending/approve", data={"serial": "WAITING1", "device": "TK-NEW"}).status_code == 303
+    assert client.post("/devices/pending/approve", data={"serial": "WAITING1", "device": "TK-NEW", "csrf_token": token}).status_code == 303
 
 
 # --------------------------------------------------------------------------- real servers
@@ -267,9 +270,9 @@ def _length(data: bytes) -> int:
 def test_real_servers_refuse_oversized_bodies_without_reading_them(server: tuple[str, int]) -> None:
     kind, port = server
     path = f"/iclock/cdata?SN={SERIAL}&table=ATTLOG&Stamp=1"
-    # 50 MB announced, not a byte sent: the answer comes anyway.
+    # 100 MB announced (more than any route accepts, uploads included), not a byte sent: the answer comes anyway.
     status, _ = exchange(port, f"POST {path} HTTP/1.1\nHost: t\nContent-Type: text/plain\n"
-                               f"Content-Length: {50 * 1024 * 1024}\nConnection: close\n")
+                               f"Content-Length: {100 * 1024 * 1024}\nConnection: close\n")
     assert status == 413
     # Over the terminals' limit but under the pages' one: the app refuses, in plain text.
     status, answer = exchange(port, f"POST {path} HTTP/1.1\nHost: t\nContent-Type: text/plain\n"

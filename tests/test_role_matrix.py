@@ -30,6 +30,8 @@ from attendance import accounts, create_app
 from attendance import models as m
 from attendance.bundle import validate_bundle
 from attendance.db import transaction
+from attendance.excuses import DocumentUpload, edit_excuse
+from attendance.import_jobs import create_job
 from attendance.ledger import import_file
 from attendance.org import load_bundle
 
@@ -69,12 +71,20 @@ class World:
                            "bad line\n", encoding="utf-8")
             with transaction() as session:
                 batches[device] = import_file(session, device, log).batch
+        ensure_user(app, "m-jobs", "admin")
+        with transaction() as session:
+            owner = accounts.account_by_id(session, session.scalar(select(m.User.id).where(m.User.username == "m-jobs")))
+            jobs = {device: create_job(session, owner, device, f"{device}.dat", 100) for device in ("TKM-1", "TKX-2")}
         with transaction() as session:
             excuses = dict(session.execute(select(m.Staff.code, m.Excuse.id).join(m.Staff, m.Staff.id == m.Excuse.staff_id)).all())
+            for excuse_id in excuses.values():  # each with a scan, so its download route answers
+                edit_excuse(session, excuse_id, actor="test",
+                            document=DocumentUpload("qd.pdf", "application/pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"))
         self.values: dict[str, tuple[str, str]] = {
             "unit": ("C1", "C2"), "staff": ("NVM1", "NVX2"), "device": ("TKM-1", "TKX-2"),
             "batch_id": (str(batches["TKM-1"]), str(batches["TKX-2"])),
             "excuse_id": (str(excuses["NVM1"]), str(excuses["NVX2"])),
+            "job_id": (str(jobs["TKM-1"]), str(jobs["TKX-2"])),
             "day": ("2026-10-05", "2026-10-05"), "date": ("2026-10-05", "2026-10-05"),
         }
         self.app = app
@@ -208,10 +218,14 @@ def test_a_viewer_changes_nothing_inside_its_scope(world: World) -> None:
         if "<" in url:
             continue
         for method in methods - {"GET"}:
+            # The form names records inside the scope, so that only the role can refuse it.
+            fields = {"device": "TKM-1", "staff": "NVM1", "unit": "C1", "user_id": "1", "reason": "thử",
+                      "kind": "annual_leave", "start": "2026-10-08T00:00:00", "end": "2026-10-09T00:00:00",
+                      "reference": "9/QĐ"}
             if rule.startswith("/api/"):
-                answer = client.open(url, method=method, headers=bearer, json={})
+                answer = client.open(url, method=method, headers=bearer, json=fields)
             else:
-                answer = client.open(url, method=method, data={"csrf_token": token})
+                answer = client.open(url, method=method, data={"csrf_token": token, **fields})
             assert answer.status_code == 403, (method, url, answer.status_code)
     assert counts() == before
 

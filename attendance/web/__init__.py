@@ -19,8 +19,11 @@ def init_app(app: Flask) -> None:
     from . import adms
     from .auth import init_auth
     from .errors import register_error_handlers
+    from .excuses import staff_excuses  # noqa: F401 - registers a person's excuse pages on bp
+    from .imports import init_imports
 
     init_auth(app)
+    init_imports(app)  # file uploads, import progress and results (routes on bp)
     app.extensions["csrf"].exempt(adms.bp)  # terminals cannot carry a CSRF token; serials identify them
     app.register_blueprint(bp)
     app.register_blueprint(adms.bp)  # /iclock/...: push (ADMS) terminals call these

@@ -15,7 +15,8 @@ def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: 
     # it must refuse itself anything larger than the largest body the app accepts: that 413
     # comes before a byte of the body is read.
     config = app.config
-    largest = max(int(config.get("MAX_CONTENT_LENGTH") or 0), int(config.get("ADMS_MAX_CONTENT_LENGTH") or 0))
+    largest = max(int(config.get(name) or 0)
+                  for name in ("MAX_CONTENT_LENGTH", "ADMS_MAX_CONTENT_LENGTH", "IMPORT_MAX_CONTENT_LENGTH"))
     return waitress.create_server(app, host=host, port=port, threads=threads, ident="attendance",
                                   max_request_body_size=largest + 1 if largest else 1 << 30)
 
