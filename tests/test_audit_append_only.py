@@ -58,7 +58,7 @@ def test_appending_still_works_and_the_downgrade_lifts_the_triggers(db_url: str)
     _one_row(db_url)
     _one_row(db_url)
     cfg = alembic_config(db_url)
-    command.downgrade(cfg, "0005")
+    command.downgrade(cfg, "0006")
     with get_engine(db_url).begin() as conn:
         assert conn.execute(text("DELETE FROM audit_log")).rowcount == 2
     upgrade(db_url)

@@ -1,7 +1,7 @@
 """the audit log is append-only in the database too
 
-Revision ID: 0006_audit_append_only
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 
 Triggers refuse every UPDATE and DELETE of ``audit_log`` rows (and, on PostgreSQL, TRUNCATE),
 whoever sends them: the application never changes a row it wrote, so only a mistake or a
@@ -10,8 +10,8 @@ tampering attempt is stopped. Dropping the triggers takes a migration, which lea
 
 from alembic import op
 
-revision = '0006_audit_append_only'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
