@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import models as m
@@ -131,11 +131,11 @@ def device_detail(session: Session, device_code: str) -> DeviceDetail:
     offsets = [(o.valid_from, o.seconds) for o in session.scalars(
         select(m.DeviceClockOffset).where(m.DeviceClockOffset.device_id == device.id)
         .order_by(m.DeviceClockOffset.valid_from))]
-    enrolled = len(session.scalars(select(m.Enrollment.id).where(m.Enrollment.device_id == device.id)).all())
+    enrolled = session.scalar(select(func.count()).select_from(m.Enrollment).where(m.Enrollment.device_id == device.id))
     settings = {k: v for k, v in (device.settings or {}).items() if k not in SECRET_SETTINGS}
     return DeviceDetail(device.code, device.name, device.kind, unit.code if unit else None, unit.name if unit else None,
                         device.serial, settings, health, pulls,
-                        list(reversed(list_batches(session, device.code, limit=BATCH_HISTORY))), offsets, enrolled)
+                        list(reversed(list_batches(session, device.code, limit=BATCH_HISTORY))), offsets, int(enrolled or 0))
 
 
 @dataclass(frozen=True)

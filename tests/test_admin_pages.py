@@ -98,7 +98,10 @@ def test_quick_enrol_from_the_waiting_list_is_audited_and_scoped(app: Flask) -> 
     for outside in ({"device": "TK-2", "user_id": "555"}, {"staff": "NV2"}):
         assert clerk.post("/staff", data={**form, **outside}).status_code == 404
     viewer = signed_in_client(app, "viewer", "viewer", ["C1"])
-    assert viewer.post("/staff", data={**form, "csrf_token": csrf_token(viewer, "/")}).status_code == 403
+    viewer_token = csrf_token(viewer, "/")
+    assert viewer.post("/staff", data={**form, "csrf_token": viewer_token}).status_code == 403
+    # A terminal outside the scope is not there at all, whatever the role.
+    assert viewer.post("/staff", data={**form, "device": "TK-2", "csrf_token": viewer_token}).status_code == 404
     assert clerk.post("/staff", data={**form, "staff": " "}).status_code == 400
     done = clerk.post("/staff", data=form)
     assert done.status_code == 303 and done.headers["Location"].endswith("/staff")

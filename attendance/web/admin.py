@@ -101,12 +101,13 @@ def staff_list() -> str:
 def quick_enrol() -> Response:
     """Give a waiting device user id to a person (form: device, user_id, staff, transfer)."""
     account = current_account()
-    require_permission(account, Permission.MANAGE_ENROLLMENTS)
     session = get_session()
     device, user_id = _form("device", _("terminal"), 40), _form("user_id", _("device user id"), 32)
     staff = _form("staff", _("staff code"), 40)
+    # Outside the scope first (404, as for what does not exist), then the role (403).
     require_device(session, account, device)
     require_staff(session, account, staff)
+    require_permission(account, Permission.MANAGE_ENROLLMENTS)
     _enrol(device, user_id, staff)
     return redirect(url_for(".staff_list"), 303)
 
@@ -142,10 +143,10 @@ def change_enrollment(code: str) -> Response:
     session = get_session()
     account = current_account()
     require_staff(session, account, code)
-    require_permission(account, Permission.MANAGE_ENROLLMENTS)
     action = request.form.get("action")
     device, user_id = _form("device", _("terminal"), 40), _form("user_id", _("device user id"), 32)
     require_device(session, account, device)
+    require_permission(account, Permission.MANAGE_ENROLLMENTS)
     if action == "enrol":
         _enrol(device, user_id, code)
     elif action == "unenrol":
