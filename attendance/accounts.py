@@ -54,7 +54,9 @@ class Permission(StrEnum):
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.TEAM_LEAD: frozenset({Permission.REVIEW_SPOT_CHECKS, Permission.BUILD_REPORTS, Permission.READ_AUDIT}),
+    # The audit log is the whole service's trail (other units' names and values in it): only
+    # administrators read it, so a team lead scoped to one district sees nothing of another.
+    Role.TEAM_LEAD: frozenset({Permission.REVIEW_SPOT_CHECKS, Permission.BUILD_REPORTS}),
     Role.INSPECTOR: frozenset({Permission.EDIT_SPOT_CHECKS}),
     Role.UNIT_HEAD: frozenset({Permission.MANAGE_EXCUSES}),
     Role.CLERK: frozenset({Permission.IMPORT, Permission.MANAGE_ENROLLMENTS, Permission.MANAGE_EXCUSES}),

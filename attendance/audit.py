@@ -60,7 +60,7 @@ class AuditEntry:
     entity: str
     key: str
     changes: dict[str, Any]
-    origin: str | None = None  # the client address, "cli"... (None on rows older than the column)
+    origin: str | None = None  # the client address or "cli" (None on rows older than 0005)
 
 
 @dataclass(frozen=True)
@@ -117,5 +117,6 @@ def search_audit(session: Session, *, entity: str | None = None, actor: str | No
     total = session.scalar(select(func.count()).select_from(m.AuditLog).where(*conditions)) or 0
     rows = session.scalars(select(m.AuditLog).where(*conditions).order_by(m.AuditLog.at.desc(), m.AuditLog.id.desc())
                            .offset((page - 1) * per_page).limit(per_page))
-    entries = [AuditEntry(r.id, r.at, r.actor, r.action, r.entity, r.entity_key, dict(r.changes or {}), r.origin) for r in rows]
+    entries = [AuditEntry(r.id, r.at, r.actor, r.action, r.entity, r.entity_key, dict(r.changes or {}),
+                          r.origin) for r in rows]
     return AuditPage(entries, int(total), page, per_page)

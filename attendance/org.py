@@ -349,9 +349,11 @@ class _Loader:
                          {"staff_id": person.id, "kind": r["kind"], "start": r["start"], "end": r["end"],
                           "reference": r.get("reference", "")})
         # The bundle's excuse list is authoritative: an excuse no longer listed is withdrawn.
+        codes = {p.id: p.code for p in self.staff.values()}
         for key, obj in existing.items():
             if key not in listed:
-                self._delete("excuse", obj, f"{key[0]}:{key[1]}:{key[2]:%Y-%m-%dT%H:%M}",
+                # Keyed by the person's code, as when it was created: a database id means nothing to a reader.
+                self._delete("excuse", obj, f"{codes.get(key[0], key[0])}:{key[1]}:{key[2]:%Y-%m-%dT%H:%M}",
                              {"start": key[2], "end": key[3], "reference": obj.reference})
 
 

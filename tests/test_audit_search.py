@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import update
 
 from attendance import models as m
-from attendance.audit import record_change, search_audit
+from attendance.audit import search_audit
 from attendance.db import transaction
 from attendance.errors import InvalidInput
 
@@ -25,13 +24,10 @@ ROWS = [  # (day of October 2026, actor, action, entity, key)
 @pytest.fixture
 def logged(db_url: str) -> str:
     with transaction() as session:
+        # Written dated as if over the month: the log is append-only, so no row can be backdated later.
         for day, actor, action, entity, key in ROWS:
-            record_change(session, actor, action, entity, key, {"day": day})
-        session.flush()
-        # record_change stamps now; the rows are dated as if written over the month.
-        for row_id, (day, *_rest) in enumerate(ROWS, start=1):
-            session.execute(update(m.AuditLog).where(m.AuditLog.id == row_id)
-                            .values(at=dt.datetime(2026, 10, day, 8, 0)))
+            session.add(m.AuditLog(at=dt.datetime(2026, 10, day, 8, 0), actor=actor, action=action, entity=entity,
+                                   entity_key=key, changes={"day": day}))
     return db_url
 
 

@@ -111,7 +111,9 @@ def devices() -> str:
     session = get_session()
     scope = scope_unit_codes(session, current_account())
     rows = [r for r in device_health(session) if in_scope(scope, r.unit)]
-    return render_template("devices.html", rows=rows, texts=PROBLEM_TEXT)
+    from ..i18n import current_language
+
+    return render_template("devices.html", rows=rows, texts=PROBLEM_TEXT, lang_index=int(current_language() == "en"))
 
 
 @bp.route("/devices/pending")
