@@ -50,7 +50,8 @@ class DayPresence:
     date: dt.date
     working: int  # people with a working day on that date
     present: list[Arrival]  # people with at least one punch that day (also on a day off), name order
-    missing: list[tuple[str, str]]  # (staff code, name) of people with a working day and no punch
+    missing: list[tuple[str, str]]  # (staff code, name) of people with a working day, no punch, no excuse
+    excused: list[tuple[str, str]]  # (staff code, name) of people without a punch whose every session is excused
 
 
 @dataclass(frozen=True)
@@ -83,12 +84,17 @@ def presence_on(session: Session, unit_code: str, day: dt.date) -> DayPresence:
         first_punch.setdefault(staff_id, minute.time())
     sessions = ev.sessions.sort_values(["staff_id", "session_no"])
     late: dict[int, int] = {}
-    for staff_id, is_late, minutes in zip(sessions["staff_id"].tolist(), sessions["late"].tolist(),
-                                          sessions["late_minutes"].tolist(), strict=True):
+    not_excused: set[int] = set()
+    for staff_id, is_late, minutes, excused in zip(sessions["staff_id"].tolist(), sessions["late"].tolist(),
+                                                   sessions["late_minutes"].tolist(), sessions["excused"].tolist(),
+                                                   strict=True):
         if is_late:
             late[staff_id] = late.get(staff_id, 0) + int(minutes)
+        if not excused:
+            not_excused.add(staff_id)
     present: list[Arrival] = []
     missing: list[tuple[str, str]] = []
+    excused: list[tuple[str, str]] = []
     working = 0
     for staff_id, is_working, has_punch in zip(days["staff_id"].tolist(), days["working"].tolist(),
                                                days["has_punch"].tolist(), strict=True):
@@ -98,10 +104,12 @@ def presence_on(session: Session, unit_code: str, day: dt.date) -> DayPresence:
             present.append(Arrival(code, name, str(people.at[staff_id, "unit_code"]), first_punch[staff_id],
                                    late.get(staff_id, 0)))
         elif is_working:
-            missing.append((code, name))
+            # On leave or a business trip for the whole day: expected away, not "not in yet".
+            (missing if staff_id in not_excused else excused).append((code, name))
     present.sort(key=lambda a: (name_sort_key(a.name), a.staff_code))
     missing.sort(key=lambda p: (name_sort_key(p[1]), p[0]))
-    return DayPresence(day, working, present, missing)
+    excused.sort(key=lambda p: (name_sort_key(p[1]), p[0]))
+    return DayPresence(day, working, present, missing, excused)
 
 
 def latest_punch_day(session: Session, unit_code: str) -> dt.date | None:

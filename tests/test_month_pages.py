@@ -21,6 +21,7 @@ from web_helpers import signed_in_client
 from attendance import api, create_app, month_views
 from attendance.bundle import validate_bundle
 from attendance.cli import main
+from attendance.dashboard import latest_punch_day, presence_on, terminals_needing_attention
 from attendance.db import transaction
 from attendance.demo import load_demo
 from attendance.engine import SUMMARY_FIELDS
@@ -250,3 +251,21 @@ def test_month_grid_of_100_people_is_one_evaluation_and_fast(sqlite_url: str, tm
     assert answer.status_code == 200 and len(grid_rows(answer.get_data(as_text=True))) == 100
     assert calls == [(dt.date(2026, 10, 1), dt.date(2026, 10, 31))]  # the whole unit-month in one go
     assert spent_cpu < 1.0, f"{spent_cpu:.2f} s of CPU ({spent:.2f} s on the clock) for 100 people x 31 days"
+
+
+def test_presence_on_a_day_and_the_latest_punch_day(two_communes: str) -> None:
+    with transaction() as session:
+        monday = presence_on(session, "H", dt.date(2026, 10, 5))
+        tuesday = presence_on(session, "H", dt.date(2026, 10, 6))
+        sunday = presence_on(session, "C1", dt.date(2026, 10, 4))
+        latest, nothing = latest_punch_day(session, "C2"), presence_on(session, "C2", dt.date(2026, 11, 2))
+        attention = terminals_needing_attention(session, "C1", now=dt.datetime(2026, 10, 20, 12))
+    # Both came at 07:20 on Monday: 20 minutes after 07:00 (the grace only decides whether it counts).
+    assert monday.working == 2 and [(a.staff_code, a.first_punch, a.late_minutes) for a in monday.present] == [
+        ("A1", dt.time(7, 20), 20), ("B1", dt.time(7, 20), 20)]
+    assert not monday.missing and not monday.excused
+    # Tuesday: A1 on sick leave (expected away), B1 simply not in.
+    assert tuesday.present == [] and tuesday.excused == [("A1", "Trần Văn Bình")] and tuesday.missing == [("B1", "Lê Thị Cúc")]
+    assert sunday.working == 0 and sunday.present == [] and sunday.missing == []
+    assert latest == dt.date(2026, 10, 5) and nothing.missing == [("B1", "Lê Thị Cúc")]
+    assert [t.device for t in attention] == ["D1"] and "no_punches" in attention[0].problems  # D2 is C2's
