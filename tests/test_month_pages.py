@@ -78,13 +78,13 @@ def test_unit_month_grid_equals_the_cli_and_the_person_calendar(demo: FlaskClien
         own = month_views.person_month(session, "NV001", MONTH)
     assert [code for code, _day, _link, _letter in rows["NV001"][0]] == [d.code for d in own.days]
     assert 'class="daynum off"' in text and "T7" in text and "CN" in text  # weekends marked, Vietnamese weekdays
-    assert "Chấm công tháng 10/2026" in text and 'id="no-punches"' not in text
+    assert "Tổng hợp chấm công tháng 10/2026" in text and 'id="no-punches"' not in text
     for letter, word in (("V", "Vắng cả ngày, không có lý do"), ("M", "Đi muộn"), ("S", "Về sớm")):
         assert re.search(rf'<span class="day day-\w+">{letter}</span> {word}</li>', text), letter
     # Month picker, and the former summary address leads here.
     assert "month=2026-09" in text and "month=2026-11" in text
-    moved = demo.get(f"/units/17830/summary?month={MONTH}")
-    assert moved.status_code == 302 and moved.headers["Location"].endswith(f"/units/17830/month?month={MONTH}")
+    former = demo.get(f"/units/17830/summary?month={MONTH}")
+    assert former.status_code == 200 and grid_rows(former.get_data(as_text=True)) == rows
     assert demo.get("/units/17830/month?month=2026-13").status_code == 400
 
 

@@ -11,7 +11,7 @@ import io
 import re
 from typing import TYPE_CHECKING
 
-from flask import Response, redirect, render_template, request, url_for
+from flask import Response, render_template, request
 from sqlalchemy import select
 
 from .. import api
@@ -115,13 +115,6 @@ def unit_dashboard(code: str) -> str:
     )
 
 
-@bp.route("/units/<code>/summary")
-def unit_summary(code: str) -> Response:
-    """The former summary page: now the unit's month (same month)."""
-    _unit(code)
-    return redirect(url_for(".unit_month", code=code, month=_month()), 302)
-
-
 @bp.route("/units/<code>/month")
 def unit_month(code: str) -> str:
     """Tháng của đơn vị: people x days, a coloured letter per day, the summary's totals per person."""
@@ -137,6 +130,10 @@ def unit_month(code: str) -> str:
         weekdays=[_weekdays()[d.weekday()] for d in grid.days],
         off_days=_off_days(grid.day_counts),
     )
+
+
+# The former summary address shows the same page, under its old endpoint name too.
+bp.add_url_rule("/units/<code>/summary", endpoint="unit_summary", view_func=unit_month)
 
 
 def _off_days(day_counts: tuple[dict[str, int], ...]) -> list[bool]:
