@@ -91,7 +91,7 @@ def test_unit_month_grid_equals_the_cli_and_the_person_calendar(demo: FlaskClien
 def test_downloads_equal_the_cli(demo: FlaskClient, tmp_path: Path) -> None:
     answer = demo.get(f"/units/17830/month.csv?month={MONTH}")
     assert answer.status_code == 200 and answer.mimetype == "text/csv"
-    assert "attachment" in answer.headers["Content-Disposition"]
+    assert answer.headers["Content-Disposition"] == 'attachment; filename="tong-hop-17830-2026-10.csv"'
     body = answer.get_data()
     assert body.startswith("\ufeff".encode())  # Excel reads the Vietnamese headings right
     assert body.decode("utf-8") == cli("summary", "--month", MONTH, "--unit", "17830", "--format", "csv")

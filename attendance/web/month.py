@@ -148,7 +148,9 @@ def _download(code: str, suffix: str) -> tuple[str, pd.DataFrame, str]:
     _unit(code)
     month = _month()
     table = monthly_summary(get_session(), month, code)
-    return month, table, f"tong-hop-{code}-{month}.{suffix}"
+    # Unit codes come from set-up files: only safe characters go into the header's file name.
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", code)[:60]
+    return month, table, f"tong-hop-{safe}-{month}.{suffix}"
 
 
 @bp.route("/units/<code>/month.csv")
