@@ -34,7 +34,7 @@ from attendance.synth import generate_district
 MONTH = "2026-10"
 ROW = re.compile(r'<tr id="staff-([^"]+)">(.*?)</tr>', re.S)
 TOTAL = re.compile(r'data-field="(\w+)">(\d+)<')
-CELL = re.compile(r'<td class="day day-(\w+)[^"]*" title="(\d\d)/\d\d/\d{4}: [^"]*">(?:<a href="([^"]+)">([^<]*)</a>)?</td>')
+CELL = re.compile(r'<td class="cell day-(\w+)[^"]*" title="(\d\d)/\d\d/\d{4}: [^"]*">(?:<a href="([^"]+)">([^<]*)</a>)?</td>')
 
 
 def cli(*args: str) -> str:
