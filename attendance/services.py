@@ -8,7 +8,7 @@ import datetime as dt
 import io
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 from sqlalchemy import and_, select
@@ -157,8 +157,8 @@ def summary_csv(table: pd.DataFrame, headings: dict[str, str] | None = None) -> 
     return table_csv(list(table.columns), table.itertuples(index=False, name=None), headings)
 
 
-def summary_xlsx(table: pd.DataFrame, month: str, path: str) -> None:
-    """An Excel sheet with Vietnamese headings and a frozen header row."""
+def summary_xlsx(table: pd.DataFrame, month: str, path: str | IO[bytes]) -> None:
+    """An Excel sheet with Vietnamese headings and a frozen header row (to a path or a binary file)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 

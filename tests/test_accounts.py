@@ -171,7 +171,7 @@ def test_scope_hides_other_units_and_roles_limit_actions(app: Flask) -> None:
     head = signed_in_client(app, "truong", "unit_head", ["C1"])
     home = head.get("/").get_data(as_text=True)
     assert "Xã Một" in home and "UBND xã Một" in home and "Xã Hai" not in home and "Tỉnh Thử" not in home
-    assert head.get("/units/C1").status_code == 200 and head.get("/units/C1-UB/summary").status_code == 200
+    assert head.get("/units/C1").status_code == 200 and head.get("/units/C1-UB/month").status_code == 200
     # Another unit answers exactly like a unit that does not exist.
     other, missing = head.get("/units/C2"), head.get("/units/C9")
     assert other.status_code == missing.status_code == 404

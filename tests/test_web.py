@@ -1,4 +1,4 @@
-"""The minimal web pages: unit tree and a unit's monthly summary."""
+"""The minimal web pages: unit tree and a unit's month."""
 
 from __future__ import annotations
 
@@ -37,13 +37,15 @@ def test_units_and_summary_pages(db_url: str, tmp_path: Path) -> None:
     assert "Tổng hợp tháng 10/2026" in page and "<td>Huyện</td>" in page
     assert '<td class="num">6</td>' in page  # the district counts the people of its communes
 
+    # The former summary address shows the unit's month (people x days with the summary's totals).
     page = client.get("/units/17830/summary?month=2026-10").get_data(as_text=True)
     assert "Tổng hợp chấm công tháng 10/2026" in page
-    assert "từ 01/10/2026 đến 31/10/2026" in page
+    assert "Từ 01/10/2026 đến 31/10/2026" in page
     for code, want in district.expected.items():
         if code.startswith("NV001"):
-            assert f"<td class=\"\">{code}</td>" in page
-            assert f">{want['working_days']}</td>" in page
+            row = re.search(rf'<tr id="staff-{code}">(.*?)</tr>', page, re.S)
+            assert row, code
+            assert f'data-field="working_days">{want["working_days"]}<' in row.group(1)
     assert "NV002001" not in page  # another commune
 
     assert client.get("/units/404/summary").status_code == 404

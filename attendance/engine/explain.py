@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from .evaluate import DAY_MIN, day_number
-from .types import EngineInput, Evaluation
+from .types import EXCUSE_KINDS, EngineInput, Evaluation
 
 DAY_TEXT = {
     "weekday": ("Ngày làm việc theo lịch tuần", "Working weekday of the schedule"),
@@ -166,8 +166,10 @@ def _explain_session(s: pd.Series, excuses: dict[int | None, Any]) -> dict[str, 
     checkin, checkout = _clock(s["checkin"]), _clock(s["checkout"])
     used = [excuses[i] for i in s["excuse_ids"] if i in excuses]
     for x in used:
-        vi.append(f"Lý do vắng được chấp nhận: {x.kind} {x.start:%d/%m/%Y %H:%M} – {x.end:%d/%m/%Y %H:%M} ({x.reference})")
-        en.append(f"Excuse: {x.kind} {x.start:%Y-%m-%d %H:%M} – {x.end:%Y-%m-%d %H:%M} ({x.reference})")
+        # The kind in words: a Vietnamese reader must not meet a code such as "annual_leave".
+        kind_vi, kind_en = EXCUSE_KINDS.get(x.kind, (x.kind, x.kind))
+        vi.append(f"Lý do vắng được chấp nhận: {kind_vi} {x.start:%d/%m/%Y %H:%M} – {x.end:%d/%m/%Y %H:%M} ({x.reference})")
+        en.append(f"Excuse: {kind_en} {x.start:%Y-%m-%d %H:%M} – {x.end:%Y-%m-%d %H:%M} ({x.reference})")
     if s["excused"]:
         verdicts.append("excused")
         vi.append("Cả ca được miễn (lý do bao trùm toàn bộ ca): không tính vi phạm.")

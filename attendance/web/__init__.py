@@ -17,6 +17,7 @@ __all__ = ["bp", "get_session", "init_app"]
 def init_app(app: Flask) -> None:
     """Register the blueprints, the per-request session's teardown and the error answers."""
     from . import admin, adms  # noqa: F401 - importing admin registers its pages on bp
+    from . import month as _month_pages  # noqa: F401  (registers the unit and person month pages on bp)
     from .auth import init_auth
     from .errors import register_error_handlers
     from .excuses import staff_excuses  # noqa: F401 - registers a person's excuse pages on bp

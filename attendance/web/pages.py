@@ -13,12 +13,12 @@ from devices.parsers import DEFAULT_PLAUSIBLE_YEARS
 
 from .. import models as m
 from .. import terminals
-from ..accounts import Permission, in_scope, require_permission, require_unit, scope_unit_codes
+from ..accounts import Permission, in_scope, require_permission, scope_unit_codes
 from ..api import UnitInfo, unit_tree
-from ..errors import InvalidInput, UnknownUnit
+from ..errors import InvalidInput
 from ..i18n import _
 from ..loader import check_period
-from ..services import SUMMARY_HEADINGS_VI, monthly_summary, no_punches_warning, parse_month
+from ..services import parse_month
 from .auth import actor, current_account
 from .session import get_session
 
@@ -80,27 +80,6 @@ def units() -> str:
     month = _month()
     return render_template("units.html", units=[(u.depth, u) for u in tree], totals=totals, month=month,
                            month_label=f"{month[5:]}/{month[:4]}", kinds=UNIT_KINDS_VI)
-
-
-@bp.route("/units/<code>")
-@bp.route("/units/<code>/summary")
-def unit_summary(code: str) -> str:
-    """Tổng hợp tháng: the monthly summary of one unit and the units under it."""
-    session = get_session()
-    require_unit(session, current_account(), code)  # outside the scope: 404, like a unit that does not exist
-    month = _month()
-    unit = session.scalar(select(m.Unit).where(m.Unit.code == code))
-    if unit is None:
-        raise UnknownUnit(_("no unit {code!r}", code=code))
-    table = monthly_summary(session, month, code)
-    first, last = parse_month(month)
-    columns = [c for c in table.columns if c not in ("unit_name",)]
-    return render_template(
-        "summary.html", unit=unit, month=month, first=first, last=last, rows=table.to_dict(orient="records"),
-        columns=columns, headings=SUMMARY_HEADINGS_VI,
-        # Without a single punch everyone reads as absent: say so above the table.
-        warning=no_punches_warning(session, month, code),
-    )
 
 
 @bp.route("/devices")
