@@ -509,11 +509,13 @@ def import_file(
     progress: Callable[[int], None] | None = None,
     chunk_lines: int = 100_000,  # bounds memory: ~300 MB peak for any file size
     commit_rows: int | None = 100_000,
+    label: str | None = None,
 ) -> ImportResult:
     """Import one exported punch-log file as one batch, committed in parts (see ``ingest``).
 
     The caller commits the last part. An import that was interrupted (its batch left
-    unfinished) is completed by importing the same file again.
+    unfinished) is completed by importing the same file again. ``label`` names the file in
+    the batch (default: the path; an upload kept in a temporary file gives its own name).
     """
     path = Path(path)
     device = device_by_code(session, device_code)
@@ -528,10 +530,17 @@ def import_file(
         raise InvalidInput(f"{path}: cannot be read ({exc.strerror})") from exc
     with handle:
         return ingest(
-            session, device, source="file", raw=handle, chunks=punch_file.chunks(), label=str(path),
+            session, device, source="file", raw=handle, chunks=punch_file.chunks(), label=label or str(path),
             fmt=punch_file.info.format, encoding=punch_file.info.encoding, progress=progress,
             commit_rows=commit_rows, resume=True,
         )
+
+
+def import_report(results: list[ImportResult], failures: list[str]) -> dict[str, object]:
+    """What ``attendance import --json`` and ``POST /api/v1/imports`` answer: totals, batches, files."""
+    total: dict[str, object] = {k: sum(getattr(r, k) for r in results) for k in COUNTERS}
+    return {**total, "batch": results[-1].batch if results else None, "batches": [r.batch for r in results],
+            "files": [r.as_dict() for r in results], "failed": failures}
 
 
 def recompute_corrected_times(session: Session, device_id: int) -> None:
