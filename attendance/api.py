@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
@@ -19,6 +19,19 @@ from . import models as m
 from .batches import live_punch
 from .errors import InvalidInput, UnknownStaff, UnknownUnit
 from .i18n import _
+from .names import name_sort_key, sort_by_name
+
+if TYPE_CHECKING:
+    from .audit import AuditPage
+    from .enrollments import WaitingUserId
+    from .excuses import ExcuseRecord
+    from .month_views import MonthGrid, PersonMonth
+
+__all__ = [
+    "ExcuseInfo", "PunchInfo", "StaffInfo", "UnitInfo", "excuse_records", "excuses", "explain_day",
+    "month_has_punches", "monthly_summary", "name_sort_key", "person_month", "punches_around", "search_audit",
+    "sort_by_name", "staff_of_unit", "unit_month_grid", "unit_subtree", "unit_tree", "waiting_user_ids",
+]
 
 #: The longest span ``punches_around`` looks at: it answers "what happened near this moment".
 MAX_AROUND = dt.timedelta(days=31)
@@ -152,14 +165,18 @@ def staff_of_unit(session: Session, unit_code: str, on: dt.date) -> list[StaffIn
 
 
 def excuses(session: Session, staff_code: str, first: dt.date, last: dt.date) -> list[ExcuseInfo]:
-    """One person's excuses that overlap the days ``first`` to ``last`` (inclusive), by start."""
+    """One person's live excuses that overlap the days ``first`` to ``last`` (inclusive), by start.
+
+    Withdrawn excuses count for nothing and are left out (``excuses.list_excuses`` shows them).
+    """
     if last < first:
         raise InvalidInput(f"excuses: last day {last} is before first day {first}")
     staff_id = _staff_id(session, staff_code)
     low = dt.datetime.combine(first, dt.time())
     high = dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
     rows = session.scalars(select(m.Excuse).where(m.Excuse.staff_id == staff_id, m.Excuse.end > low,
-                                                  m.Excuse.start < high).order_by(m.Excuse.start, m.Excuse.id))
+                                                  m.Excuse.start < high, m.Excuse.withdrawn_at.is_(None))
+                          .order_by(m.Excuse.start, m.Excuse.id))
     return [ExcuseInfo(e.kind, e.start, e.end, e.reference) for e in rows]
 
 
@@ -211,3 +228,39 @@ def explain_day(session: Session, staff_code: str, day: dt.date) -> dict[str, An
     from . import services
 
     return services.explain(session, staff_code, day)
+
+
+def person_month(session: Session, staff_code: str, month: str) -> PersonMonth:
+    """One person's month calendar: each day's code and short reason, and the summary totals."""
+    from . import month_views
+
+    return month_views.person_month(session, staff_code, month)
+
+
+def unit_month_grid(session: Session, unit_code: str, month: str) -> MonthGrid:
+    """People (in Vietnamese name order) x days of a unit and the units under it, with totals."""
+    from . import month_views
+
+    return month_views.unit_month_grid(session, unit_code, month)
+
+
+def excuse_records(session: Session, staff_code: str, first: dt.date | None = None,
+                   last: dt.date | None = None) -> list[ExcuseRecord]:
+    """A person's excuses with their ids, documents and withdrawals (withdrawn ones included)."""
+    from . import excuses as use_cases
+
+    return use_cases.list_excuses(session, staff_code, first, last)
+
+
+def waiting_user_ids(session: Session, unit_code: str | None = None) -> list[WaitingUserId]:
+    """Device user ids with punches but no enrollment on the terminals of a unit (or all)."""
+    from . import enrollments
+
+    return enrollments.waiting_user_ids(session, unit_code)
+
+
+def search_audit(session: Session, **filters: Any) -> AuditPage:
+    """The audit log, newest first, filtered and paged (see ``audit.search_audit``)."""
+    from . import audit
+
+    return audit.search_audit(session, **filters)

@@ -161,9 +161,13 @@ def fetch_punches(session: Session, low: dt.datetime, high: dt.datetime) -> pd.D
 
 
 def fetch_excuses(session: Session, low: dt.datetime, high: dt.datetime) -> list[tuple]:
-    """(id, staff id, start, end, kind, reference) of excuses overlapping [low, high)."""
+    """(id, staff id, start, end, kind, reference) of live excuses overlapping [low, high).
+
+    Withdrawn excuses keep their rows for the record but count for nothing.
+    """
     sqlite = session.get_bind().dialect.name == "sqlite"
-    query = 'SELECT id, staff_id, start, "end", kind, reference FROM excuse WHERE "end" > :low AND start < :high'
+    query = ('SELECT id, staff_id, start, "end", kind, reference FROM excuse '
+             'WHERE "end" > :low AND start < :high AND withdrawn_at IS NULL')
     cursor = session.connection().connection.driver_connection.cursor()
     if sqlite:  # stored as text: parse with fromisoformat, much cheaper than a row processor
         cursor.execute(query, {"low": low.isoformat(sep=" "), "high": high.isoformat(sep=" ")})

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -157,17 +158,41 @@ class CalendarOverride(Base):
     reference: Mapped[str] = mapped_column(String(200), default="")
 
 
+class ExcuseDocument(Base):
+    """A scanned decision or certificate (PDF, JPEG, PNG), kept once per sha256."""
+
+    __tablename__ = "excuse_document"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(40))  # recognised from the bytes, not as declared
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# Only live excuses must be unique: a withdrawn one keeps its row (and its history) and the
+# same leave may be entered again afterwards.
+LIVE_EXCUSE = text("withdrawn_at IS NULL")
+
+
 class Excuse(Base):
-    """Leave, business trip, training...: the half-open local interval [start, end)."""
+    """Leave, business trip, training...: the half-open local interval [start, end).
+
+    A withdrawn excuse keeps its row (who withdrew it, when and why) but counts for nothing.
+    """
 
     __tablename__ = "excuse"
-    __table_args__ = (UniqueConstraint("staff_id", "kind", "start", "end"),)
+    __table_args__ = (Index("uq_excuse_live", "staff_id", "kind", "start", "end", unique=True,
+                            sqlite_where=LIVE_EXCUSE, postgresql_where=LIVE_EXCUSE),)
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     start: Mapped[dt.datetime] = mapped_column(SecondDateTime)
     end: Mapped[dt.datetime] = mapped_column(SecondDateTime)
     reference: Mapped[str] = mapped_column(String(200), default="")
+    document_sha256: Mapped[str | None] = mapped_column(ForeignKey("excuse_document.sha256"), index=True)
+    document_name: Mapped[str | None] = mapped_column(String(255))
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(SecondDateTime)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(100))
+    withdraw_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Setting(Base):

@@ -321,7 +321,9 @@ class _Loader:
     def load_excuses(self) -> None:
         if self.b.excuses is None:
             return
-        existing = {(x.staff_id, x.kind, x.start, x.end): x for x in self.s.scalars(select(m.Excuse))}
+        # Withdrawn excuses are history, not the bundle's business: left as they are.
+        existing = {(x.staff_id, x.kind, x.start, x.end): x
+                    for x in self.s.scalars(select(m.Excuse).where(m.Excuse.withdrawn_at.is_(None)))}
         listed = set()
         for r in self.b.excuses:
             person = self._ref(self.staff, r.get("staff"), "staff member", f"{r['_path']}.staff")

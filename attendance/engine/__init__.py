@@ -2,6 +2,7 @@
 
 from .evaluate import evaluate, summarize
 from .types import (
+    EXCUSE_KINDS,
     SUMMARY_FIELDS,
     Assignment,
     CalendarOverride,
@@ -13,6 +14,7 @@ from .types import (
 )
 
 __all__ = [
+    "EXCUSE_KINDS",
     "SUMMARY_FIELDS",
     "Assignment",
     "CalendarOverride",

@@ -27,6 +27,20 @@ SUMMARY_FIELDS = (
 )
 
 
+#: The kinds of excuse (rules.md §6) with their Vietnamese and English names. Every kind
+#: neutralises sessions the same way; the kind says why, for people and for reports.
+EXCUSE_KINDS: dict[str, tuple[str, str]] = {
+    "annual_leave": ("Nghỉ phép năm", "Annual leave"),
+    "sick_leave": ("Nghỉ ốm", "Sick leave"),
+    "maternity_leave": ("Nghỉ thai sản", "Maternity leave"),
+    "personal_leave": ("Nghỉ việc riêng", "Personal leave"),
+    "unpaid_leave": ("Nghỉ không hưởng lương", "Unpaid leave"),
+    "business_trip": ("Đi công tác", "Business trip"),
+    "training": ("Đi học, tập huấn", "Training"),
+    "approved_absence": ("Vắng mặt có phép", "Approved absence"),
+}
+
+
 @dataclass(frozen=True)
 class ScheduleVersion:
     """One effective-dated schedule (rules.md §2); times are minutes after local midnight."""
