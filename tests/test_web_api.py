@@ -297,3 +297,81 @@ def test_hostile_paths_and_queries_never_fail_the_server(client: FlaskClient, ro
     if answer.status_code != 200:
         error_of(answer, answer.status_code)
 
+
+
+# ------------------------------------------------------------------ excuses
+
+
+def test_excuses_listed_and_recorded_in_scope(client: FlaskClient) -> None:
+    head = token_for("head", "unit_head", ["17830"])
+    listed = client.get("/api/v1/excuses?staff=NV001", headers=head)
+    assert listed.status_code == 200
+    assert [(e["staff"], e["kind"], e["start"], e["end"], e["reference"], e["live"]) for e in listed.get_json()] == [
+        ("NV001", "annual_leave", "2026-10-12T07:00:00", "2026-10-13T17:00:00", "5/QĐ", True)]
+    new = {"staff": "NV002", "kind": "business_trip", "start": "2026-10-06T07:00", "end": "2026-10-07T17:00:00",
+           "reference": "12/QĐ-UBND"}
+    created = client.post("/api/v1/excuses", headers=head, json=new)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    record = created.get_json()
+    assert (record["staff"], record["start"], record["end"], record["live"]) == (
+        "NV002", "2026-10-06T07:00:00", "2026-10-07T17:00:00", True)
+    assert client.get("/api/v1/excuses?staff=NV002", headers=head).get_json() == [record]
+    with transaction() as session:
+        audit = session.scalars(select(m.AuditLog).where(m.AuditLog.entity == "excuse",
+                                                         m.AuditLog.actor.startswith("api:"))).all()
+    assert [(a.actor, a.action, a.entity_key) for a in audit] == [("api:head", "create", f"NV002:{record['id']}")]
+    # The day's verdicts count it at once.
+    day = client.get("/api/v1/staff/NV002/days/2026-10-06", headers=head).get_json()
+    assert day == _cli("explain", "--staff", "NV002", "--date", "2026-10-06", "--json")
+    assert "business_trip" in json.dumps(day)
+    assert error_of(client.post("/api/v1/excuses", headers=head, json=new), 409)["code"] == "conflict"
+
+
+def test_excuses_need_the_role_and_the_scope(client: FlaskClient) -> None:
+    new = {"staff": "NV001", "kind": "sick_leave", "start": "2026-10-20T07:00", "end": "2026-10-20T17:00",
+           "reference": "giấy ốm"}
+    viewer = token_for("viewer", "viewer", ["17830"])
+    assert error_of(client.post("/api/v1/excuses", headers=viewer, json=new), 403)["code"] == "forbidden"
+    other = token_for("other", "clerk", ["17831"])
+    assert error_of(client.post("/api/v1/excuses", headers=other, json=new), 404)["code"] == "not_found"
+    assert error_of(client.post("/api/v1/excuses", headers=other, json={**new, "staff": "NOBODY"}), 404)
+    assert client.post("/api/v1/excuses", headers=other, json={**new, "staff": "NV003"}).status_code == 201
+    with transaction() as session:
+        assert [a.actor for a in session.scalars(select(m.AuditLog).where(
+            m.AuditLog.entity == "excuse", m.AuditLog.actor.startswith("api:")))] == ["api:other"]
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"kind": "holiday_trip"}, "kind"),
+    ({"kind": 7}, "kind"),
+    ({"start": "2026-10-20"}, "start"),
+    ({"start": "20/10/2026 07:00"}, "start"),
+    ({"start": "2026-10-20T07:00+07:00"}, "start"),
+    ({"end": "2026-10-20T06:00"}, "end"),
+    ({"end": "9999-12-31T23:59"}, "end"),
+    ({"reference": ""}, "reference"),
+    ({"reference": "x\u0000y"}, "reference"),
+    ({"reference": "\ud800"}, "reference"),
+    ({"staff": None}, "staff"),
+    ({"staff": ["NV001"]}, "staff"),
+    ({"colour": "red"}, "'colour'"),
+])
+def test_invalid_excuses_are_422_naming_the_field(client: FlaskClient, change: dict[str, Any], named: str) -> None:
+    new = {"staff": "NV001", "kind": "sick_leave", "start": "2026-10-20T07:00", "end": "2026-10-20T17:00",
+           "reference": "giấy ốm", **change}
+    answer = client.post("/api/v1/excuses", headers=token_for("root"), data=json.dumps(new),
+                         content_type="application/json")
+    assert error_of(answer, 422)["message"].startswith(f"{named}:")
+    with transaction() as session:
+        assert session.scalar(select(m.AuditLog.id).where(m.AuditLog.actor.startswith("api:"))) is None
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b"\xff\xfe", b"[" * 100_000, b"1" * 5000, b'{"staff": "NV001",}'])
+def test_unparsable_bodies_are_400(client: FlaskClient, body: bytes) -> None:
+    answer = client.post("/api/v1/excuses", headers=token_for("root"), data=body, content_type="application/json")
+    assert error_of(answer, 400)["code"] == "bad_request"
+
+
+def test_a_body_that_is_not_an_object_is_422(client: FlaskClient) -> None:
+    answer = client.post("/api/v1/excuses", headers=token_for("root"), json=["NV001"])
+    assert error_of(answer, 422)["message"].startswith("body:")
