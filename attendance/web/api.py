@@ -241,13 +241,13 @@ def unit_summary(code: str) -> Response:
     return as_json(public.monthly_summary(session, month, code))
 
 
-@bp.get("/staff/<code>/days/<day>")
-def staff_day(code: str, day: str) -> Response:
-    """``attendance explain --staff CODE --date DAY --json``."""
+@bp.get("/staff/<code>/days/<date>")
+def staff_day(code: str, date: str) -> Response:
+    """``attendance explain --staff CODE --date DATE --json``."""
     session = get_session()
     code = code_param("code", code)
     require_staff(session, api_account(), code)
-    return as_json(public.explain_day(session, code, date_param("date", day)))
+    return as_json(public.explain_day(session, code, date_param("date", date)))
 
 
 @bp.get("/punches")
