@@ -177,6 +177,9 @@ def test_no_token_or_a_wrong_one_is_401(app: Flask, client: FlaskClient) -> None
     browser = signed_in_client(app, "someone", "admin")
     assert browser.get("/").status_code == 200
     assert error_of(browser.get("/api/v1/units"), 401)["code"] == "unauthorized"
+    with_token = browser.get("/api/v1/units", headers=token_for("root"))
+    assert with_token.status_code == 200 and "Set-Cookie" not in with_token.headers
+    assert browser.get("/").status_code == 200  # the page session is untouched
     headers = token_for("gone", "viewer", ["17830"])
     assert client.get("/api/v1/units", headers=headers).status_code == 200
     with transaction() as session:

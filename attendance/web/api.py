@@ -23,12 +23,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-from flask import Blueprint, Response, abort, current_app, g, request
+from flask import Blueprint, Flask, Request, Response, abort, current_app, g, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from devices.parsers import FORMATS as PARSER_FORMATS
-from devices.parsers import UnsupportedFile
 
 from .. import api as public
 from ..accounts import (
@@ -61,6 +61,17 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # ------------------------------------------------------------------ every request
+
+
+class PagesOnlySessions(SecureCookieSessionInterface):
+    """The pages' signed cookie session; API requests get none at all (never read, never set)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """No session under /api/ (Flask substitutes a read-only empty one), the cookie's otherwise."""
+        if request.path.startswith("/api/"):
+            return None
+        return super().open_session(app, request)
+
 
 
 @bp.before_request
@@ -285,7 +296,7 @@ def imports() -> Response:
             shutil.copyfileobj(upload.stream, handle, 1024 * 1024)
         try:
             result = import_file(session, device, path, fmt=fmt, label=name)
-        except UnsupportedFile as exc:
+        except ValueError as exc:  # UnsupportedFile, NothingRead, ...: about the file, named as uploaded
             raise InvalidInput(f"file: {str(exc).replace(str(path), name)}") from exc
         session.commit()  # the file's last part: its batch is finished
     return as_json(import_report([result], []))
