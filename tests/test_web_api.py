@@ -293,7 +293,11 @@ def test_hostile_paths_and_queries_never_fail_the_server(client: FlaskClient, ro
                          ("/api/v1/punches", {"device": segment, "from": value}),
                          ("/api/v1/excuses", {"staff": segment})):
         answer = client.get(path, query_string=params, headers=headers)
+        if answer.status_code == 308:  # an encoded '/' makes '//': routing merges the slashes first
+            assert "/" in segment + value
+            continue
         assert answer.status_code in (401, 404), answer.status_code
+        error_of(answer, answer.status_code)
     answer = client.get("/api/v1/punches", query_string={"device": segment, "from": value},
                         headers=root)
     assert answer.status_code in (200, 404, 422), answer.get_data(as_text=True)
