@@ -274,7 +274,7 @@ def import_(paths: tuple[str, ...], device_code: str, fmt: str, profile: str | N
     others are still imported (exit non-zero).
     """
     from .db import transaction
-    from .ledger import COUNTERS, device_by_code, import_file
+    from .ledger import device_by_code, import_file, import_report
 
     problems = [problem for path in paths if (problem := _unreadable(path))]
     if problems:
@@ -304,10 +304,8 @@ def import_(paths: tuple[str, ...], device_code: str, fmt: str, profile: str | N
                 exit_code = max(exit_code, code)
                 failures.append(line if line.startswith(f"{path}") else f"{path}: {line}")
     if results:
-        total = {k: sum(getattr(r, k) for r in results) for k in COUNTERS}
         if as_json:
-            _dump({**total, "batch": results[-1].batch, "batches": [r.batch for r in results],
-                   "files": [r.as_dict() for r in results], "failed": failures})
+            _dump(import_report(results, failures))
         else:
             _report_imports(results)
     if failures:

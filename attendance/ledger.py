@@ -567,6 +567,13 @@ def import_file(
         )
 
 
+def import_report(results: list[ImportResult], failures: list[str]) -> dict[str, object]:
+    """What ``attendance import --json`` and ``POST /api/v1/imports`` answer: totals, batches, files."""
+    total: dict[str, object] = {k: sum(getattr(r, k) for r in results) for k in COUNTERS}
+    return {**total, "batch": results[-1].batch if results else None, "batches": [r.batch for r in results],
+            "files": [r.as_dict() for r in results], "failed": failures}
+
+
 def recompute_corrected_times(session: Session, device_id: int) -> None:
     """Re-derive corrected_time of a device's punches after its clock offsets changed."""
     days, secs = clock_offsets(session, device_id)

@@ -16,7 +16,7 @@ __all__ = ["bp", "get_session", "init_app"]
 
 def init_app(app: Flask) -> None:
     """Register the blueprints, the per-request session's teardown and the error answers."""
-    from . import admin, adms  # noqa: F401 - importing admin registers its pages on bp
+    from . import admin, adms, api  # noqa: F401 - importing admin registers its pages on bp
     from . import month as _month_pages  # noqa: F401  (registers the unit and person month pages on bp)
     from .auth import init_auth
     from .errors import register_error_handlers
@@ -28,6 +28,9 @@ def init_app(app: Flask) -> None:
     app.extensions["csrf"].exempt(adms.bp)  # terminals cannot carry a CSRF token; serials identify them
     app.register_blueprint(bp)
     app.register_blueprint(adms.bp)  # /iclock/...: push (ADMS) terminals call these
+    app.extensions["csrf"].exempt(api.bp)  # bearer tokens, no cookies: nothing a forged form could use
+    app.register_blueprint(api.bp)  # /api/v1/...: the JSON API
+    app.session_interface = api.PagesOnlySessions()  # the API takes no cookies, not even to read them
     app.teardown_appcontext(close_session)
     register_error_handlers(app)
 

@@ -1,11 +1,13 @@
 """Errors mapped to HTTP answers in one place: domain errors, busy databases, HTTP exceptions.
 
 Terminal routes (``/iclock/...``) answer ``text/plain`` (a terminal logs the line at best);
-pages answer a short Vietnamese page with the site's layout. The API, when it comes, adds
-its JSON shape here.
+the JSON API (``/api/...``) answers ``{"error": {"code": "...", "message": "..."}}``; pages
+answer a short Vietnamese page with the site's layout.
 """
 
 from __future__ import annotations
+
+import json
 
 from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -14,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from ..db import is_busy_error
-from ..errors import Busy, DomainError
+from ..errors import Busy, DomainError, InvalidInput
 from ..i18n import _
 
 #: Statuses with a page of their own under templates/errors/ (others use the generic one).
@@ -25,6 +27,14 @@ TITLES_VI = {
     502: "Máy chấm công không trả lời", 503: "Hệ thống đang bận",
 }
 BUSY_MESSAGE = "the database is busy (another writer holds a lock); try again shortly"
+#: The API's error codes for HTTP statuses that carry no domain error of their own.
+API_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+    409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "too_many_requests",
+    500: "server_error", 502: "terminal", 503: "busy",
+}
+#: Headers an error answer keeps from a werkzeug exception.
+KEPT_HEADERS = ("retry-after", "allow", "www-authenticate")
 
 
 def for_terminal() -> bool:
@@ -32,11 +42,21 @@ def for_terminal() -> bool:
     return request.blueprint == "adms" or request.path.startswith("/iclock/")
 
 
-def answer(status: int, message: str, headers: dict[str, str] | None = None) -> Response | tuple[str, int, dict[str, str]]:
-    """The error answer for this request: plain text for terminals, a Vietnamese page otherwise."""
+def for_api() -> bool:
+    """Whether the request is one of the JSON API's (answered with the API's error shape)."""
+    return request.blueprint == "api" or request.path == "/api" or request.path.startswith("/api/")
+
+
+def answer(status: int, message: str, headers: dict[str, str] | None = None,
+           code: str | None = None) -> Response | tuple[str, int, dict[str, str]]:
+    """The error answer for this request: plain text for terminals, JSON for the API, a page otherwise."""
     headers = dict(headers or {})
     if for_terminal():
         return Response(f"{message}\n", status=status, mimetype="text/plain", headers=headers)
+    if for_api():
+        body = {"error": {"code": code or API_CODES.get(status, "error"), "message": message}}
+        return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json",
+                        headers=headers)
     name = f"errors/{status}.html" if status in PAGES else "errors/layout.html"
     try:
         page = render_template(name, status=status, title=TITLES_VI.get(status, "Lỗi"), message=message)
@@ -48,7 +68,10 @@ def answer(status: int, message: str, headers: dict[str, str] | None = None) -> 
 def _domain_error(exc: DomainError) -> Response | tuple[str, int, dict[str, str]]:
     retry_after = getattr(exc, "retry_after_seconds", None)
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
-    return answer(exc.http_status, str(exc).splitlines()[0] if str(exc) else exc.code, headers)
+    status = exc.http_status
+    if isinstance(exc, InvalidInput) and for_api():
+        status = 422  # the API keeps 400 for bodies it cannot parse; this one parsed but is wrong
+    return answer(status, str(exc).splitlines()[0] if str(exc) else exc.code, headers, exc.code)
 
 
 def _database_error(exc: DBAPIError) -> Response | tuple[str, int, dict[str, str]]:
@@ -61,7 +84,7 @@ def _database_error(exc: DBAPIError) -> Response | tuple[str, int, dict[str, str
 def _http_error(exc: HTTPException) -> HTTPException | Response | tuple[str, int, dict[str, str]]:
     if exc.code is None or exc.code < 400:
         return exc  # routing redirects are HTTPExceptions too
-    headers = {key: value for key, value in exc.get_headers() if key.lower() in ("retry-after", "allow")}
+    headers = {key: value for key, value in exc.get_headers() if key.lower() in KEPT_HEADERS}
     # A 500's description is generic on purpose: details go to the log, not to the client.
     return answer(exc.code, exc.description or exc.name, headers)
 
