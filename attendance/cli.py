@@ -16,7 +16,6 @@ import click
 
 from .formats import FILE_FORMATS
 from .i18n import LANGUAGE_ENV, LANGUAGES, _, current_language, set_language
-from .rejections import reject_line_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -88,6 +87,13 @@ def reports_errors(func: F) -> F:
             raise error from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def _reject_text(reject: dict[str, Any]) -> str:
+    # Imported here: the parsers' package (and pandas) load only for commands that read files.
+    from .rejections import reject_line_text
+
+    return reject_line_text(reject)
 
 
 def _vn_time(value: Any) -> str:
@@ -338,7 +344,7 @@ def _report_imports(results: list[Any]) -> None:
                      format=r.format, encoding=r.encoding, batch=r.batch, read=r.read, inserted=r.inserted,
                      duplicates=r.duplicates, rejected=r.rejected, unknown=r.unknown_users))
         for bad in r.rejects[:10]:
-            click.echo(_("  line {line}: {reason}", line=bad["line"], reason=reject_line_text(bad)), err=True)
+            click.echo(_("  line {line}: {reason}", line=bad["line"], reason=_reject_text(bad)), err=True)
         if r.rejected > 10:
             click.echo(_("  ... {count} more rejected lines kept in batch {batch}", count=r.rejected - 10,
                          batch=r.batch), err=True)
@@ -591,7 +597,7 @@ def listen(device_code: str, idle_timeout: float | None, as_json: bool) -> None:
             click.echo(_("{device}: read {read}, new {inserted}, rejected {rejected}", device=device_code,
                          read=result.read, inserted=result.inserted, rejected=result.rejected))
         for bad in result.rejects[:10]:
-            click.echo(_("  line {line}: {reason}", line=bad["line"], reason=reject_line_text(bad)), err=True)
+            click.echo(_("  line {line}: {reason}", line=bad["line"], reason=_reject_text(bad)), err=True)
 
     def refused(exc: Exception) -> None:
         click.echo(_("warning: {problem}", problem=exc), err=True)
