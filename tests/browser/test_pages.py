@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .browsing import DEMO_MONTH, PENDING_SERIAL, horizontal_overflow
+from .browsing import DEMO_MONTH, PENDING_SERIAL, cells_spilling_over, horizontal_overflow
 
 PAGES = [
     # (screenshot name, path, heading, Vietnamese text that must be visible)
@@ -42,6 +42,7 @@ def test_page_renders_in_vietnamese_without_errors_or_overflow(
     assert page.locator("header").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(139, 26, 26)"
     overflow = horizontal_overflow(page)
     assert overflow["excess"] <= 0, f"{path} at {viewport}: {overflow['excess']}px too wide: {overflow['wide']}"
+    assert cells_spilling_over(page) == [], f"{path} at {viewport}"
     screenshot(name)
     assert console_errors == [], f"{path} at {viewport}"
 
