@@ -47,3 +47,15 @@ def horizontal_overflow(page: Any) -> dict[str, Any]:
         }
         return {excess: document.documentElement.scrollWidth - width, wide: wide.slice(0, 5)};
     }""")
+
+
+def cells_spilling_over(page: Any) -> list[str]:
+    """Table cells whose text runs out of the cell over its neighbours (a table that looks broken)."""
+    return page.evaluate("""() => {
+        const spilled = [];
+        for (const cell of document.querySelectorAll('td, th')) {
+            if (cell.scrollWidth > cell.clientWidth + 1) spilled.push(
+                `${cell.tagName.toLowerCase()}${cell.className ? '.' + cell.className : ''}: ${cell.innerText.slice(0, 40)}`);
+        }
+        return spilled.slice(0, 5);
+    }""")
