@@ -51,7 +51,7 @@ def load_demo(month: str = "2026-10") -> list[str]:
                  else _("Demo set-up bundle: already loaded, nothing changed"))
     for name, device in IMPORTS:
         with resources.as_file(_packaged(name)) as path, transaction() as session:
-            r = import_file(session, device, path)
+            r = import_file(session, device, path, label=name)  # not the installed path: pages show it
         lines.append(_("  {file} → {device}: read {read}, new {inserted}, duplicates {duplicates}, rejected {rejected}",
                        file=name, device=device, read=r.read, inserted=r.inserted, duplicates=r.duplicates,
                        rejected=r.rejected))
