@@ -134,7 +134,7 @@ def main() -> None:
         timed(opener, request, 3)  # warm the caches and the compiled statements
         times = timed(opener, request, args.requests)
         rows.append((name, statistics.median(times), percentile(times, 0.95)))
-    server.close()
+    # The server thread is a daemon: it ends with this process (closing it under run() races waitress).
 
     print(f"  floor: month evaluation of {args.staff} staff alone {floor * 1000:.0f} ms (best of 5)")
     print(f"{'request (' + str(args.requests) + ' each)':44} {'p50':>8} {'p95':>8} {'p95/floor':>10}  target")
