@@ -32,8 +32,8 @@ UNIT = "17830"
 PASSWORD = "bench password 1"
 
 
-def prepare(staff: int) -> str:
-    """A fresh SQLite database with one commune of ``staff`` people and their month; its URL."""
+def prepare(staff: int) -> tuple[str, str]:
+    """A fresh SQLite database with one commune of ``staff`` people and their month; its URL and an API token."""
     from attendance.accounts import add_user, issue_token
     from attendance.bundle import validate_bundle
     from attendance.db import transaction
@@ -57,9 +57,9 @@ def prepare(staff: int) -> str:
         with transaction(url) as session:
             import_file(session, device, log)
     with transaction(url) as session:
-        os.environ["BENCH_TOKEN"] = issue_token(session, "bench", "bench", actor="bench")
+        token = issue_token(session, "bench", "bench", actor="bench")
     print(f"  data: {staff} staff, {district.punch_count():,} punches in {MONTH}")
-    return url
+    return url, token
 
 
 def floor_seconds(url: str, runs: int) -> float:
@@ -101,7 +101,7 @@ def main() -> None:
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("ATTENDANCE_INSTANCE", str(DATA))
-    url = prepare(args.staff)
+    url, api_token = prepare(args.staff)
 
     from attendance import create_app
     from attendance.web.server import bound_port, make_server
@@ -124,7 +124,7 @@ def main() -> None:
     assert "csrf_token" in browser.open(page_url).read().decode(), "not signed in"
     plain = urllib.request.build_opener()
     api = urllib.request.Request(f"{base}/api/v1/units/{UNIT}/summary?month={MONTH}",
-                                 headers={"Authorization": f"Bearer {os.environ['BENCH_TOKEN']}"})
+                                 headers={"Authorization": f"Bearer {api_token}"})
     has_api = "/api/v1/units/<code>/summary" in routes
 
     floor = floor_seconds(url, 5)

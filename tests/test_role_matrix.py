@@ -25,7 +25,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from web_helpers import PASSWORD, ensure_user, sign_in
+from web_helpers import csrf_token, ensure_user, signed_in_client
 
 from attendance import accounts, create_app
 from attendance import models as m
@@ -133,11 +133,7 @@ def page_rules(app: Flask) -> list[tuple[str, str, set[str], set[str]]]:
 
 
 def client_of(app: Flask, role: str) -> FlaskClient:
-    username = f"m-{role}"
-    ensure_user(app, username, role, [] if role == "admin" else ["C1"])
-    client = app.test_client()
-    sign_in(client, username, PASSWORD)
-    return client
+    return signed_in_client(app, f"m-{role}", role, [] if role == "admin" else ["C1"])
 
 
 def token_of(app: Flask, role: str) -> str:
@@ -148,10 +144,7 @@ def token_of(app: Flask, role: str) -> str:
 
 
 def form_token(client: FlaskClient) -> str:
-    page = client.get("/").get_data(as_text=True)
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found
-    return found.group(1)
+    return csrf_token(client, "/")
 
 
 def counts() -> dict[str, int]:
