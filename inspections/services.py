@@ -97,6 +97,13 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def _show(value: Any) -> str:
+    """A value sent by the client, for a message: short, and quoted unless it is a plain name."""
+    text = str(value)
+    # repr escapes lone surrogates and control characters, which could not be sent back as UTF-8.
+    return text if re.fullmatch(r"[\w.-]{1,40}", text, re.ASCII) else repr(text[:40])
+
+
 def _conflict(code: str, message: str) -> NoReturn:
     exc = Conflict(message)
     exc.code = code  # the API's error code says which transition was refused
@@ -159,7 +166,7 @@ def _object(path: str, value: Any, fields: tuple[str, ...], required: tuple[str,
         _invalid(path, _("expected a JSON object"))
     unknown = sorted(set(value) - set(fields))
     if unknown:
-        _invalid(f"{path}.{str(unknown[0])[:40]}" if path else str(unknown[0])[:40],
+        _invalid(f"{path}.{_show(unknown[0])}" if path else _show(unknown[0]),
                  _("unknown field; expected {fields}", fields=", ".join(fields)))
     for key in required:
         if value.get(key) is None:
@@ -350,7 +357,7 @@ def validate(session: Session, data: dict[str, Any], unit: str) -> Parsed:
         item = entry.get("item")
         if item is not None and item not in items:
             _invalid(f"{path}.item", _("{item} is not an item of template {code} version {version}",
-                                       item=str(item)[:40], code=template_code, version=template_version))
+                                       item=_show(item), code=template_code, version=template_version))
         attachments.append({"name": name, "sha256": sha, "size": size, "item_code": item,
                             "content_type": _text(f"{path}.content_type", entry.get("content_type"), 100)})
 
@@ -361,7 +368,7 @@ def validate(session: Session, data: dict[str, Any], unit: str) -> Parsed:
         code = entry["item"]
         if not isinstance(code, str) or code not in items:
             _invalid(f"{path}.item", _("{item} is not an item of template {code} version {version}",
-                                       item=str(code)[:40], code=template_code, version=template_version))
+                                       item=_show(code), code=template_code, version=template_version))
         item = items[code]
         staff = entry.get("staff")
         if staff is not None:
@@ -381,7 +388,7 @@ def validate(session: Session, data: dict[str, Any], unit: str) -> Parsed:
             _invalid(f"{path}.apology_sent", _("expected true or false"))
         attachment = entry.get("attachment")
         if attachment is not None and attachment not in names:
-            _invalid(f"{path}.attachment", _("{name} is not announced in attachments", name=str(attachment)[:60]))
+            _invalid(f"{path}.attachment", _("{name} is not announced in attachments", name=_show(attachment)))
         findings.append({"item_code": code, "staff_code": staff, "result": result, "score": score,
                          "note": _text(f"{path}.note", entry.get("note"), MAX_TEXT),
                          "count": _integer(f"{path}.count", entry.get("count"), 0, MAX_COUNT),
@@ -649,7 +656,7 @@ def put_attachment(session: Session, account: Account, uuid: str, name: str, dat
     attachment = session.scalar(select(Attachment).where(Attachment.spot_check_id == row.id,
                                                          Attachment.name == name[:200]))
     if attachment is None:
-        _invalid("name", _("{name} is not announced by the current version", name=name[:60]))
+        _invalid("name", _("{name} is not announced by the current version", name=_show(name)))
     if len(data) != attachment.size:
         _invalid("size", _("{size} bytes received, {announced} announced", size=len(data),
                            announced=attachment.size))
@@ -680,7 +687,7 @@ def attachment_content(session: Session, account: Account, uuid: str, name: str)
     attachment = session.scalar(select(Attachment).where(Attachment.spot_check_id == row.id,
                                                          Attachment.name == name[:200]))
     if attachment is None or attachment.content is None:
-        raise NotFound(_("no attachment {name} uploaded", name=name[:60]))
+        raise NotFound(_("no attachment {name} uploaded", name=_show(name)))
     return attachment.content, attachment.content_type or "application/octet-stream"
 
 
@@ -838,7 +845,7 @@ def resolve(session: Session, account: Account, uuid: str, staff_code: str, note
                                       uuid=row.uuid))
     found = next((m for m in _mismatches(session, row) if m["staff"] == staff_code), None)
     if found is None:
-        raise NotFound(_("no mismatch for {staff} in spot check {uuid}", staff=staff_code[:40], uuid=row.uuid))
+        raise NotFound(_("no mismatch for {staff} in spot check {uuid}", staff=_show(staff_code), uuid=row.uuid))
     if found["resolution"] is not None:
         if found["resolution"]["note"] == text:
             return found, False
