@@ -24,7 +24,7 @@ from ..dashboard import (
     day_bars,
     latest_punch_day,
     month_counts,
-    presence_on,
+    presence_on_days,
     terminals_needing_attention,
 )
 from ..engine import EXCUSE_KINDS, SUMMARY_FIELDS
@@ -111,11 +111,12 @@ def unit_dashboard(code: str) -> str:
     grid = api.unit_month_grid(session, code, month)
     today = dt.date.today()
     latest = latest_punch_day(session, code)
+    shown = [today] if latest is None or latest == today else [today, latest]
+    presence = presence_on_days(session, code, shown)  # nearby days: one evaluation for both
     return render_template(
         "unit_dashboard.html", unit=unit, nav=_month_nav(month), grid=grid, bars=day_bars(grid),
         counts=month_counts(grid), warning=no_punches_warning(session, month, code),
-        today=presence_on(session, code, today),
-        latest=presence_on(session, code, latest) if latest is not None and latest != today else None,
+        today=presence[today], latest=presence[shown[-1]] if len(shown) > 1 else None,
         terminals=terminals_needing_attention(session, code), problems=PROBLEM_TEXT, language=_index(),
         children=child_units(session, code), headings=summary_headings(current_language()),
     )
