@@ -12,6 +12,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -274,17 +275,38 @@ def sign_in(session: Session, username: str, password: str, address: str, now: d
     return _account(user)
 
 
+#: Scopes worked out during one request (web pages, API calls), by account and its units; None keeps none.
+_known_scopes: ContextVar[dict[tuple[int, tuple[str, ...]], frozenset[str]] | None] = ContextVar(
+    "known_scopes", default=None)
+
+
+def keep_scopes(keep: bool) -> None:
+    """From now on remember each account's scope (``True``, at a request's start) or nothing (``False``).
+
+    A page asks its guards several times for the same account's scope; the unit tree is walked
+    once per request instead. Outside a request nothing is kept: the CLI and tests see every change.
+    """
+    _known_scopes.set({} if keep else None)
+
+
 def scope_unit_codes(session: Session, account: Account) -> frozenset[str] | None:
     """The codes of every unit the account may see; None means every unit (admin)."""
     if account.is_admin:
         return None
+    known = _known_scopes.get()
+    key = (account.id, account.unit_codes)
+    if known is not None and key in known:
+        return known[key]
     codes: set[str] = set()
     for code in account.unit_codes:
         try:
             codes.update(u.code for u in unit_subtree(session, code))
         except UnknownUnit:
             continue  # a unit removed since: it simply adds nothing
-    return frozenset(codes)
+    scope = frozenset(codes)
+    if known is not None:
+        known[key] = scope
+    return scope
 
 
 def in_scope(scope: frozenset[str] | None, unit_code: str | None) -> bool:

@@ -7,6 +7,7 @@ whole unit subtree, as the monthly summary does, never once per person or per da
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, select
@@ -17,7 +18,7 @@ from devices.parsers import DEFAULT_PLAUSIBLE_YEARS
 from . import models as m
 from .api import UnitInfo, unit_subtree
 from .batches import live_punch
-from .engine import evaluate
+from .engine import Evaluation, evaluate
 from .engine.evaluate import day_number
 from .health import DeviceHealth, device_health
 from .loader import load_input, subtree
@@ -70,19 +71,41 @@ class DayBar:
         return self.in_order + self.irregular + self.absent
 
 
+#: Days at most this far apart are evaluated together: loading a unit costs more than a day's rules.
+PRESENCE_SPAN = dt.timedelta(days=14)
+
+
 def presence_on(session: Session, unit_code: str, day: dt.date) -> DayPresence:
     """Who of the unit (and the units under it) punched on ``day``, by the schedules in force."""
-    inp, ctx = load_input(session, day, day, unit_code=unit_code)
-    ev = evaluate(inp, day, day)  # with each punch's role: the first punch of a day off counts too
-    people = ctx.staff.set_index("staff_id")
-    days = ev.days
-    punches = ev.punches
+    return presence_on_days(session, unit_code, [day])[day]
+
+
+def presence_on_days(session: Session, unit_code: str, days: Iterable[dt.date]) -> dict[dt.date, DayPresence]:
+    """``presence_on`` for several dates, from one evaluation for every run of dates within two weeks."""
+    wanted = sorted(set(days))
+    found: dict[dt.date, DayPresence] = {}
+    while wanted:
+        run = [d for d in wanted if d - wanted[0] <= PRESENCE_SPAN]
+        wanted = wanted[len(run):]
+        inp, ctx = load_input(session, run[0], run[-1], unit_code=unit_code)
+        ev = evaluate(inp, run[0], run[-1])  # with each punch's role: the first punch of a day off counts too
+        people = {int(i): (str(c), str(n), str(u)) for i, c, n, u in zip(
+            ctx.staff["staff_id"].tolist(), ctx.staff["staff_code"].tolist(), ctx.staff["name"].tolist(),
+            ctx.staff["unit_code"].tolist(), strict=True)}
+        found.update((day, _presence(ev, people, day)) for day in run)
+    return found
+
+
+def _presence(ev: Evaluation, people: dict[int, tuple[str, str, str]], day: dt.date) -> DayPresence:
+    """One date's presence from an evaluation whose period holds it (people: id -> code, name, unit)."""
     number = day_number(day)
+    days = ev.days[ev.days["day"] == number]
+    punches = ev.punches
     kept = punches[(punches["cal_day"] == number) & ~punches["suppressed"].astype(bool)].sort_values("sec")
     first_punch: dict[int, dt.time] = {}
     for staff_id, minute in zip(kept["staff_id"].tolist(), kept["minute_time"].tolist(), strict=True):
         first_punch.setdefault(staff_id, minute.time())
-    sessions = ev.sessions.sort_values(["staff_id", "session_no"])
+    sessions = ev.sessions[ev.sessions["day"] == number].sort_values(["staff_id", "session_no"])
     late: dict[int, int] = {}
     not_excused: set[int] = set()
     for staff_id, is_late, minutes, excused in zip(sessions["staff_id"].tolist(), sessions["late"].tolist(),
@@ -99,10 +122,9 @@ def presence_on(session: Session, unit_code: str, day: dt.date) -> DayPresence:
     for staff_id, is_working, has_punch in zip(days["staff_id"].tolist(), days["working"].tolist(),
                                                days["has_punch"].tolist(), strict=True):
         working += bool(is_working)
-        code, name = str(people.at[staff_id, "staff_code"]), str(people.at[staff_id, "name"])
+        code, name, unit = people[staff_id]
         if has_punch and staff_id in first_punch:
-            present.append(Arrival(code, name, str(people.at[staff_id, "unit_code"]), first_punch[staff_id],
-                                   late.get(staff_id, 0)))
+            present.append(Arrival(code, name, unit, first_punch[staff_id], late.get(staff_id, 0)))
         elif is_working:
             # On leave or a business trip for the whole day: expected away, not "not in yet".
             (missing if staff_id in not_excused else excused).append((code, name))

@@ -94,33 +94,64 @@ class MonthGrid:
     day_counts: tuple[dict[str, int], ...]  # per day: how many people have each code
 
 
-def _day_codes(ev: Any) -> pd.DataFrame:
-    """staff_id, day, date, working, has_punch and the day's code, from the engine's tables."""
+#: Each code's position in DAY_CODES, as the grid stores its cells.
+_CODE_OF = np.array(DAY_CODES, dtype=object)
+_OUTSIDE = DAY_CODES.index("outside")
+
+
+def _per_day(days: pd.DataFrame, sessions: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per row of ``days``: whether any session was absent, missing a punch, late, early; all excused.
+
+    The engine lists sessions grouped by (staff, day): one ``reduceat`` per flag over those runs
+    replaces a groupby and a merge. A day without sessions has every flag False.
+    """
+    flags = {name: np.zeros(len(days), dtype=bool)
+             for name in ("any_absent", "any_missing", "any_late", "any_early", "all_excused")}
+    if not len(sessions) or not len(days):
+        return flags
+    d_staff, d_day = days["staff_id"].to_numpy(np.int64), days["day"].to_numpy(np.int64)
+    s_staff, s_day = sessions["staff_id"].to_numpy(np.int64), sessions["day"].to_numpy(np.int64)
+    low = min(int(d_day.min()), int(s_day.min()))
+    span = max(int(d_day.max()), int(s_day.max())) - low + 1
+    d_key, s_key = d_staff * span + (d_day - low), s_staff * span + (s_day - low)
+    s_order = np.argsort(s_key, kind="stable")  # already sorted by the engine: a linear pass
+    s_key = s_key[s_order]
+    starts = np.flatnonzero(np.r_[True, s_key[1:] != s_key[:-1]])
+    d_order = np.argsort(d_key, kind="stable")
+    at = d_order[np.searchsorted(d_key[d_order], s_key[starts])]
+
+    def column(name: str) -> np.ndarray:
+        return sessions[name].to_numpy(dtype=bool)[s_order]
+
+    missing = column("missing_in") | column("missing_out")
+    for flag, values in (("any_absent", column("absent")), ("any_missing", missing), ("any_late", column("late")),
+                         ("any_early", column("early"))):
+        flags[flag][at] = np.logical_or.reduceat(values, starts)
+    flags["all_excused"][at] = np.logical_and.reduceat(column("excused"), starts)
+    return flags
+
+
+def _code_numbers(ev: Any) -> np.ndarray:
+    """Per row of the engine's day table: the position in DAY_CODES of that day's code."""
     days: pd.DataFrame = ev.days
-    sessions: pd.DataFrame = ev.sessions
-    flags = ["any_absent", "any_missing", "any_late", "any_early", "all_excused"]
-    if len(sessions):
-        per_day = (sessions.assign(missing=sessions["missing_in"] | sessions["missing_out"])
-                   .groupby(["staff_id", "day"], sort=False)
-                   .agg(any_absent=("absent", "any"), any_missing=("missing", "any"), any_late=("late", "any"),
-                        any_early=("early", "any"), all_excused=("excused", "all")).reset_index())
-        table = days.merge(per_day, on=["staff_id", "day"], how="left")
-    else:
-        table = days.assign(**{f: np.nan for f in flags})
-    for flag in flags:
-        table[flag] = table[flag].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    working = table["working"].to_numpy(dtype=bool)
-    source = table["day_source"].astype(str).to_numpy()
+    flags = _per_day(days, ev.sessions)
+    working = days["working"].to_numpy(dtype=bool)
+    source = days["day_source"].astype(str).to_numpy()
     off = ~working
-    table["code"] = np.select(
+    position = DAY_CODES.index
+    return np.select(
         [off & (source == "no_schedule"), off & (source == "holiday"), off & (source == "weekend"), off,
-         table["absent_day"].to_numpy(dtype=bool), table["any_absent"], table["any_missing"], table["any_late"],
-         table["any_early"], table["all_excused"]],
-        ["no_schedule", "holiday", "weekend", "day_off", "absent", "absent_session", "missing", "late", "early",
-         "excused"],
-        default="ok",
-    )
-    return table
+         days["absent_day"].to_numpy(dtype=bool), flags["any_absent"], flags["any_missing"], flags["any_late"],
+         flags["any_early"], flags["all_excused"]],
+        [position(c) for c in ("no_schedule", "holiday", "weekend", "day_off", "absent", "absent_session", "missing",
+                               "late", "early", "excused")],
+        default=position("ok"),
+    ).astype(np.int8)
+
+
+def _day_codes(ev: Any) -> pd.DataFrame:
+    """The engine's day table (staff_id, day, working, has_punch, ...) with each day's ``code``."""
+    return ev.days.assign(code=_CODE_OF[_code_numbers(ev)])
 
 
 def _session_verdicts(s: Any) -> tuple[str, ...]:
@@ -207,24 +238,24 @@ def unit_month_grid(session: Session, unit_code: str, month: str) -> MonthGrid:
     first, last = parse_month(month)
     inp, ctx = load_input(session, first, last, unit_code=unit_code)
     ev = evaluate(inp, first, last, detail=False)  # codes need no per-punch roles
-    coded = _day_codes(ev)
     dates = tuple(first + dt.timedelta(days=i) for i in range((last - first).days + 1))
-    offset = (first - dt.date(1970, 1, 1)).days
-    cells = np.full((len(inp.staff), len(dates)), "outside", dtype=object)
-    position = {s.id: i for i, s in enumerate(inp.staff)}
-    if len(coded):
-        rows = np.array([position[i] for i in coded["staff_id"].tolist()], dtype=np.int64)
-        cells[rows, coded["day"].to_numpy(dtype=np.int64) - offset] = coded["code"].to_numpy()
+    # Cells as positions in DAY_CODES, people in inp.staff order: "outside" where the engine has no day.
+    cells = np.full((len(inp.staff), len(dates)), _OUTSIDE, dtype=np.int8)
+    ids = np.array([s.id for s in inp.staff], dtype=np.int64)
+    if len(ev.days) and len(ids):
+        by_id = np.argsort(ids)
+        rows = by_id[np.searchsorted(ids[by_id], ev.days["staff_id"].to_numpy(np.int64))]
+        cells[rows, ev.days["day"].to_numpy(np.int64) - (first - dt.date(1970, 1, 1)).days] = _code_numbers(ev)
     totals = _totals(summarize(ev, inp))
-    people = ctx.staff.set_index("staff_id")
-    grid_rows = [
-        GridRow(s.code, str(people.at[s.id, "name"]), str(people.at[s.id, "unit_code"]),
-                str(people.at[s.id, "unit_name"]), tuple(cells[position[s.id]].tolist()), totals[s.id])
-        for s in inp.staff
-    ]
+    people = {int(i): (str(n), str(u), str(un)) for i, n, u, un in zip(
+        ctx.staff["staff_id"].tolist(), ctx.staff["name"].tolist(), ctx.staff["unit_code"].tolist(),
+        ctx.staff["unit_name"].tolist(), strict=True)}
+    grid_rows = [GridRow(s.code, *people[s.id], tuple(_CODE_OF[cells[i]].tolist()), totals[s.id])
+                 for i, s in enumerate(inp.staff)]
     grid_rows.sort(key=lambda r: (name_sort_key(r.name), r.staff_code))
-    counts = tuple(
-        {str(code): int(n) for code, n in zip(*np.unique(cells[:, col].astype(str), return_counts=True), strict=True)}
-        for col in range(len(dates))
-    ) if len(inp.staff) else tuple({} for _ in dates)
+    # How many people have each code on each day: one bincount over (day, code) pairs.
+    per_day = np.bincount((np.arange(len(dates)) * len(DAY_CODES) + cells).ravel(),
+                          minlength=len(dates) * len(DAY_CODES)).reshape(len(dates), len(DAY_CODES))
+    named = sorted(range(len(DAY_CODES)), key=lambda c: DAY_CODES[c])
+    counts = tuple({DAY_CODES[c]: int(day[c]) for c in named if day[c]} for day in per_day.tolist())
     return MonthGrid(unit_code, f"{first:%Y-%m}", dates, grid_rows, counts)

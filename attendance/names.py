@@ -10,6 +10,7 @@ Case does not matter; the name as written breaks the last ties so the order is t
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Callable, Iterable
 from typing import TypeVar
@@ -60,6 +61,7 @@ def _word_key(word: str) -> WordKey:
     return tuple(letters), tuple(tones)
 
 
+@functools.lru_cache(maxsize=8192)  # pages sort the same people on every request
 def name_sort_key(full_name: str) -> tuple[WordKey, tuple[WordKey, ...], str]:
     """Sort key of a Vietnamese full name: given name, then family and middle names, then as written."""
     text = unicodedata.normalize("NFC", full_name)

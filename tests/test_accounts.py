@@ -208,3 +208,37 @@ def test_language_switch_and_safe_redirects(app: Flask) -> None:
     for target in ["https://evil.example/", "//evil.example/", "/\\evil.example"]:
         assert client.get("/lang/vi", query_string={"next": target}).headers["Location"] == "/"
     assert "Đăng xuất" in client.get("/").get_data(as_text=True)
+
+
+def test_a_request_works_out_each_scope_once_and_the_next_sees_changes(app: Flask,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    head = signed_in_client(app, "truong", "unit_head", ["C1"])
+    walks: list[str] = []
+    real = accounts.unit_subtree
+
+    def counting(session, code):  # type: ignore[no-untyped-def]
+        walks.append(code)
+        return real(session, code)
+
+    monkeypatch.setattr(accounts, "unit_subtree", counting)
+    with transaction() as session:  # outside a request: nothing is kept, every guard walks the tree
+        account = accounts.account_by_id(session, session.scalar(select(m.User.id).where(m.User.username == "truong")))
+        assert account is not None
+        accounts.require_unit(session, account, "C1")
+        accounts.require_staff(session, account, "NV1")
+        assert walks == ["C1", "C1"]
+        accounts.keep_scopes(True)  # as the web app does for a request
+        try:
+            accounts.require_unit(session, account, "C1-UB")
+            accounts.require_staff(session, account, "NV1")
+            with pytest.raises(UnknownUnit):
+                accounts.require_unit(session, account, "C2")
+        finally:
+            accounts.keep_scopes(False)
+        assert walks == ["C1"] * 3
+    walks.clear()
+    assert head.get("/units/C1").status_code == 200 and walks == ["C1"]
+    with transaction() as session:  # a unit added under C1 between two requests is in the next one's scope
+        load_bundle(session, validate_bundle({**TREE, "units": [*TREE["units"], {
+            "code": "C1-CA", "name": "Công an xã Một", "kind": "office", "parent": "C1"}]}))
+    assert head.get("/units/C1-CA").status_code == 200

@@ -18,10 +18,15 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from web_helpers import signed_in_client
 
-from attendance import api, create_app, month_views
+from attendance import api, create_app, dashboard, month_views
 from attendance.bundle import validate_bundle
 from attendance.cli import main
-from attendance.dashboard import latest_punch_day, presence_on, terminals_needing_attention
+from attendance.dashboard import (
+    latest_punch_day,
+    presence_on,
+    presence_on_days,
+    terminals_needing_attention,
+)
 from attendance.db import transaction
 from attendance.demo import load_demo
 from attendance.engine import SUMMARY_FIELDS
@@ -269,3 +274,21 @@ def test_presence_on_a_day_and_the_latest_punch_day(two_communes: str) -> None:
     assert sunday.working == 0 and sunday.present == [] and sunday.missing == []
     assert latest == dt.date(2026, 10, 5) and nothing.missing == [("B1", "Lê Thị Cúc")]
     assert [t.device for t in attention] == ["D1"] and "no_punches" in attention[0].problems  # D2 is C2's
+
+
+def test_presence_of_nearby_days_comes_from_one_evaluation(two_communes: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    days = [dt.date(2026, 10, 6), dt.date(2026, 10, 4), dt.date(2026, 10, 5), dt.date(2026, 11, 2)]
+    with transaction() as session:
+        alone = {day: presence_on(session, "H", day) for day in days}
+        calls: list[tuple[dt.date, dt.date]] = []
+        real = dashboard.evaluate
+
+        def counting(inp, first, last, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append((first, last))
+            return real(inp, first, last, **kwargs)
+
+        monkeypatch.setattr(dashboard, "evaluate", counting)
+        together = presence_on_days(session, "H", days)
+    assert together == alone and alone[dt.date(2026, 10, 5)].present  # the same answer, day by day
+    # Three days within two weeks: one evaluation; November is further: its own.
+    assert calls == [(dt.date(2026, 10, 4), dt.date(2026, 10, 6)), (dt.date(2026, 11, 2), dt.date(2026, 11, 2))]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import random
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from attendance.excuses import create_excuse, list_excuses, withdraw_excuse
 from attendance.ledger import import_file
 from attendance.month_views import person_month, unit_month_grid
 from attendance.org import load_bundle
+from attendance.synth import generate_district
 
 BUNDLE = {
     "units": [{"code": "H", "name": "Huyện", "kind": "district"},
@@ -148,3 +150,47 @@ def test_the_public_interface_gives_the_same_views(month: str) -> None:
         assert [e.kind for e in api.excuse_records(session, "NV001")] == ["annual_leave"]
         assert api.waiting_user_ids(session, "H") == []
         assert [e.entity for e in api.search_audit(session, actor="head").entries] == ["excuse"]
+
+
+def code_of_explanation(explained: dict) -> str:
+    """The day code that ``explain_day``'s account of a day implies, by the precedence of month_views."""
+    if not explained["employed"]:
+        return "outside"
+    if not explained["working_day"]:
+        source = explained["calendar"]["source"]
+        return source if source in ("no_schedule", "holiday", "weekend") else "day_off"
+    if explained["absent_day"]:
+        return "absent"
+    verdicts = [set(s["verdicts"]) for s in explained["sessions"]]
+    for code, found in (("absent_session", {"absent"}), ("missing", {"missing_in", "missing_out"}),
+                        ("late", {"late"}), ("early", {"early"})):
+        if any(v & found for v in verdicts):
+            return code
+    return "excused" if verdicts and all("excused" in v for v in verdicts) else "ok"
+
+
+def test_grid_cells_equal_the_explanation_of_each_day(month: str, tmp_path: Path) -> None:
+    with transaction() as session:  # the small unit: every person, every day
+        grid = unit_month_grid(session, "H", "2026-10")
+        explained = {(row.staff_code, i): code_of_explanation(api.explain_day(session, row.staff_code, day))
+                     for row in grid.rows for i, day in enumerate(grid.days)}
+    assert {(row.staff_code, i): code for row in grid.rows for i, code in enumerate(row.cells)} == explained
+    assert {"outside", "absent_session", "day_off", "excused", "missing", "late", "early"} <= set(explained.values())
+
+    district = generate_district(units=1, staff_per_unit=30, month="2026-09", seed=5)  # 2 September: holidays
+    with transaction() as session:
+        load_bundle(session, validate_bundle(district.bundle))
+    for device, lines in district.attlogs.items():
+        path = tmp_path / f"{device}.dat"
+        path.write_text("\n".join(lines) + "\n")
+        with transaction() as session:
+            import_file(session, device, path)
+    commune = next(u["code"] for u in district.bundle["units"] if u.get("kind") == "commune")
+    pick = random.Random(7)
+    with transaction() as session:
+        grid = unit_month_grid(session, commune, "2026-09")
+        sample = [(row, i) for row in pick.sample(grid.rows, 8) for i in pick.sample(range(len(grid.days)), 8)]
+        sample += [(grid.rows[0], 1)]  # 2 September, National Day
+        wanted = [code_of_explanation(api.explain_day(session, row.staff_code, grid.days[i])) for row, i in sample]
+    assert [row.cells[i] for row, i in sample] == wanted
+    assert wanted[-1] == "holiday" and len(set(wanted)) >= 5

@@ -171,6 +171,7 @@ def locale() -> str:
 
 def _require_sign_in() -> Response | None:
     current_origin.set(client_address())
+    accounts.keep_scopes(True)  # each guard of this request reuses the scope the first one worked out
     use_request_language(locale())
     g.language = locale()
     if request.endpoint in PUBLIC_ENDPOINTS or request.blueprint in SELF_AUTHENTICATING_BLUEPRINTS:
@@ -203,6 +204,7 @@ def _forget_request(_exc: BaseException | None = None) -> None:
     # Threads of the WSGI server are reused: nothing of this request may leak into the next.
     use_request_language(None)
     current_origin.set(None)
+    accounts.keep_scopes(False)
 
 
 def init_auth(app: Flask) -> None:
