@@ -371,4 +371,6 @@ def write_docx(data: ReportData, charts: list[Chart], target: str | IO[bytes]) -
                f"{data.settings.issuer.capitalize()}./.", indent=True, after=12, keep_next=True)
     _signature(doc, data)
     _appendices(doc, data)
+    doc.core_properties.author = data.settings.issuer.capitalize()
+    doc.core_properties.title = f"Báo cáo kết quả kiểm tra công vụ {data.period_phrase} - {data.unit_name}"
     doc.save(target)
