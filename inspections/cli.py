@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from attendance.cli import reports_errors
+from attendance.cli import TranslatedCommand, reports_errors
 from attendance.i18n import _
 
 
@@ -27,7 +27,7 @@ def report_config() -> dict[str, Any]:
     return values
 
 
-@click.command("report")
+@click.command("report", cls=TranslatedCommand)
 @click.option("--month", required=True, help="YYYY-MM (with REPORT_MONTH_START_DAY 15: the 15th of the month before to the 14th).")
 @click.option("--unit", "unit_code", help="A commune, or a district or province: every unit under it (default: all).")
 @click.option("--format", "fmt", required=True, type=click.Choice(["docx", "xlsx", "pdf"]))

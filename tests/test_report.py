@@ -208,4 +208,5 @@ def test_docx_converts_to_pdf_and_png_pages(sqlite_url: str, tmp_path: Path) -> 
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     assert "pts (A4)" in info and "Author:          python-docx" not in info
     fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
-    assert "Liberation Serif" in fonts or "Times" in fonts  # Times New Roman or its metric twin
+    # Times New Roman or its metric twin for every letter: no Vietnamese letter falls back to another font.
+    assert ("LiberationSerif" in fonts or "Times" in fonts) and "DejaVu" not in fonts

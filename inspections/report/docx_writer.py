@@ -279,7 +279,9 @@ def _appendix_table(doc: Any, heading: list[str], rows: list[list[Any]], widths:
     for cell in table.rows[0].cells:
         cell.vertical_alignment = WD_ALIGN_VERTICAL.CENTER
     for values in rows:
-        for column, (cell, value) in enumerate(zip(table.add_row().cells, values, strict=True)):
+        row = table.add_row()
+        row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a row never breaks over two pages
+        for column, (cell, value) in enumerate(zip(row.cells, values, strict=True)):
             numeric = isinstance(value, int)
             text = number(value) if numeric else (f"{value:%d/%m/%Y}" if hasattr(value, "strftime") else str(value))
             align = WD_ALIGN_PARAGRAPH.RIGHT if numeric else WD_ALIGN_PARAGRAPH.LEFT

@@ -215,7 +215,7 @@ def report_tables(data: ReportData) -> list[Table]:
                    [[i, a.person.name, a.person.unit_name, LABELS[a.threshold.field], a.value,
                      a.previous if a.previous is not None else "-", a.threshold.at_least, a.threshold.action,
                      a.threshold.reference] for i, a in enumerate(data.alerts, 1)],
-                   [13, 42, 40, 36, 14, 14, 16, 40, 60], in_docx=True,
+                   [13, 40, 36, 36, 17, 17, 19, 40, 58], in_docx=True,
                    empty="Không có trường hợp nào vượt ngưỡng cảnh báo.")
     fields = ("working_days", "working_sessions", "excused_sessions", "late_count", "late_minutes", "early_count",
               "early_minutes", "missing_punch_count", "absent_sessions", "absent_days", "offday_punch_days")
