@@ -17,8 +17,6 @@ from sqlalchemy.orm import Session
 
 from . import models as m
 from .batches import live_punch
-from .bundle import check_alert_thresholds
-from .engine.types import SUMMARY_FIELDS
 from .errors import InvalidInput, UnknownStaff, UnknownUnit
 from .i18n import _
 from .names import name_sort_key, sort_by_name
@@ -30,7 +28,7 @@ if TYPE_CHECKING:
     from .month_views import MonthGrid, PersonMonth
 
 __all__ = [
-    "SUMMARY_FIELDS", "ExcuseInfo", "PunchInfo", "StaffInfo", "UnitInfo", "check_alert_thresholds", "excuse_records", "excuses", "explain_day",
+    "ExcuseInfo", "PunchInfo", "StaffInfo", "UnitInfo", "check_alert_thresholds", "excuse_records", "excuses", "explain_day",
     "month_has_punches", "monthly_summary", "name_sort_key", "period_summary", "person_month", "punches_around",
     "search_audit", "service_setting", "summary_headings",
     "sort_by_name", "staff_of_unit", "unit_month_grid", "unit_subtree", "unit_tree", "waiting_user_ids",
@@ -231,6 +229,13 @@ def service_setting(session: Session, key: str) -> str | None:
     """A service-wide setting as stored (the set-up bundle's ``settings``), or None when unset."""
     row = session.get(m.Setting, key)
     return row.value if row is not None else None
+
+
+def check_alert_thresholds(value: Any, path: str = "report_thresholds") -> list[dict[str, Any]]:
+    """Validate report alert thresholds ({field, at_least, action, reference} each); InvalidInput names the path."""
+    from . import bundle  # imported here: the bundle's checks load the engine, and with it pandas
+
+    return bundle.check_alert_thresholds(value, path)
 
 
 def summary_headings(language: str = "vi") -> dict[str, str]:
