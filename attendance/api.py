@@ -28,9 +28,10 @@ if TYPE_CHECKING:
     from .month_views import MonthGrid, PersonMonth
 
 __all__ = [
-    "Base", "ExcuseInfo", "PunchInfo", "SessionWindow", "StaffInfo", "UnitInfo", "excuse_records", "excuses",
-    "explain_day", "session_windows",
-    "month_has_punches", "monthly_summary", "name_sort_key", "person_month", "punches_around", "search_audit",
+    "Base", "ExcuseInfo", "PunchInfo", "SessionWindow", "StaffInfo", "UnitInfo", "check_alert_thresholds",
+    "excuse_records", "excuses", "explain_day", "month_has_punches", "monthly_summary", "name_sort_key",
+    "period_summary", "person_month", "punches_around", "search_audit", "service_setting", "session_windows",
+    "summary_headings",
     "sort_by_name", "staff_of_unit", "unit_month_grid", "unit_subtree", "unit_tree", "waiting_user_ids",
 ]
 
@@ -234,6 +235,34 @@ def monthly_summary(session: Session, month: str, unit_code: str | None = None) 
     from . import services
 
     return services.summary_records(services.monthly_summary(session, month, unit_code))
+
+
+def period_summary(session: Session, first: dt.date, last: dt.date,
+                   unit_code: str | None = None) -> list[dict[str, Any]]:
+    """rules.md §7 over the days ``first`` to ``last`` (inclusive): one dict per person, by code."""
+    from . import services
+
+    return services.summary_records(services.period_summary(session, first, last, unit_code))
+
+
+def service_setting(session: Session, key: str) -> str | None:
+    """A service-wide setting as stored (the set-up bundle's ``settings``), or None when unset."""
+    row = session.get(m.Setting, key)
+    return row.value if row is not None else None
+
+
+def check_alert_thresholds(value: Any, path: str = "report_thresholds") -> list[dict[str, Any]]:
+    """Validate report alert thresholds ({field, at_least, action, reference} each); InvalidInput names the path."""
+    from . import bundle  # imported here: the bundle's checks load the engine, and with it pandas
+
+    return bundle.check_alert_thresholds(value, path)
+
+
+def summary_headings(language: str = "vi") -> dict[str, str]:
+    """Headings for people of the summary's columns (rules.md §7 fields, code, name, unit)."""
+    from . import services
+
+    return dict(services.summary_headings(language))
 
 
 def month_has_punches(session: Session, month: str, unit_code: str | None = None) -> bool:

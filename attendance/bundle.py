@@ -633,7 +633,54 @@ EXCUSE: Spec = {
     "start": (_datetime, True), "end": (_datetime, True),
     "reference": (_opt_text_of(m.Excuse.reference), False), "note": (_opt_text_of(m.Excuse.reference), False),
 }
-SETTINGS: Spec = {"dedupe_seconds": (_int(0, 3600), False), "timezone": (_timezone, False)}
+# Alert thresholds of the monthly report: a person whose monthly count reaches ``at_least`` is
+# listed with the action the rule suggests and its reference. They only flag; no penalty follows.
+MAX_ALERT_THRESHOLDS = 50
+ALERT_THRESHOLD_KEYS = ("field", "at_least", "action", "reference")
+ALERT_FIELDS = ("late_count", "late_minutes", "early_count", "early_minutes", "missing_punch_count",
+                "absent_sessions", "absent_days", "offday_punch_days")
+
+
+def check_alert_thresholds(value: Any, path: str = "report_thresholds") -> list[dict[str, Any]]:
+    """Validate alert thresholds (a list of {field, at_least, action, reference}); InvalidInput names the path."""
+    if not isinstance(value, list):
+        raise InvalidInput(f"{path}: " + _("expected a list, got {value}", value=_show(value)))
+    if len(value) > MAX_ALERT_THRESHOLDS:
+        raise InvalidInput(f"{path}: " + _("at most {count} thresholds", count=MAX_ALERT_THRESHOLDS))
+    out: list[dict[str, Any]] = []
+    for i, item in enumerate(value):
+        where = f"{path}[{i}]"
+        if not isinstance(item, dict):
+            raise InvalidInput(f"{where}: " + _("expected a mapping, got {value}", value=_show(item)))
+        for key in item:
+            if key not in ALERT_THRESHOLD_KEYS:
+                raise InvalidInput(f"{where}.{_key(key)}: "
+                                   + _("unknown key (allowed: {keys})", keys=", ".join(ALERT_THRESHOLD_KEYS)))
+        parsers: dict[str, Callable[[Any], Any]] = {
+            "field": _choice(*ALERT_FIELDS), "at_least": _int(1, 100_000),
+            "action": lambda v: _text(v, 200), "reference": lambda v: _text(v, 300)}
+        record: dict[str, Any] = {}
+        for key, parse in parsers.items():
+            if key not in item:
+                raise InvalidInput(f"{where}.{key}: " + _("missing"))
+            try:
+                record[key] = parse(item[key])
+            except _Invalid as exc:
+                raise InvalidInput(f"{where}.{key}: {exc}") from None
+        out.append(record)
+    return out
+
+
+def _alert_thresholds(value: Any) -> list[dict[str, Any]]:
+    try:
+        return check_alert_thresholds(value, "")
+    except InvalidInput as exc:
+        raise _Invalid(str(exc).lstrip(": ")) from None
+
+
+SETTINGS: Spec = {"dedupe_seconds": (_int(0, 3600), False), "timezone": (_timezone, False),
+                  "report_month_start_day": (_int(1, 28), False),
+                  "report_thresholds": (_alert_thresholds, False)}
 TOP = {"units", "schedules", "calendar", "devices", "staff", "excuses", "settings"}
 
 

@@ -922,11 +922,20 @@ if __name__ == "__main__":  # pragma: no cover
     main()
 
 
+#: Packages built on attendance that add commands: each module's ``register(group)`` adds its own.
+#: attendance names only this entry point, never their internals.
+COMMAND_MODULES = ("inspections.cli",)
+
+
 def _register_domain_groups() -> None:
     # Per-domain command groups live in their own modules (imported last: they use this one).
+    import importlib
+
     from .cli_users import users
 
     main.add_command(users)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(main)
 
 
 _register_domain_groups()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,7 +96,8 @@ class _Loader:
             values["country"] = self.b.country
         for key, value in values.items():
             current = self.s.get(m.Setting, key)
-            text = str(value)
+            # Structured settings (the report's alert thresholds) are kept as JSON text.
+            text = json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value)
             if current is None:
                 self.s.add(m.Setting(key=key, value=text))
                 record_change(self.s, self.actor, "create", "setting", key, {"value": [None, text]})

@@ -103,6 +103,17 @@ def monthly_summary(session: Session, month: str, unit_code: str | None = None) 
     return table[["staff_code", "name", "unit_code", "unit_name", *SUMMARY_FIELDS]]
 
 
+def period_summary(session: Session, first: dt.date, last: dt.date, unit_code: str | None = None) -> pd.DataFrame:
+    """rules.md §7 over any run of days (a 15th-14th report window), same columns as monthly_summary."""
+    if last < first:
+        raise InvalidInput(_("period: last day {last} is before first day {first}", last=last, first=first))
+    check_period(first, last)
+    inp, ctx = load_input(session, first, last, unit_code=unit_code)
+    table = summarize(evaluate(inp, first, last, detail=False), inp)
+    table = table.merge(ctx.staff[["staff_id", "name", "unit_code", "unit_name"]], on="staff_id", how="left")
+    return table[["staff_code", "name", "unit_code", "unit_name", *SUMMARY_FIELDS]]
+
+
 def month_has_punches(session: Session, month: str, unit_code: str | None = None) -> bool:
     """Whether anyone of the unit (or of every unit) has a counting punch in the month.
 

@@ -1,0 +1,94 @@
+"""The monthly report of the inspection team: gather (``data``), then write docx, xlsx or PDF.
+
+``build_report`` is the one use case the command line and the pages call: it reads through
+``attendance.api`` with the caller's Session and writes the file; the writers are plain
+functions of the gathered data.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from attendance.errors import DomainError, InvalidInput
+from attendance.i18n import _
+
+from .data import Progress, ReportData, gather_report
+from .settings import report_settings
+
+FORMATS = ("docx", "xlsx", "pdf")
+CONVERT_TIMEOUT = 180  # seconds: LibreOffice's first start builds its profile
+
+
+class ConverterMissing(DomainError):
+    """No PDF renderer (LibreOffice) on this machine."""
+
+
+def soffice_path() -> str | None:
+    """LibreOffice's command, if installed (ATTENDANCE_SOFFICE names another one)."""
+    return os.environ.get("ATTENDANCE_SOFFICE") or shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def docx_to_pdf(docx: Path, out_dir: Path) -> Path:
+    """Convert a .docx into a PDF beside it in ``out_dir`` with LibreOffice headless; return the PDF."""
+    soffice = soffice_path()
+    if soffice is None:
+        raise ConverterMissing(_("PDF needs LibreOffice (soffice), which is not installed: "
+                                 "run scripts/ensure_office.sh, or ask for docx"))
+    # A profile of its own: a LibreOffice the user has open would otherwise take the job and exit 0.
+    with tempfile.TemporaryDirectory(prefix="attendance-lo-") as profile:
+        result = subprocess.run(
+            [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+             "--convert-to", "pdf", "--outdir", str(out_dir), str(docx)],
+            capture_output=True, text=True, timeout=CONVERT_TIMEOUT, check=False)
+    pdf = out_dir / (docx.stem + ".pdf")
+    if result.returncode != 0 or not pdf.is_file():
+        problem = (result.stderr or result.stdout or "").strip().splitlines()
+        raise ConverterMissing(_("LibreOffice could not convert {file}: {problem}", file=docx.name,
+                                 problem=problem[-1] if problem else result.returncode))
+    return pdf
+
+
+def write_report(data: ReportData, fmt: str, output: str | Path) -> Path:
+    """Write the gathered report as docx, xlsx or pdf to ``output``; return the path."""
+    from .charts import report_charts
+
+    if fmt not in FORMATS:
+        raise InvalidInput(_("--format: expected one of {formats}, got {value!r}", formats=", ".join(FORMATS),
+                             value=fmt))
+    output = Path(output)
+    charts = report_charts(data)
+    if fmt == "xlsx":
+        from .xlsx_writer import write_xlsx
+
+        write_xlsx(data, charts, output)
+        return output
+    from .docx_writer import write_docx
+
+    if fmt == "docx":
+        write_docx(data, charts, output)
+        return output
+    with tempfile.TemporaryDirectory(prefix="attendance-report-") as work:
+        docx = Path(work) / (output.stem + ".docx")
+        write_docx(data, charts, docx)
+        pdf = docx_to_pdf(docx, Path(work))
+        shutil.move(str(pdf), output)
+    return output
+
+
+def build_report(session: Session, month: str, unit_code: str | None, fmt: str, output: str | Path,
+                 config: Mapping[str, Any] | None = None, progress: Progress | None = None) -> ReportData:
+    """Gather the report of ``month`` for the unit (None: every unit) and write it; return the data."""
+    if fmt not in FORMATS:
+        raise InvalidInput(_("--format: expected one of {formats}, got {value!r}", formats=", ".join(FORMATS),
+                             value=fmt))
+    data = gather_report(session, month, unit_code, report_settings(session, config), progress)
+    write_report(data, fmt, output)
+    return data
