@@ -33,6 +33,7 @@ from .db import is_busy_error, session_factory
 from .errors import DomainError, InvalidInput, NotFound
 from .i18n import _
 from .ledger import clip, device_by_code, import_file
+from .rejections import file_error_text
 
 log = logging.getLogger(__name__)
 
@@ -319,7 +320,7 @@ def run_job(sessions: Any, job_id: int, path: Path, progress: Any = None) -> Non
             # Refusals of the file (domain errors, unknown formats, bad values) are the user's to
             # read; anything else is a bug, logged, and only named on the page.
             expected = isinstance(exc, DomainError | UnsupportedFile | ValueError) and str(exc).strip()
-            why = str(exc).strip().splitlines()[0] if expected else _(
+            why = file_error_text(exc).strip().splitlines()[0] if expected else _(
                 "the import failed unexpectedly; the server's log has the details")
             if not expected:
                 log.exception("import job %s", job_id)
