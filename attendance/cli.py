@@ -42,8 +42,9 @@ def error_line(exc: BaseException) -> tuple[str, int]:
     # must not import the parsers (and pandas) just to word their error.
     parsers = sys.modules.get("devices.parsers")
     reported: tuple[type[BaseException], ...] = (DomainError,)
+    refused: tuple[type[BaseException], ...] = ()
     if parsers is not None:
-        reported += (parsers.UnsupportedFile,)
+        refused = (parsers.UnsupportedFile, parsers.ProfileError)
 
     def first_line(text: str) -> str:
         return text.splitlines()[0] if text.strip() else type(exc).__name__
@@ -53,6 +54,10 @@ def error_line(exc: BaseException) -> tuple[str, int]:
         return _("database busy: another import, load or push holds the write lock; try again shortly"), BUSY_EXIT
     if isinstance(exc, reported):
         return first_line(str(exc)), 1
+    if refused and isinstance(exc, refused):  # the parsers' English, worded in the reader's language
+        from .rejections import file_error_text
+
+        return first_line(file_error_text(exc)), 1
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if exc.filename else ""
         return f"{where}{exc.strerror or first_line(str(exc))}", 1

@@ -52,7 +52,7 @@ def _user_id(value: object) -> str:
     try:
         return _text(value, column_limit(m.Enrollment.user_id))
     except _Invalid as exc:
-        raise InvalidInput(f"user_id: {exc}") from None
+        raise InvalidInput(_("user_id: {problem}", problem=exc)) from None
 
 
 def _device(session: Session, device_code: str) -> m.Device:
@@ -100,9 +100,10 @@ def enrol(session: Session, device_code: str, user_id: str, staff_code: str, *, 
         owner = session.get(m.Staff, current.staff_id)
         assert owner is not None  # a foreign key
         if not transfer:
-            raise Conflict(f"user_id: {uid!r} on {device.code} is enrolled for {owner.code} ({owner.name}); giving it "
-                           f"to {person.code} ({person.name}) would move {owner.code}'s punch history: "
-                           "confirm the transfer to move it")
+            raise Conflict(_("user_id: {uid} on {device} is enrolled for {owner} ({owner_name}); giving it to {staff}"
+                             " ({staff_name}) would move {owner}'s punch history: confirm the transfer to move it",
+                             uid=repr(uid), device=device.code, owner=owner.code, owner_name=owner.name,
+                             staff=person.code, staff_name=person.name))
         record_change(session, actor, "update", "enrollment", label,
                       {"staff": [owner.code, person.code], "staff_id": [owner.id, person.id]})
         current.staff_id = person.id
@@ -117,7 +118,7 @@ def unenrol(session: Session, device_code: str, user_id: str, *, actor: str) -> 
     current = session.scalar(select(m.Enrollment).where(m.Enrollment.device_id == device.id,
                                                         m.Enrollment.user_id == uid).with_for_update())
     if current is None:
-        raise NotFound(f"user_id: {uid!r} is not enrolled on {device.code}")
+        raise NotFound(_("user_id: {uid} is not enrolled on {device}", uid=repr(uid), device=device.code))
     owner = session.get(m.Staff, current.staff_id)
     assert owner is not None  # a foreign key
     record_change(session, actor, "delete", "enrollment", f"{device.code}:{uid}",

@@ -101,49 +101,53 @@ def _text_field(field: str, value: Any, column: Any, required: bool) -> str:
     """Text for one field, bounded by its column; the refusal names the field."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise InvalidInput(f"{field}: must not be empty")
+            raise InvalidInput(_("{field}: must not be empty", field=field))
         return ""
     try:
         return _text(value, column_limit(column))
     except _Invalid as exc:
-        raise InvalidInput(f"{field}: {exc}") from None
+        raise InvalidInput(_("{field}: {problem}", field=field, problem=exc)) from None
 
 
 def _kind(value: Any) -> str:
     kind = _text_field("kind", value, m.Excuse.kind, required=True)
     if kind not in EXCUSE_KINDS:
-        raise InvalidInput(f"kind: {_show(kind)} is not a kind of excuse; expected one of "
-                           f"{', '.join(EXCUSE_KINDS)}")
+        raise InvalidInput(_("kind: {kind} is not a kind of excuse; expected one of {kinds}",
+                             kind=_show(kind), kinds=", ".join(EXCUSE_KINDS)))
     return kind
 
 
 def _moment(field: str, value: Any) -> dt.datetime:
     """A local time to the second: no time zone (times are local to the unit), no fraction."""
     if not isinstance(value, dt.datetime):
-        raise InvalidInput(f"{field}: expected a date and time YYYY-MM-DDTHH:MM, got {_show(value)}")
+        raise InvalidInput(_("{field}: expected a date and time YYYY-MM-DDTHH:MM, got {value}",
+                             field=field, value=_show(value)))
     if value.tzinfo is not None:
-        raise InvalidInput(f"{field}: expected a local time without a time zone, got {value.isoformat()}")
+        raise InvalidInput(_("{field}: expected a local time without a time zone, got {value}",
+                             field=field, value=value.isoformat()))
     if value.microsecond:
-        raise InvalidInput(f"{field}: whole seconds only, got {value.isoformat()}")
+        raise InvalidInput(_("{field}: whole seconds only, got {value}", field=field, value=value.isoformat()))
     low, high = DEFAULT_PLAUSIBLE_YEARS
     if not low <= value.year <= high:
-        raise InvalidInput(f"{field}: {value.isoformat()} is outside the years {low}-{high}")
+        raise InvalidInput(_("{field}: {value} is outside the years {low}-{high}",
+                             field=field, value=value.isoformat(), low=low, high=high))
     return value
 
 
 def _interval(start: Any, end: Any) -> tuple[dt.datetime, dt.datetime]:
     a, b = _moment("start", start), _moment("end", end)
     if b <= a:
-        raise InvalidInput(f"end: {b.isoformat(sep=' ')} is not after start {a.isoformat(sep=' ')}")
+        raise InvalidInput(_("end: {end} is not after start {start}",
+                             end=b.isoformat(sep=" "), start=a.isoformat(sep=" ")))
     return a, b
 
 
 def _reason(reason: Any) -> str:
     text = " ".join(reason.split()) if isinstance(reason, str) else ""
     if not text:
-        raise InvalidInput("reason: a reason is required (why the excuse is withdrawn)")
+        raise InvalidInput(_("reason: a reason is required (why the excuse is withdrawn)"))
     if len(text) > MAX_REASON:
-        raise InvalidInput(f"reason: at most {MAX_REASON} characters, got {len(text)}")
+        raise InvalidInput(_("reason: at most {limit} characters, got {length}", limit=MAX_REASON, length=len(text)))
     return text
 
 
@@ -152,7 +156,8 @@ def sniff_document(data: bytes) -> tuple[str, str]:
     for magic, content_type, extension in SIGNATURES:
         if data.startswith(magic):
             return content_type, extension
-    raise InvalidInput(f"document: not a PDF, JPEG or PNG file (it starts with {_show(bytes(data[:8]))})")
+    raise InvalidInput(_("document: not a PDF, JPEG or PNG file (it starts with {start})",
+                         start=_show(bytes(data[:8]))))
 
 
 def _document_name(filename: Any, extension: str) -> str:
@@ -160,25 +165,27 @@ def _document_name(filename: Any, extension: str) -> str:
     name = re.split(r"[\\/]", filename)[-1] if isinstance(filename, str) else ""
     name = _NAME_JUNK.sub("", name).strip()
     if len(name) > MAX_NAME:
-        raise InvalidInput(f"document: the file name is {len(name)} characters long, at most {MAX_NAME} fit")
+        raise InvalidInput(_("document: the file name is {length} characters long, at most {limit} fit",
+                             length=len(name), limit=MAX_NAME))
     return name or f"document.{extension}"
 
 
 def _store_document(session: Session, upload: DocumentUpload) -> tuple[str, str, str, int]:
     """Check and keep a document once per sha256: (sha256, name, content type, size)."""
     if not isinstance(upload.data, (bytes, bytearray, memoryview)):
-        raise InvalidInput("document: expected the file's bytes")
+        raise InvalidInput(_("document: expected the file's bytes"))
     size = len(upload.data)
     if size == 0:
-        raise InvalidInput("document: the file is empty")
+        raise InvalidInput(_("document: the file is empty"))
     if size > MAX_DOCUMENT_BYTES:  # before hashing or sniffing: nothing more is read of it
-        raise InvalidInput(f"document: {size} bytes, at most {MAX_DOCUMENT_BYTES} (10 MiB)")
+        raise InvalidInput(_("document: {size} bytes, at most {limit} (10 MiB)", size=size, limit=MAX_DOCUMENT_BYTES))
     data = bytes(upload.data)
     content_type, extension = sniff_document(data)
     declared = (upload.content_type or "").split(";")[0].strip().lower()
     declared = ALIASES.get(declared, declared)
     if declared not in UNDECLARED and declared != content_type:
-        raise InvalidInput(f"document: declared as {_show(declared)} but the content is {content_type}")
+        raise InvalidInput(_("document: declared as {declared} but the content is {content_type}",
+                             declared=_show(declared), content_type=content_type))
     name = _document_name(upload.filename, extension)
     digest = hashlib.sha256(data).hexdigest()
     if session.get(m.ExcuseDocument, digest) is None:
@@ -218,11 +225,11 @@ def _document_facts(session: Session, digests: set[str]) -> dict[str, tuple[str,
 
 def _excuse(session: Session, excuse_id: int, lock: bool = False) -> tuple[m.Excuse, str]:
     if isinstance(excuse_id, bool) or not isinstance(excuse_id, int):
-        raise InvalidInput(f"excuse: expected an id number, got {_show(excuse_id)}")
+        raise InvalidInput(_("excuse: expected an id number, got {value}", value=_show(excuse_id)))
     query = select(m.Excuse, m.Staff.code).join(m.Staff, m.Staff.id == m.Excuse.staff_id).where(m.Excuse.id == excuse_id)
     row = session.execute(query.with_for_update(of=m.Excuse) if lock else query).first()
     if row is None:
-        raise UnknownExcuse(f"no excuse {excuse_id}")
+        raise UnknownExcuse(_("no excuse {id}", id=excuse_id))
     return row[0], row[1]
 
 
@@ -249,7 +256,7 @@ def list_excuses(session: Session, staff_code: str, first: dt.date | None = None
         query = query.where(m.Excuse.end > dt.datetime.combine(first, dt.time()))
     if last is not None:
         if first is not None and last < first:
-            raise InvalidInput(f"last: {last} is before first day {first}")
+            raise InvalidInput(_("last: {last} is before first day {first}", last=last, first=first))
         query = query.where(m.Excuse.start < dt.datetime.combine(last, dt.time()) + dt.timedelta(days=1))
     rows = list(session.scalars(query.order_by(m.Excuse.start, m.Excuse.id)))
     facts = _document_facts(session, {e.document_sha256 for e in rows if e.document_sha256})
@@ -260,10 +267,10 @@ def excuse_document(session: Session, excuse_id: int) -> StoredDocument:
     """The scanned document of an excuse (NotFound when it has none)."""
     excuse, _code = _excuse(session, excuse_id)
     if excuse.document_sha256 is None:
-        raise NotFound(f"excuse {excuse_id} has no document")
+        raise NotFound(_("excuse {id} has no document", id=excuse_id))
     doc = session.get(m.ExcuseDocument, excuse.document_sha256)
     if doc is None:  # the foreign key forbids it; a hand-edited database may not
-        raise NotFound(f"excuse {excuse_id}: document {excuse.document_sha256} is not stored")
+        raise NotFound(_("excuse {id}: document {sha256} is not stored", id=excuse_id, sha256=excuse.document_sha256))
     return StoredDocument(excuse.document_name or "document", doc.content_type, doc.data)
 
 
@@ -278,8 +285,8 @@ def _refuse_duplicate(session: Session, staff_id: int, kind: str, start: dt.date
         query = query.where(m.Excuse.id != other_than)
     same = session.scalar(query.limit(1))
     if same is not None:
-        raise Conflict(f"{staff_code} already has this excuse ({kind} {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}): "
-                       f"excuse {same}")
+        raise Conflict(_("{staff} already has this excuse ({kind} {start} – {end}): excuse {id}", staff=staff_code,
+                         kind=kind, start=f"{start:%Y-%m-%d %H:%M}", end=f"{end:%Y-%m-%d %H:%M}", id=same))
 
 
 def create_excuse(session: Session, staff_code: str, kind: str, start: dt.datetime, end: dt.datetime,
@@ -312,8 +319,8 @@ def edit_excuse(session: Session, excuse_id: int, *, actor: str, kind: str | Non
     """
     excuse, code = _excuse(session, excuse_id, lock=True)
     if excuse.withdrawn_at is not None:
-        raise Conflict(f"excuse {excuse_id} was withdrawn (at {excuse.withdrawn_at:%Y-%m-%d %H:%M} by "
-                       f"{excuse.withdrawn_by}): it cannot be edited")
+        raise Conflict(_("excuse {id} was withdrawn (at {at} by {by}): it cannot be edited", id=excuse_id,
+                         at=f"{excuse.withdrawn_at:%Y-%m-%d %H:%M}", by=excuse.withdrawn_by))
     new: dict[str, Any] = {
         "kind": _kind(kind) if kind is not None else excuse.kind,
         "reference": (_text_field("reference", reference, m.Excuse.reference, required=True)
@@ -341,8 +348,9 @@ def withdraw_excuse(session: Session, excuse_id: int, reason: str, *, actor: str
     why = _reason(reason)
     excuse, code = _excuse(session, excuse_id, lock=True)
     if excuse.withdrawn_at is not None:
-        raise Conflict(f"excuse {excuse_id} is already withdrawn (at {excuse.withdrawn_at:%Y-%m-%d %H:%M} by "
-                       f"{excuse.withdrawn_by}: {excuse.withdraw_reason})")
+        raise Conflict(_("excuse {id} is already withdrawn (at {at} by {by}: {reason})", id=excuse_id,
+                         at=f"{excuse.withdrawn_at:%Y-%m-%d %H:%M}", by=excuse.withdrawn_by,
+                         reason=excuse.withdraw_reason))
     excuse.withdrawn_at = dt.datetime.now().replace(microsecond=0)
     excuse.withdrawn_by, excuse.withdraw_reason = actor, why
     record_change(session, actor, "withdraw", "excuse", f"{code}:{excuse.id}", {

@@ -33,6 +33,7 @@ from .db import is_busy_error, session_factory
 from .errors import DomainError, InvalidInput, NotFound
 from .i18n import _
 from .ledger import clip, device_by_code, import_file
+from .rejections import file_error_text, rejection_text
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +114,9 @@ def _info(job: m.ImportJob, device_code: str, now: dt.datetime) -> JobInfo:
 
 def _check_format(fmt: str, profile: str | None) -> None:
     if fmt not in FORMATS:
-        raise InvalidInput(f"format: {fmt[:40]!r} is not one of {', '.join(FORMATS)}")
+        raise InvalidInput(_("format: {value} is not one of {formats}", value=repr(fmt[:40]), formats=", ".join(FORMATS)))
     if profile is not None and (not profile.strip() or len(profile) > 60):
-        raise InvalidInput(f"profile: {profile[:80]!r} is not a profile name")
+        raise InvalidInput(_("profile: {value} is not a profile name", value=repr(profile[:80])))
 
 
 def create_job(session: Session, account: Account, device_code: str, filename: str, total: int,
@@ -123,7 +124,7 @@ def create_job(session: Session, account: Account, device_code: str, filename: s
     """Queue the import of one uploaded file for a device (the caller commits); the job's id."""
     _check_format(fmt, profile)
     if profile is not None and session.scalar(select(m.SavedProfile.id).where(m.SavedProfile.name == profile)) is None:
-        raise InvalidInput(f"profile: no saved profile {profile[:60]!r}")
+        raise InvalidInput(_("profile: no saved profile {name}", name=repr(profile[:60])))
     device = device_by_code(session, device_code)
     now = _now()
     job = m.ImportJob(username=account.username[:64], device_id=device.id, filename=clean_filename(filename),
@@ -208,15 +209,20 @@ def rejected_rows(session: Session, batch_id: int, limit: int = 500) -> tuple[li
     # Only the start of each raw line is read: a hostile file may hold megabyte lines.
     head = func.substr(m.RejectedRow.raw, 1, 201)
     rows = session.execute(
-        select(m.RejectedRow.line_no, head, func.length(m.RejectedRow.raw), m.RejectedRow.reason)
+        select(m.RejectedRow.line_no, head, func.length(m.RejectedRow.raw), m.RejectedRow.reason,
+               m.RejectedRow.reason_code, m.RejectedRow.reason_params)
         .where(m.RejectedRow.batch_id == batch_id).order_by(m.RejectedRow.line_no).limit(limit)
     ).all()
-    return [{"line": line, "raw": _cut(raw or "", int(length or 0)), "reason": clip(reason or "")}
-            for line, raw, length, reason in rows], int(count or 0)
+    # The stored English reason stands only for rows stored before reasons had codes.
+    return [{"line": line, "raw": _cut(raw or "", int(length or 0)),
+             "reason": clip(rejection_text(code, params, fallback=reason or ""))}
+            for line, raw, length, reason, code, params in rows], int(count or 0)
 
 
 def _cut(head: str, length: int, limit: int = 200) -> str:
-    return head if length <= limit else f"{head[:limit]}… ({length:,} characters in all)"
+    if length <= limit:
+        return head
+    return head[:limit] + _("… ({length} characters in all)", length=length)
 
 
 def unknown_user_punches(session: Session, batch_id: int, limit: int = 200) -> tuple[list[dict[str, Any]], int]:
@@ -319,7 +325,7 @@ def run_job(sessions: Any, job_id: int, path: Path, progress: Any = None) -> Non
             # Refusals of the file (domain errors, unknown formats, bad values) are the user's to
             # read; anything else is a bug, logged, and only named on the page.
             expected = isinstance(exc, DomainError | UnsupportedFile | ValueError) and str(exc).strip()
-            why = str(exc).strip().splitlines()[0] if expected else _(
+            why = file_error_text(exc).strip().splitlines()[0] if expected else _(
                 "the import failed unexpectedly; the server's log has the details")
             if not expected:
                 log.exception("import job %s", job_id)

@@ -13,6 +13,7 @@ from . import models as m
 from .audit import record_change
 from .bundle import BundleError, read_bundle_file
 from .i18n import _
+from .rejections import refusal_text
 
 
 def read_profile(path: str | Path) -> MappingProfile:
@@ -21,7 +22,7 @@ def read_profile(path: str | Path) -> MappingProfile:
     try:
         return profile_from_dict(data, name=str(data.get("name") or Path(path).stem))
     except ProfileError as exc:
-        raise BundleError([f"{path}: {e}" for e in exc.errors]) from exc
+        raise BundleError([f"{path}: {refusal_text(p)}" for p in exc.problems]) from exc
 
 
 def save_profile(session: Session, profile: MappingProfile, actor: str) -> None:
@@ -42,4 +43,8 @@ def saved_profile(session: Session, name: str) -> MappingProfile:
     if row is None:
         names = ", ".join(session.scalars(select(m.SavedProfile.name).order_by(m.SavedProfile.name))) or _("none")
         raise BundleError([_("no saved profile {name!r} (saved: {names})", name=name, names=names)])
-    return profile_from_dict(row.definition, name=name)
+    try:
+        return profile_from_dict(row.definition, name=name)
+    except ProfileError as exc:  # stored by another version, or edited in the database by hand
+        raise BundleError([_("saved profile {name!r}: {problem}", name=name, problem=refusal_text(p))
+                           for p in exc.problems]) from exc

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from devices.parsers import DEFAULT_PLAUSIBLE_YEARS, ParsedChunk, RejectedLine
 from devices.parsers.common import punch_frame
-from devices.parsers.reasons import reason
+from devices.parsers.reasons import Reason, reason
 from devices.zk.codec import AttendanceRecord
 
 from . import models as m
@@ -50,7 +50,7 @@ class PullResult:
 
 def records_to_chunk(
     records: Sequence[AttendanceRecord],
-    quarantined: list[tuple[bytes, str]],
+    quarantined: Sequence[tuple[bytes, Reason | str]],
     plausible_years: tuple[int, int] = DEFAULT_PLAUSIBLE_YEARS,
 ) -> ParsedChunk:
     """Terminal records (and quarantined raw records) as a ParsedChunk for the ledger.
@@ -86,7 +86,9 @@ def records_to_chunk(
         np.array(work_code, dtype=object)[keep],
     )
     start = n + 1
-    rejected += [RejectedLine(start + i, raw.hex(" "), why) for i, (raw, why) in enumerate(quarantined)]
+    # A quarantine reason comes with its code (worded in the reader's language from the ledger).
+    rejected += [RejectedLine.because(start + i, raw.hex(" "), why) if isinstance(why, Reason)
+                 else RejectedLine(start + i, raw.hex(" "), why) for i, (raw, why) in enumerate(quarantined)]
     return ParsedChunk(punches=frame, rejected=rejected)
 
 

@@ -211,6 +211,7 @@ def test_a_locked_database_answers_503_with_retry_after(loaded: str) -> None:
         page = client.post("/devices/pending/approve", data={"serial": "WAITING1", "device": "TK-NEW", "csrf_token": token})
         assert (page.status_code, page.mimetype, page.headers["Retry-After"]) == (503, "text/html", "30")
         assert "Hệ thống đang bận" in page.get_data(as_text=True)
+        assert "cơ sở dữ liệu đang bận (một thao tác ghi khác đang giữ khóa)" in page.get_data(as_text=True)
     finally:
         locker.rollback()
         locker.close()

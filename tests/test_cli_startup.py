@@ -66,5 +66,5 @@ def test_an_import_still_loads_the_parsers_and_reports_an_unsupported_file(sqlit
     junk = tmp_path / "junk.dat"
     junk.write_bytes(b"\x00\x01\x02 not a punch log \xff" * 10)
     done = run(sqlite_url, "import", str(junk), "--device", "TK-01")
-    assert done.returncode == 1 and "unknown format" in done.stderr.splitlines()[0], done.stderr
+    assert done.returncode == 1 and "không nhận ra định dạng" in done.stderr.splitlines()[0], done.stderr
     assert "Traceback" not in done.stderr and done.stderr.splitlines()[-1] == "LOADED ['numpy', 'pandas']"

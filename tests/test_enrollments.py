@@ -38,6 +38,9 @@ BUNDLE = {
               {"code": "NV003", "name": "Lê Văn Cường", "unit": "X2"}],
 }
 
+# These tests read what the use cases say in the code's own words (test_i18n checks the Vietnamese).
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def punches(tmp_path: Path, device: str, *lines: str) -> int:
     path = tmp_path / f"{device}-{len(lines)}.dat"

@@ -37,6 +37,9 @@ PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 20
 MONDAY = dt.datetime(2026, 10, 5, 0, 0)
 
+# These tests read what the use cases say in the code's own words (test_i18n checks the Vietnamese).
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, 10, day, hour, minute)

@@ -113,7 +113,8 @@ def test_refusals_say_which_field(app: Flask, db_url: str) -> None:
         assert answer.status_code == 400, fields
         assert f"{field}:" in answer.get_data(as_text=True), fields
     fake = add(head, document=(b"MZ\x90\x00 not a scan", "virus.pdf", "application/pdf"))
-    assert fake.status_code == 400 and "PDF, JPEG or PNG" in fake.get_data(as_text=True)
+    # The page words the refusal in Vietnamese (the field's name stays as the form names it).
+    assert fake.status_code == 400 and "document: không phải tệp PDF, JPEG hay PNG" in fake.get_data(as_text=True)
     assert audit(db_url) == []
     assert add(head).status_code == 303
     assert add(head).status_code == 409  # the same excuse twice

@@ -20,6 +20,7 @@ from attendance import models as m
 from attendance.bundle import validate_bundle
 from attendance.db import transaction
 from attendance.org import load_bundle
+from attendance.rejections import rejection_text
 from tests.web_helpers import csrf_token, signed_in_client
 
 BUNDLE = {
@@ -104,12 +105,14 @@ def test_upload_runs_in_the_background_and_the_result_lists_rejected_rows(app: F
     counts = dict(re.findall(r'id="count-(\w+)">(\d+)<', text))
     assert counts == {"read": "7", "inserted": "5", "duplicates": "0", "rejected": "2", "unknown": "1", "skipped": "0"}
     with transaction(db_url) as session:
-        reasons = dict(session.execute(select(m.RejectedRow.line_no, m.RejectedRow.reason)
-                                       .where(m.RejectedRow.batch_id == job["batch"])).all())
+        rows = session.execute(select(m.RejectedRow.line_no, m.RejectedRow.reason_code, m.RejectedRow.reason_params)
+                               .where(m.RejectedRow.batch_id == job["batch"])).all()
         label = session.scalar(select(m.ImportBatch.filename).where(m.ImportBatch.id == job["batch"]))
-    assert sorted(reasons) == [6, 7] and label == "attlog.dat"  # the browser's name, not the temporary file
-    for line, reason in reasons.items():
-        assert f'<td class="num">{line}</td>' in text and str(reason).replace("'", "&#39;") in text
+    assert sorted(line for line, _code, _params in rows) == [6, 7] and label == "attlog.dat"  # the browser's name
+    for line, code, params in rows:  # each reason in the page's language, from its stored code and values
+        reason = rejection_text(code, params, "vi")
+        assert f'<td class="num">{line}</td>' in text and reason.replace("'", "&#39;") in text
+    assert "không phải ngày giờ hợp lệ" in text
     assert "not a time" in text and "999" in text  # the raw line, the unknown device user
     assert late_count(db_url) == 1
 

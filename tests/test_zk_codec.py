@@ -233,7 +233,9 @@ def test_invalid_date_is_quarantined_with_raw_bytes() -> None:
     out = codec.decode_records(good + feb30 + good, width=16)
     assert len(out.records) == 2
     assert len(out.quarantined) == 1
-    raw, reason = out.quarantined[0]
+    raw, why = out.quarantined[0]
+    reason = str(why)  # the English wording; the code and values travel beside it
+    assert (why.code, why.params["record"], why.params["byte"]) == ("zk_time_invalid", 2, 16)
     assert raw == feb30
     assert "record 2" in reason and "2024-02-30" in reason and "not a valid date" in reason
 
@@ -243,8 +245,8 @@ def test_unreadable_user_id_is_quarantined() -> None:
     empty = _record40("06 00", b"", "01", "00")
     out = codec.decode_records(bad + empty, width=40)
     assert out.records == []
-    assert [r for _, r in out.quarantined][0].endswith("user id field is not ASCII: b'\\xff\\xfe'")
-    assert "empty" in out.quarantined[1][1]
+    assert [str(r) for _, r in out.quarantined][0].endswith("user id field is not ASCII: b'\\xff\\xfe'")
+    assert "empty" in str(out.quarantined[1][1]) and out.quarantined[1][1].code == "zk_user_id_empty"
 
 
 def test_encode_refuses_ids_the_width_cannot_hold() -> None:

@@ -112,7 +112,7 @@ def test_decode_records_maps_8_byte_uids_and_quarantines_the_rest() -> None:
     table = UserTable([UserEntry(5, "00042", "An")])
     decoded = codec.decode_records(payload, 8, users=table)
     assert [(r.user_id, r.uid) for r in decoded.records] == [("00042", 5), ("00042", 5)]
-    assert decoded.quarantined == [
+    assert [(raw, str(why)) for raw, why in decoded.quarantined] == [
         (payload[8:16], "record 2 (byte 8): uid 17 is not in the terminal's user table")]
     # 16- and 40-byte records carry the PIN themselves: the table is not consulted
     rec40 = AttendanceRecord("00042", START, 1, 0, None, 17, b"")
@@ -155,7 +155,7 @@ def test_uid_missing_from_the_table_is_quarantined_never_stored_as_a_pin(protoco
     assert len(result.records) == 20 and "17" not in {r.user_id for r in result.records}
     [(raw, reason)] = result.quarantined
     assert raw == codec.encode_record(deleted, 8)
-    assert reason == "record 21 (byte 160): uid 17 is not in the terminal's user table"
+    assert str(reason) == "record 21 (byte 160): uid 17 is not in the terminal's user table"
 
 
 def test_a_refused_user_table_quarantines_every_8_byte_record() -> None:
@@ -165,7 +165,7 @@ def test_a_refused_user_table_quarantines_every_8_byte_record() -> None:
         result = pull(server)
     assert result.records == [] and len(result.quarantined) == 5
     assert all("cannot be mapped to a PIN: the terminal refused to send its user table"
-               " (PREPARE_BUFFER (1503) refused with ACK_ERROR (2001))" in why
+               " (PREPARE_BUFFER (1503) refused with ACK_ERROR (2001))" in str(why)
                for _, why in result.quarantined)
     assert result.users == {}
 
@@ -255,4 +255,4 @@ def test_punches_enroll_new_pins_only_on_a_derived_table() -> None:
     with running(given, "tcp") as server:
         result = pull(server)
     assert [r.user_id for r in result.records] == ["7", "7"]
-    assert result.quarantined[0][1].endswith("uid 99 is not in the terminal's user table")
+    assert str(result.quarantined[0][1]).endswith("uid 99 is not in the terminal's user table")

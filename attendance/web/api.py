@@ -46,6 +46,7 @@ from ..errors import InvalidInput
 from ..i18n import LANGUAGES, _, use_request_language
 from ..ledger import import_file, import_report, ledger_rows
 from ..loader import check_period
+from ..rejections import file_error_text
 from ..services import parse_month
 from . import openapi
 from .session import get_session
@@ -318,7 +319,7 @@ def imports() -> Response:
         try:
             result = import_file(session, device, path, fmt=fmt, label=name)
         except ValueError as exc:  # UnsupportedFile, NothingRead, ...: about the file, named as uploaded
-            raise InvalidInput(f"file: {str(exc).replace(str(path), name)}") from exc
+            raise InvalidInput(f"file: {file_error_text(exc).replace(str(path), name)}") from exc
         session.commit()  # the file's last part: its batch is finished
     return as_json(import_report([result], []))
 

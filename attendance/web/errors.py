@@ -26,7 +26,6 @@ TITLES_VI = {
     409: "Xung đột dữ liệu", 413: "Dữ liệu gửi lên quá lớn", 429: "Quá nhiều yêu cầu", 500: "Lỗi máy chủ",
     502: "Máy chấm công không trả lời", 503: "Hệ thống đang bận",
 }
-BUSY_MESSAGE = "the database is busy (another writer holds a lock); try again shortly"
 #: The API's error codes for HTTP statuses that carry no domain error of their own.
 API_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
@@ -35,6 +34,11 @@ API_CODES = {
 }
 #: Headers an error answer keeps from a werkzeug exception.
 KEPT_HEADERS = ("retry-after", "allow", "www-authenticate")
+
+
+def busy_message() -> str:
+    """What a busy database answers, in the request's language (a terminal logs it as it is)."""
+    return _("the database is busy (another writer holds a lock); try again shortly")
 
 
 def for_terminal() -> bool:
@@ -77,7 +81,7 @@ def _domain_error(exc: DomainError) -> Response | tuple[str, int, dict[str, str]
 def _database_error(exc: DBAPIError) -> Response | tuple[str, int, dict[str, str]]:
     if is_busy_error(exc):
         # Terminals resend on any non-200: a 503 with Retry-After loses nothing, a 500 alarms.
-        return _domain_error(Busy(BUSY_MESSAGE))
+        return _domain_error(Busy(busy_message()))
     raise exc  # anything else is a bug: Flask logs it and answers 500 through _http_error
 
 

@@ -33,6 +33,7 @@ from .common import (
 )
 from .encoding import DecodedLines
 from .reasons import Reason, reason
+from .refusals import Refusal, refusal
 from .types import (
     DEFAULT_LIMITS,
     DEFAULT_PLAUSIBLE_YEARS,
@@ -389,15 +390,11 @@ def _layout_from_header(
         pass  # a person-day row: the date, then in/out times
     elif d is None or t is None:
         missing = "time" if t is None else "date"
-        raise UnsupportedFile(
-            f"{name}: header on {unit} {line_no} has a {'date' if d is not None else 'time'}"
-            f" column but no {missing} or date/time column"
-        )
+        present = "date" if d is not None else "time"
+        raise UnsupportedFile(refusal(
+            "header_half_date", unit=unit, line=line_no, present=present, missing=missing), name)
     if t is not None and keys[t] == "gio vao" and any(k in _OUT_TIME_HEADERS for k in keys):
-        raise UnsupportedFile(
-            f"{name}: header on {unit} {line_no} has in/out time pairs ('Giờ vào'/'Giờ ra');"
-            " export the raw punch records instead"
-        )
+        raise UnsupportedFile(refusal("header_in_out_pairs", unit=unit, line=line_no), name)
     status = roles.get("status")
     used = {"user_id": uid, "datetime": dt, "date": d, "time": t, "status": status}
     columns = {r: fields[i].strip() for r, i in used.items() if i is not None}
@@ -439,17 +436,14 @@ def header_roles(fields: Sequence[str], profile: MappingProfile | None) -> dict[
     return roles
 
 
-def no_header_message(name: str, profile: MappingProfile | None, where: str) -> str:
-    """Refusal text when no header row is found (``where``: "in the first 30 lines")."""
+def no_header(profile: MappingProfile | None, where: Refusal) -> Refusal:
+    """The refusal when no header row is found (``where``: "in the first 30 lines", ...)."""
     if profile is not None:
         wanted = ", ".join(
             repr(v) for v in (profile.user_id, profile.datetime, profile.date, profile.time) if v
         )
-        return f"{name}: profile {profile.name!r}: no header row with the columns {wanted} {where}"
-    return (
-        f"{name}: no header row with a user id column (e.g. 'Mã chấm công', 'User ID') and a"
-        f" date/time column (e.g. 'Ngày' + 'Giờ', 'Thời gian') {where}"
-    )
+        return refusal("profile_no_header", profile=repr(profile.name), columns=wanted, where=where)
+    return refusal("no_header", where=where)
 
 
 def layout_from_rows(
@@ -496,9 +490,7 @@ def find_layout(
             return _layout_from_header(
                 name, line_no, fields, delim, roles, samples, by_profile=profile is not None
             )
-    raise UnsupportedFile(
-        no_header_message(name, profile, f"in the first {HEADER_SEARCH_LINES} lines")
-    )
+    raise UnsupportedFile(no_header(profile, refusal("in_first_lines", n=HEADER_SEARCH_LINES)), name)
 
 
 def _profile_roles(keys: list[str], profile: MappingProfile) -> dict[str, int]:
@@ -520,10 +512,8 @@ def _column_index(profile: MappingProfile, role: str, value: str) -> int:
     except ValueError:
         idx = -1
     if idx < 0:
-        raise UnsupportedFile(
-            f"profile {profile.name!r}: {role} must be a 0-based column number when the file"
-            f" has no header, not {value!r}"
-        )
+        raise UnsupportedFile(refusal(
+            "profile_column_index", profile=repr(profile.name), role=role, value=repr(value)))
     return idx
 
 
@@ -535,10 +525,7 @@ def profile_indices(name: str, profile: MappingProfile) -> dict[str, int]:
         if getattr(profile, role) is not None
     }
     if "datetime" not in roles and not {"date", "time"} <= roles.keys():
-        raise UnsupportedFile(
-            f"{name}: profile {profile.name!r} names neither a date/time column nor both a date"
-            " and a time column"
-        )
+        raise UnsupportedFile(refusal("profile_no_datetime", profile=repr(profile.name)), name)
     if "datetime" in roles:
         roles.pop("date", None)
         roles.pop("time", None)
@@ -573,10 +560,7 @@ def _layout_without_header(
         scores = {d: sum(len(split_row(t, d)) >= need for t in sample) for d in DELIMITERS}
         delim = max(DELIMITERS, key=lambda d: scores[d])
         if need > 1 and scores[delim] == 0:
-            raise UnsupportedFile(
-                f"{name}: no delimiter (, ; tab |) gives the {need} columns profile"
-                f" {profile.name!r} needs"
-            )
+            raise UnsupportedFile(refusal("no_delimiter", need=need, profile=repr(profile.name)), name)
     return layout_by_index(name, profile, delim)
 
 
@@ -621,20 +605,14 @@ class DateOrderVote:
         if iso_wins and undecided and "ymd" in self.seen:
             return "ymd"
         if self.conflicting():
-            raise UnsupportedFile(
-                f"{name}: dates are written in both day/month orders (e.g."
-                f" {self.example['dmy']!r} and {self.example['mdy']!r}); name the order in a"
-                " mapping profile"
-            )
+            raise UnsupportedFile(refusal(
+                "both_date_orders", dmy=repr(self.example["dmy"]), mdy=repr(self.example["mdy"])), name)
         if "dmy" in self.seen:
             return "dmy"
         if "mdy" in self.seen:
             return "mdy"
         if "ambiguous" in self.seen:
-            raise UnsupportedFile(
-                f"{name}: cannot tell dd/mm from mm/dd: no date has a day above 12 (e.g."
-                f" {self.example['ambiguous']!r}); name the order in a mapping profile"
-            )
+            raise UnsupportedFile(refusal("ambiguous_date_order", example=repr(self.example["ambiguous"])), name)
         if "same" in self.seen:
             return "dmy"  # every date reads the same in both orders
         return "ymd" if self.seen else None

@@ -18,6 +18,7 @@ from .delimited import (
 from .encoding import decode_lines
 from .html_table import HtmlTableFile, find_table_layout, looks_like_html
 from .reasons import reason
+from .refusals import refusal
 from .source import ScanResult, Source, iter_chunks, scan
 from .types import (
     DEFAULT_LIMITS,
@@ -42,14 +43,7 @@ _SAMPLE_LINES = 200
 _ZIP_MAGIC = b"PK\x03\x04"
 
 # Magic numbers of files people pick by mistake, with what to tell them.
-_BINARY_KINDS = (
-    (
-        b"\xd0\xcf\x11\xe0",
-        "an Excel .xls workbook in the binary Excel 97-2003 format (or another OLE2"
-        " document), which cannot be read; open it in Excel and save it as .xlsx or CSV (UTF-8)",
-    ),
-    (b"%PDF", "a PDF document, not a punch log"),
-)
+_BINARY_KINDS = ((b"\xd0\xcf\x11\xe0", "binary_xls"), (b"%PDF", "pdf"))  # refusal codes
 
 
 class ZkAttlogFile(PunchFile):
@@ -141,9 +135,9 @@ def _magic(source: Source) -> bytes:
 
 
 def _refuse_binary(name: str, magic: bytes) -> None:
-    for start, what in _BINARY_KINDS:
+    for start, code in _BINARY_KINDS:
         if magic.startswith(start):
-            raise UnsupportedFile(f"{name}: this is {what}")
+            raise UnsupportedFile(refusal(code), name)
 
 
 def _decide_csv_order(
@@ -186,20 +180,12 @@ def _guess_format(name: str, lines: list[tuple[int, str]]) -> tuple[str, CsvLayo
         if good:
             # a damaged attlog: its rejects with reasons beat "unknown format"
             return "zk_attlog", None
-        raise UnsupportedFile(
-            f"{name}: unknown format: not a ZK attlog (lines like"
-            " 'PIN<TAB>YYYY-MM-DD HH:MM:SS<TAB>...'), not a delimited export with"
-            " a recognised header, not an HTML table and not an .xlsx workbook"
-            f" ({str(exc).removeprefix(name + ': ')})"
-        ) from None
+        detail = exc.refusal or str(exc).removeprefix(name + ": ")
+        raise UnsupportedFile(refusal("unknown_format", detail=detail), name) from None
     return layout.dialect, layout
 
 
-_DIALECT_HEADERS = {
-    "zktime_csv": "a ZKTime 5 / Att2000 export: no header with 'No.' and 'Date/Time' columns",
-    "hikvision": "a Hikvision 'Original Records' export: no header with 'Person ID' and"
-    " 'Time' columns",
-}
+_DIALECT_HEADERS = {"zktime_csv": "not_zktime", "hikvision": "not_hikvision"}  # refusal codes
 
 
 def _open_html(
@@ -208,10 +194,8 @@ def _open_html(
     limits = rules.limits
     if scanned.size > limits.html_max_bytes:
         mb = 1024 * 1024
-        raise UnsupportedFile(
-            f"{source.name}: refused: an HTML table of {scanned.size // mb} MB (at most"
-            f" {limits.html_max_bytes // mb} MB are read)"
-        )
+        raise UnsupportedFile(refusal(
+            "html_too_large", size=scanned.size // mb, limit=limits.html_max_bytes // mb), source.name)
     table, layout = find_table_layout(source, scanned, limits)
     info = FileInfo(
         source.name,
@@ -248,31 +232,21 @@ def _open(
     magic = _magic(source)
     if magic.startswith(_ZIP_MAGIC):
         if fmt not in ("auto", "xlsx"):
-            raise UnsupportedFile(
-                f"{name}: this is a zip archive (an Excel .xlsx workbook?), not a {fmt} file;"
-                " read it with fmt 'xlsx' or 'auto'"
-            )
+            raise UnsupportedFile(refusal("zip_not_format", format=fmt), name)
         return open_xlsx(source, profile, chunk_lines, rules)
     _refuse_binary(name, magic)
     scanned = scan(source)
     lines = _head_lines(scanned)
     if lines and lines[0][1].lstrip().startswith("<"):
         if not looks_like_html(lines[0][1], scanned.head):
-            raise UnsupportedFile(f"{name}: this is an XML/HTML document without a table")
+            raise UnsupportedFile(refusal("html_without_table"), name)
         if fmt not in ("auto", "hikvision"):
-            raise UnsupportedFile(
-                f"{name}: this is an HTML table (e.g. an iVMS-4200 '.xls' export), not a {fmt}"
-                " file; read it with fmt 'hikvision' or 'auto'"
-            )
+            raise UnsupportedFile(refusal("html_not_format", format=fmt), name)
         if profile is not None:
-            raise UnsupportedFile(
-                f"{name}: this is an HTML table; mapping profiles apply to CSV and .xlsx files"
-            )
+            raise UnsupportedFile(refusal("html_with_profile"), name)
         return _open_html(source, scanned, chunk_lines, rules)
     if fmt == "xlsx":
-        raise UnsupportedFile(
-            f"{name}: not an Excel .xlsx workbook (an .xlsx file is a zip archive)"
-        )
+        raise UnsupportedFile(refusal("not_xlsx"), name)
     layout: CsvLayout | None = None
     if fmt == "auto":
         if profile is not None:
@@ -287,11 +261,11 @@ def _open(
         info = FileInfo(name, "zk_attlog", scanned.encoding, "ymd", scanned.size)
         return ZkAttlogFile(source, info, scanned, chunk_lines, rules)
     if not lines and profile is None:
-        raise UnsupportedFile(f"{name}: the file has no data lines")
+        raise UnsupportedFile(refusal("no_data_lines"), name)
     if layout is None:
         layout = find_layout(name, lines, profile)
     if fmt in _DIALECT_HEADERS and layout.dialect != fmt:
-        raise UnsupportedFile(f"{name}: not {_DIALECT_HEADERS[fmt]} in the first lines")
+        raise UnsupportedFile(refusal(_DIALECT_HEADERS[fmt]), name)
     order = _decide_csv_order(source, scanned.encoding, layout, profile, fmt)
     info = FileInfo(
         name,

@@ -32,12 +32,13 @@ from .delimited import (
     as_results,
     is_repeated_header,
     layout_from_rows,
-    no_header_message,
+    no_header,
     parse_row,
     title_row_problem,
 )
 from .encoding import decode_line, nfc
 from .reasons import reason
+from .refusals import Refusal, refusal
 from .source import ScanResult, Source, iter_blocks
 from .types import (
     DEFAULT_LIMITS,
@@ -124,10 +125,7 @@ class _TableParser(HTMLParser):
         """Open tables, rows and cells (and a space for <br>)."""
         if tag == "table":
             if len(self._stack) >= self._max_depth:
-                raise HtmlTooDeep(
-                    f"tables nested more than {self._max_depth} deep (at table"
-                    f" {self._n_tables + 1})"
-                )
+                raise HtmlTooDeep(refusal("html_too_deep", depth=self._max_depth, table=self._n_tables + 1))
             self._n_tables += 1
             self._stack.append(_OpenTable(self._n_tables, self._row, self._cell, self._span))
             self._row, self._cell, self._span = None, None, (1, 1)
@@ -278,7 +276,7 @@ def _rows_or_refuse(
     try:
         yield from rows
     except HtmlTooDeep as exc:
-        raise UnsupportedFile(f"{source.name}: refused: {exc}") from None
+        raise UnsupportedFile(exc.refusal or str(exc), source.name) from None
     finally:
         rows.close()
 
@@ -299,21 +297,21 @@ def find_table_layout(
             seen += 1
             if seen >= _HEAD_ROWS:
                 break
-    refusals: list[str] = []
+    refusals: list[Refusal] = []
     for table, rows in per_table.items():
         try:
             layout = layout_from_rows(source.name, rows, None, unit="table row")
         except UnsupportedFile as exc:  # a header that cannot be used: try the next table
-            refusals.append(f"table {table}: {str(exc).removeprefix(source.name + ': ')}")
+            problem = exc.refusal or str(exc).removeprefix(source.name + ": ")
+            refusals.append(refusal("in_table", table=table, problem=problem))
             continue
         if layout is not None:
             return table, layout
     if refusals:
-        raise UnsupportedFile(f"{source.name}: this is an HTML table; {'; '.join(refusals)}")
-    where = f"in the first {HEADER_SEARCH_LINES} rows of any table"
-    detail = no_header_message(source.name, None, where).removeprefix(source.name + ": ")
-    what = "an HTML table (e.g. an iVMS-4200 '.xls' export)" if per_table else "an HTML page"
-    raise UnsupportedFile(f"{source.name}: this is {what} with {detail}")
+        raise UnsupportedFile(refusal("html_tables_refused", tables=tuple(refusals)), source.name)
+    detail = no_header(None, refusal("in_first_table_rows", n=HEADER_SEARCH_LINES))
+    code = "html_table_no_header" if per_table else "html_page_no_header"
+    raise UnsupportedFile(refusal(code, detail=detail), source.name)
 
 
 class HtmlTableFile(PunchFile):

@@ -7,8 +7,10 @@ whatever language the person reading it uses. The English text stays the ``reaso
 
 Where in the row the problem sits is part of the values: ``at`` is "field" (1-based
 ``index`` and role ``label`` of a text field), "cell" (``row``, ``index``, ``label`` of an
-HTML table), "column" (``column`` letter and ``label`` of a sheet) or "row" (``row`` of an
-HTML table); without ``at`` the reason is about the whole line.
+HTML table), "column" (``column`` letter and ``label`` of a sheet), "row" (``row`` of an
+HTML table) or "record" (``record`` number and ``byte`` offset of a terminal download);
+without ``at`` the reason is about the whole line. A template's ``{cause}`` is another code,
+worded with the same values (why a ZK uid has no PIN, say).
 """
 
 from __future__ import annotations
@@ -46,6 +48,18 @@ TEMPLATES: Mapping[str, str] = MappingProxyType({
     "datetime_not_user_id": "{value} is a date/time, not a user id",
     "title_row_time": "above the header ({unit} {header}) but holds the time {value}: not a title row",
     "title_row_punch": "above the header ({unit} {header}) but is an attlog punch line",
+    # records downloaded from a ZK terminal that could not be decoded (devices.zk.codec)
+    "zk_time_invalid": "time value {value} decodes to {date}, which is not a valid date",
+    "zk_time_out_of_range": "ZK time {value} is not an unsigned 32-bit value",
+    "zk_user_id_not_ascii": "user id field is not ASCII: {value}",
+    "zk_user_id_empty": "user id field is empty",
+    "zk_user_id_control": "user id field has control characters: {value}",
+    "zk_user_id_zero": "user id is 0 (not set)",
+    "zk_uid_unmapped": "uid {uid} cannot be mapped to a PIN: {cause}",
+    "zk_user_table_refused": "the terminal refused to send its user table ({detail})",
+    "zk_uid_ambiguous": "uid {uid} appears {count} times in the terminal's user table (PINs {pins})",
+    "zk_uid_unusable": "uid {uid} has an unusable entry in the terminal's user table: {cause}",
+    "zk_uid_unknown": "uid {uid} is not in the terminal's user table",
 })
 
 #: Where-prefixes by ``at``, and the role labels a prefix may name (a column's own heading,
@@ -55,6 +69,7 @@ PLACES: Mapping[str, str] = MappingProxyType({
     "cell": "table row {row}, cell {index} ({label}): ",
     "column": "column {column} ({label}): ",
     "row": "table row {row}: ",
+    "record": "record {record} (byte {byte}): ",
 })
 LABELS = ("user id", "name", "time", "date", "date/time", "device id", "status", "verify", "work code",
           "extra", "unmapped column")
@@ -91,6 +106,9 @@ def reason(code: str, **params: ParamValue) -> Reason:
 def render(code: str, params: Mapping[str, object], translate=lambda text: text) -> str:  # type: ignore[no-untyped-def]
     """The text of a reason, each template and role word passed through ``translate``."""
     values = dict(params)
+    cause = values.get("cause")
+    if isinstance(cause, str) and cause in TEMPLATES and cause != code:
+        values["cause"] = translate(TEMPLATES[cause]).format(**values)
     for key in ("label", "unit", "kind"):
         if isinstance(values.get(key), str) and values[key] in (*LABELS, *WORDS):
             values[key] = translate(values[key])

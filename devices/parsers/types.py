@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 import pandas as pd
 
 from .reasons import ParamValue, Reason
+from .refusals import Refusal
+from .refusals import render as render_refusal
 
 DateOrder = Literal["ymd", "dmy", "mdy"]
 LineUnit = Literal["line", "table row", "sheet row"]
@@ -149,4 +151,21 @@ DEFAULT_LIMITS = ParseLimits()
 
 
 class UnsupportedFile(ValueError):
-    """The file is not a punch log we can read (message names the file and why)."""
+    """The file is not a punch log we can read (message names the file and why).
+
+    ``refusal`` is why as a code and values (``devices.parsers.refusals``), for wording it in
+    another language; ``file`` the name the message starts with. ``str()`` is the English
+    "<file>: <why>". A plain message (no refusal) is still accepted from older callers.
+    """
+
+    def __init__(self, why: Refusal | str, file: str | None = None) -> None:
+        self.refusal = why if isinstance(why, Refusal) else None
+        self.file = file
+        super().__init__(str(why) if file is None else f"{file}: {why}")
+
+    def worded(self, translate: Callable[[str], str]) -> str:
+        """The message with its refusal passed through ``translate`` (the file name as it is)."""
+        if self.refusal is None:
+            return str(self)
+        text = render_refusal(self.refusal, translate)
+        return text if self.file is None else f"{self.file}: {text}"

@@ -62,7 +62,7 @@ from .delimited import (
     is_repeated_header,
     layout_by_index,
     layout_from_rows,
-    no_header_message,
+    no_header,
     parse_date,
     parse_datetime,
     parse_status,
@@ -71,6 +71,7 @@ from .delimited import (
 )
 from .encoding import nfc
 from .reasons import Reason, reason
+from .refusals import Refusal, refusal
 from .source import Source
 from .types import (
     DateOrder,
@@ -88,26 +89,22 @@ _MAX_SERIAL = 2958466  # 9999-12-31 in Excel's 1900 system
 _SAMPLE_ROWS = 50
 
 #: Zip members that tell what kind of zip a file is (when it is not an xlsx workbook).
-_OTHER_ZIPS = (
-    ("xl/workbook.bin", "an Excel binary workbook (.xlsb); save it as .xlsx or CSV (UTF-8)"),
-    ("content.xml", "an OpenDocument file (.ods); save it as .xlsx or CSV (UTF-8)"),
-    ("word/document.xml", "a Word document, not a punch log"),
-)
+_OTHER_ZIPS = (("xl/workbook.bin", "xlsb"), ("content.xml", "ods"), ("word/document.xml", "word"))
 
 
-def _workbook_kind(source: Source) -> str | None:
-    """None for an xlsx/xlsm workbook, else what the zip is (for the refusal)."""
+def _workbook_kind(source: Source) -> Refusal | None:
+    """None for an xlsx/xlsm workbook, else the refusal saying what the zip is."""
     try:
         with source.open() as handle, zipfile.ZipFile(handle) as archive:
             names = set(archive.namelist())
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        return f"an Excel .xlsx workbook (zip) that cannot be read ({exc})"
+        return refusal("xlsx_unreadable", detail=str(exc))
     if "xl/workbook.xml" in names:
         return None
-    for member, what in _OTHER_ZIPS:
+    for member, code in _OTHER_ZIPS:
         if member in names:
-            return what
-    return "a zip archive, not an Excel .xlsx workbook"
+            return refusal(code)
+    return refusal("zip_not_xlsx")
 
 
 _READ_BLOCK = 1 << 20
@@ -128,17 +125,13 @@ def check_zip_bounds(source: Source, limits: ParseLimits) -> None:
         infos = archive.infolist()
         declared = sum(i.file_size for i in infos)
         if declared > total_limit:
-            raise UnsupportedFile(
-                f"{name}: refused: the workbook would inflate to {declared // mb} MB"
-                f" (at most {total_limit // mb} MB are read; a zip bomb?)"
-            )
+            raise UnsupportedFile(refusal(
+                "zip_declared_too_large", size=declared // mb, limit=total_limit // mb), name)
         for info in infos:
             ratio = info.file_size / max(1, info.compress_size)
             if info.file_size > _RATIO_MIN_BYTES and ratio > limits.zip_max_ratio:
-                raise UnsupportedFile(
-                    f"{name}: refused: zip member {info.filename} claims a compression ratio"
-                    f" of {ratio:.0f}:1 (at most {limits.zip_max_ratio}:1; a zip bomb?)"
-                )
+                raise UnsupportedFile(refusal(
+                    "zip_ratio", member=info.filename, ratio=f"{ratio:.0f}", limit=limits.zip_max_ratio), name)
         total = 0
         for info in infos:
             shared = info.filename.lower().endswith("sharedstrings.xml")
@@ -149,21 +142,14 @@ def check_zip_bounds(source: Source, limits: ParseLimits) -> None:
                         member += len(block)
                         total += len(block)
                         if total > total_limit:
-                            raise UnsupportedFile(
-                                f"{name}: refused: the workbook inflates to more than"
-                                f" {total_limit // mb} MB (a zip bomb?)"
-                            )
+                            raise UnsupportedFile(refusal("zip_too_large", limit=total_limit // mb), name)
                         if shared and member > limits.zip_max_shared_strings_bytes:
-                            raise UnsupportedFile(
-                                f"{name}: refused: its shared strings ({info.filename}) inflate"
-                                f" to more than {limits.zip_max_shared_strings_bytes // mb} MB"
-                                " (a zip bomb?)"
-                            )
+                            raise UnsupportedFile(refusal(
+                                "zip_shared_strings", member=info.filename,
+                                limit=limits.zip_max_shared_strings_bytes // mb), name)
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-                raise UnsupportedFile(
-                    f"{name}: this is an Excel .xlsx workbook (zip) that cannot be read"
-                    f" ({info.filename}: {exc})"
-                ) from None
+                raise UnsupportedFile(refusal(
+                    "xlsx_unreadable", detail=f"{info.filename}: {exc}"), name) from None
 
 
 def _open_workbook(source: Source) -> Any:
@@ -177,10 +163,8 @@ def _open_workbook(source: Source) -> Any:
             warnings.simplefilter("ignore")  # e.g. "Workbook contains no default style"
             return load_workbook(target, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for damaged files
-        raise UnsupportedFile(
-            f"{source.name}: this is an Excel .xlsx workbook (zip) that cannot be read"
-            f" ({type(exc).__name__}: {exc})"
-        ) from None
+        raise UnsupportedFile(refusal(
+            "xlsx_unreadable", detail=f"{type(exc).__name__}: {exc}"), source.name) from None
 
 
 # --- cells ---------------------------------------------------------------------------------
@@ -465,7 +449,7 @@ class _Found:
 
 def _find_sheet(source: Source, profile: MappingProfile | None) -> _Found:
     workbook = _open_workbook(source)
-    refusals: list[str] = []  # sheets whose header was found but cannot be used
+    refusals: list[Refusal] = []  # sheets whose header was found but cannot be used
     try:
         for sheet in workbook.worksheets:
             claimed = sheet.max_row if isinstance(sheet.max_row, int) else None
@@ -481,21 +465,20 @@ def _find_sheet(source: Source, profile: MappingProfile | None) -> _Found:
                 )
             except UnsupportedFile as exc:
                 # e.g. a summary sheet of in/out pairs before the raw punches: try the next
-                refusals.append(
-                    f"sheet {sheet.title!r}: {str(exc).removeprefix(source.name + ': ')}"
-                )
+                problem = exc.refusal or str(exc).removeprefix(source.name + ": ")
+                refusals.append(refusal("in_sheet", sheet=repr(sheet.title), problem=problem))
                 continue
             if layout is not None:
                 return _Found(sheet.title, layout, _vote(source, sheet, layout, profile), claimed)
     finally:
         workbook.close()
     if refusals:
-        raise UnsupportedFile(f"{source.name}: {'; '.join(refusals)}")
+        raise UnsupportedFile(refusal("sheets_refused", sheets=tuple(refusals)), source.name)
     if profile is not None and not profile.has_header:
-        raise UnsupportedFile(f"{source.name}: every worksheet is empty")
+        raise UnsupportedFile(refusal("every_sheet_empty"), source.name)
     names = ", ".join(repr(s) for s in workbook.sheetnames)
-    where = f"in the first {HEADER_SEARCH_LINES} rows of any worksheet ({names})"
-    raise UnsupportedFile(no_header_message(source.name, profile, where))
+    where = refusal("in_first_sheet_rows", n=HEADER_SEARCH_LINES, sheets=names)
+    raise UnsupportedFile(no_header(profile, where), source.name)
 
 
 def _vote(
@@ -614,7 +597,7 @@ def open_xlsx(
     """Detect the sheet, header and date order of an .xlsx export."""
     kind = _workbook_kind(source)
     if kind is not None:
-        raise UnsupportedFile(f"{source.name}: this is {kind}")
+        raise UnsupportedFile(kind, source.name)
     check_zip_bounds(source, rules.limits)
     found = _find_sheet(source, profile)
     info = FileInfo(

@@ -55,7 +55,7 @@ class ReadResult:
     """A downloaded attendance log."""
 
     records: list[AttendanceRecord]
-    quarantined: list[tuple[bytes, str]]  # (raw record, why it was not decoded)
+    quarantined: list[tuple[bytes, Any]]  # (raw record, why: a devices.parsers.reasons.Reason)
     width: int  # record width in bytes (0 when the log was empty)
     layout: str = ""  # e.g. "40" or "8/time@3" (which 8-byte variant was chosen)
     expected: int | None = None  # record count announced by GET_FREE_SIZES
@@ -359,7 +359,9 @@ class ZKClient:
             return self.read_users(count)
         except ZKCommandRefused as exc:
             # records that need the table are then quarantined with this reason, not guessed
-            return UserTable(unavailable=f"the terminal refused to send its user table ({exc.detail})")
+            from devices.parsers.reasons import reason  # loads pandas: only on this rare path
+
+            return UserTable(unavailable=reason("zk_user_table_refused", detail=exc.detail))
 
     def _read_buffer(self, table: int, progress: Progress | None, fct: int = 0) -> bytes:
         self._guard()

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .errors import ChecksumMismatch, CodecError, FramingError, InvalidZKTime, PayloadSizeError
 
@@ -266,19 +266,25 @@ def _split_time(value: int) -> tuple[int, int, int, int, int, int]:
     return 2000 + years, month + 1, day + 1, hour, minute, second
 
 
+def _why(code: str, **params: str | int) -> Any:
+    """A rejection Reason (devices.parsers.reasons) for a record that cannot be decoded."""
+    # Imported here: the parsers' package loads pandas, which decoding good records never needs.
+    from devices.parsers.reasons import reason
+
+    return reason(code, **params)
+
+
 def decode_time(value: int) -> datetime:
     """The naive device-local datetime of a ZK time; InvalidZKTime if the date is impossible."""
     if not 0 <= value <= MAX_ZK_TIME:
-        raise InvalidZKTime(f"ZK time {value} is not an unsigned 32-bit value")
+        raise InvalidZKTime.because(_why("zk_time_out_of_range", value=value))
     parts = _split_time(value)
     try:
         return datetime(*parts)
     except ValueError:
         y, mo, d, h, mi, s = parts
-        raise InvalidZKTime(
-            f"time value {value} decodes to {y:04d}-{mo:02d}-{d:02d} {h:02d}:{mi:02d}:{s:02d},"
-            " which is not a valid date"
-        ) from None
+        date = f"{y:04d}-{mo:02d}-{d:02d} {h:02d}:{mi:02d}:{s:02d}"
+        raise InvalidZKTime.because(_why("zk_time_invalid", value=value, date=date)) from None
 
 
 class _TimeDecoder:
@@ -342,7 +348,7 @@ class DecodedRecords:
     """Records decoded from a payload, the quarantined ones, and the layout used."""
 
     records: list[AttendanceRecord]
-    quarantined: list[tuple[bytes, str]]
+    quarantined: list[tuple[bytes, Any]]  # (raw record, devices.parsers.reasons.Reason)
     width: int
     layout: str  # "8/time@3", "8/time@4", "16", "40" or "49"
 
@@ -422,12 +428,12 @@ def _text_user_id(field: bytes) -> str:
     try:
         text = value.decode("ascii")
     except UnicodeDecodeError:
-        raise CodecError(f"user id field is not ASCII: {value!r}") from None
+        raise CodecError.because(_why("zk_user_id_not_ascii", value=repr(value))) from None
     text = text.strip()
     if not text:
-        raise CodecError("user id field is empty")
+        raise CodecError.because(_why("zk_user_id_empty"))
     if not text.isprintable():
-        raise CodecError(f"user id field has control characters: {value!r}")
+        raise CodecError.because(_why("zk_user_id_control", value=repr(value)))
     return text
 
 
@@ -503,7 +509,8 @@ def decode_records(
                     user_id = str(pin)
                 ids[pin] = user_id
         except CodecError as exc:
-            quarantined.append((raw, f"record {i + 1} (byte {off}): {exc}"))
+            why = exc.reason or _why("zk_time_invalid", value=value, date=str(exc))
+            quarantined.append((raw, why.at("record", record=i + 1, byte=off)))
             continue
         hm, second = divmod(secs, 60)
         hour, minute = divmod(hm, 60)
@@ -799,17 +806,19 @@ class UserTable:
     """A decoded user table: maps a uid to its PIN, refusing what cannot be mapped."""
 
     def __init__(self, entries: Sequence[UserEntry] = (), refused: Sequence[tuple[bytes, str]] = (),
-                 width: int = 0, unavailable: str | None = None) -> None:
+                 width: int = 0, unavailable: Any = None, refused_reasons: dict[int, Any] | None = None) -> None:
         self.entries = list(entries)
         self.refused = list(refused)  # (raw user record, why it was not usable)
         self.width = width
-        self.unavailable = unavailable  # why the terminal gave no table at all
+        # why the terminal gave no table at all: a Reason (devices.parsers.reasons) or text
+        self.unavailable = unavailable
         by_uid: dict[int, list[UserEntry]] = {}
         for entry in self.entries:
             by_uid.setdefault(entry.uid, []).append(entry)
         self._pins = {uid: rows[0].user_id for uid, rows in by_uid.items() if len(rows) == 1}
         self._ambiguous = {uid: rows for uid, rows in by_uid.items() if len(rows) > 1}
         self._refused_uids = {int.from_bytes(raw[:2], "little"): why for raw, why in self.refused}
+        self._refused_codes = dict(refused_reasons or {})  # uid -> Reason of the refusal, where known
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -820,15 +829,20 @@ class UserTable:
         if pin is not None:
             return pin
         if self.unavailable is not None:
-            raise CodecError(f"uid {uid} cannot be mapped to a PIN: {self.unavailable}")
+            cause = getattr(self.unavailable, "code", None)
+            if cause is None:  # a table made with the reason as text
+                raise CodecError(f"uid {uid} cannot be mapped to a PIN: {self.unavailable}")
+            raise CodecError.because(_why("zk_uid_unmapped", uid=uid, cause=cause, **self.unavailable.params))
         if uid in self._ambiguous:
             pins = ", ".join(repr(e.user_id) for e in self._ambiguous[uid])
-            raise CodecError(f"uid {uid} appears {len(self._ambiguous[uid])} times in the"
-                             f" terminal's user table (PINs {pins})")
+            raise CodecError.because(_why("zk_uid_ambiguous", uid=uid, count=len(self._ambiguous[uid]), pins=pins))
         if uid in self._refused_uids:
-            raise CodecError(f"uid {uid} has an unusable entry in the terminal's user table:"
-                             f" {self._refused_uids[uid]}")
-        raise CodecError(f"uid {uid} is not in the terminal's user table")
+            inner = self._refused_codes.get(uid)
+            if inner is None:
+                raise CodecError(f"uid {uid} has an unusable entry in the terminal's user table:"
+                                 f" {self._refused_uids[uid]}")
+            raise CodecError.because(_why("zk_uid_unusable", uid=uid, cause=inner.code, **inner.params))
+        raise CodecError.because(_why("zk_uid_unknown", uid=uid))
 
     def names(self) -> dict[str, str]:
         """{PIN: name} of every usable entry (names may be empty)."""
@@ -871,13 +885,14 @@ def decode_user_table(buffer: bytes, count: int | None = None, width: int | None
     w = candidates[0]
     entries: list[UserEntry] = []
     refused: list[tuple[bytes, str]] = []
+    refused_codes: dict[int, Any] = {}
     for i in range(size // w):
         raw = payload[i * w: (i + 1) * w]
         try:
             if w == 28:
                 uid, priv, pwd, name, card, group, _tz, pin_number = _U28.unpack(raw)
                 if pin_number == 0:
-                    raise CodecError("user id is 0 (not set)")
+                    raise CodecError.because(_why("zk_user_id_zero"))
                 pin, group_text = str(pin_number), str(group) if group else ""
             else:
                 uid, priv, pwd, name, card, group_field, pin_field = _U72.unpack(raw)
@@ -885,7 +900,9 @@ def decode_user_table(buffer: bytes, count: int | None = None, width: int | None
         except CodecError as exc:
             uid = int.from_bytes(raw[:2], "little")
             refused.append((raw, f"user record {i + 1} (byte {4 + i * w}), uid {uid}: {exc}"))
+            if exc.reason is not None:
+                refused_codes[uid] = exc.reason
             continue
         entries.append(UserEntry(uid, pin, _field_text(name, encoding), priv,
                                  _field_text(pwd, encoding), card, group_text))
-    return UserTable(entries, refused, w)
+    return UserTable(entries, refused, w, refused_reasons=refused_codes)

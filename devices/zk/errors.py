@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CodecError(ValueError):
-    """Bytes that do not follow the ZK protocol (no terminal address: pure decoding)."""
+    """Bytes that do not follow the ZK protocol (no terminal address: pure decoding).
+
+    ``reason`` (a ``devices.parsers.reasons.Reason``), where there is one, is the same
+    problem as a stable code and values, so a record quarantined for it can be worded in the
+    language of whoever reads the ledger.
+    """
+
+    reason: Any = None
+
+    @classmethod
+    def because(cls, why: Any) -> CodecError:
+        """The error whose English message, code and values all come from the Reason ``why``."""
+        error = cls(str(why))
+        error.reason = why
+        return error
 
 
 class ChecksumMismatch(CodecError):
