@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ExcuseInfo", "PunchInfo", "StaffInfo", "UnitInfo", "excuse_records", "excuses", "explain_day",
-    "month_has_punches", "monthly_summary", "name_sort_key", "person_month", "punches_around", "search_audit",
-    "sort_by_name", "staff_of_unit", "unit_month_grid", "unit_subtree", "unit_tree", "waiting_user_ids",
+    "has_photo", "month_has_punches", "monthly_summary", "name_sort_key", "person_month", "punches_around", "search_audit",
+    "sort_by_name", "staff_of_unit", "staff_photo_url", "staff_photo_urls", "unit_month_grid", "unit_subtree", "unit_tree", "waiting_user_ids",
 ]
 
 #: The longest span ``punches_around`` looks at: it answers "what happened near this moment".
@@ -264,3 +264,33 @@ def search_audit(session: Session, **filters: Any) -> AuditPage:
     from . import audit
 
     return audit.search_audit(session, **filters)
+
+
+#: Where the API serves a person's photo (bearer token, scope-checked); ``v`` changes with the photo.
+PHOTO_PATH = "/api/v1/staff/{code}/photo?v={version}"
+
+
+def _photo_path(staff_code: str, digest: str) -> str:
+    from urllib.parse import quote
+
+    # The version is part of the address so that a tablet's cache never shows a replaced face.
+    return PHOTO_PATH.format(code=quote(staff_code, safe=""), version=digest[:16])
+
+
+def has_photo(session: Session, staff_code: str) -> bool:
+    """Whether the person has a photo (False also for a code nobody has)."""
+    from .photos import photo_digests
+
+    return staff_code in photo_digests(session, [staff_code])
+
+
+def staff_photo_url(session: Session, staff_code: str) -> str | None:
+    """The API path of the person's photo (``/api/v1/staff/CODE/photo?v=…``), or None without one."""
+    return staff_photo_urls(session, [staff_code]).get(staff_code)
+
+
+def staff_photo_urls(session: Session, staff_codes: list[str]) -> dict[str, str]:
+    """Staff code -> API path of the photo, for those of the people given who have one (one query)."""
+    from .photos import photo_digests
+
+    return {code: _photo_path(code, digest) for code, digest in photo_digests(session, staff_codes).items()}
