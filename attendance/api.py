@@ -31,7 +31,7 @@ __all__ = [
     "Base", "ExcuseInfo", "PunchInfo", "SessionWindow", "StaffInfo", "UnitInfo", "excuse_records", "excuses",
     "explain_day", "session_windows", "has_photo",
     "month_has_punches", "monthly_summary", "name_sort_key", "person_month", "punches_around", "search_audit",
-    "sort_by_name", "staff_of_unit", "staff_photo_url", "staff_photo_urls", "unit_month_grid", "unit_subtree",
+    "sort_by_name", "staff_names", "staff_of_unit", "staff_photo_url", "staff_photo_urls", "unit_month_grid", "unit_subtree",
     "unit_tree", "waiting_user_ids",
 ]
 
@@ -342,3 +342,11 @@ def staff_photo_urls(session: Session, staff_codes: list[str]) -> dict[str, str]
     from .photos import photo_digests
 
     return {code: _photo_path(code, digest) for code, digest in photo_digests(session, staff_codes).items()}
+
+
+def staff_names(session: Session, staff_codes: list[str]) -> dict[str, str]:
+    """Staff code -> name for those of the codes given that exist (one query; employment not checked)."""
+    if not staff_codes:
+        return {}
+    return {code: name for code, name in session.execute(
+        select(m.Staff.code, m.Staff.name).where(m.Staff.code.in_(sorted(set(staff_codes)))))}

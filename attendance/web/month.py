@@ -41,6 +41,7 @@ from ..services import (
 )
 from .auth import current_account
 from .pages import _month, bp
+from .panels import day_panels
 from .session import get_session
 
 if TYPE_CHECKING:
@@ -227,4 +228,5 @@ def staff_day(code: str, day: str) -> str:
         "staff_day.html", data=data, staff=staff, date=date, lang=lang, policy=policy, around=around,
         used=used, kinds={k: v[index] for k, v in EXCUSE_KINDS.items()}, month=f"{date:%Y-%m}",
         prev=date - dt.timedelta(days=1), next=date + dt.timedelta(days=1),
+        panels=day_panels(code, date),
     )
