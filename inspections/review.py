@@ -124,6 +124,7 @@ class Review:
     may_review: bool
     may_resolve: bool
     names: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # item code -> (vi, en)
 
 
 def _points(finding: Finding) -> float:
@@ -200,7 +201,8 @@ def review(session: Session, account: Account, uuid: str, today: dt.date | None 
         actions=[_action(a, row, today, names) for a in actions], versions=versions,
         send_backs=services.send_backs(session, account, uuid), mismatches=mismatches,
         audit=[e for e in trail if e.key == row.uuid], may_review=account.may(Permission.REVIEW_SPOT_CHECKS),
-        may_resolve=may_resolve(account, row), names=names)
+        may_resolve=may_resolve(account, row), names=names,
+        labels={i.code: (i.label_vi, i.label_en) for i in items})
 
 
 def _finding(f: Finding, names: dict[str, str]) -> dict[str, Any]:
@@ -357,6 +359,11 @@ def repeat_offenders(session: Session, account: Account, month: str, unit_code: 
                            "month_count": len(per_month), "total": sum(len(v) for v in per_month.values())})
     people.sort(key=lambda p: (-p["month_count"], -p["total"], public.name_sort_key(p["name"]), p["staff"]))
     labels = _labels(session, checks)
+    for per_month in person.values():
+        for found in per_month.values():
+            for v in found:
+                # The item's words for a failed item; the status or mismatch kind is the detail otherwise.
+                v["label_vi"], v["label_en"] = labels.get(v["detail"], (v["detail"], v["detail"]))
     items = []
     for (unit, item), per_month in item_months.items():
         if len(per_month) >= min_months:

@@ -248,6 +248,7 @@ def test_repeat_offenders_across_months(app: Flask) -> None:
             review.repeat_offenders(session, account("lead1"), "2026-10", months=0)
     page = signed_in_client(app, "lead1").get("/inspections/repeat-offenders?month=2026-10").get_data(as_text=True)
     assert "Nguyễn Văn An" in page and "Niêm yết số điện thoại đường dây nóng" in page
+    assert "không đạt tiêu chí kiểm tra (Đeo thẻ công chức)" in page and "badge_worn" not in page
     assert "Trần Thị Bình" in page and page.count("/inspections/checks/" + UUID2) >= 2
 
 
