@@ -29,10 +29,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Base", "ExcuseInfo", "PunchInfo", "SessionWindow", "StaffInfo", "UnitInfo", "check_alert_thresholds",
-    "excuse_records", "excuses", "explain_day", "month_has_punches", "monthly_summary", "name_sort_key",
-    "period_summary", "person_month", "punches_around", "search_audit", "service_setting", "session_windows",
-    "summary_headings",
-    "sort_by_name", "staff_of_unit", "unit_month_grid", "unit_subtree", "unit_tree", "waiting_user_ids",
+    "excuse_records", "excuses", "explain_day", "has_photo", "month_has_punches", "monthly_summary",
+    "name_sort_key", "period_summary", "person_month", "punches_around", "search_audit", "service_setting",
+    "session_windows", "sort_by_name", "staff_names", "staff_of_unit", "staff_photo_url", "staff_photo_urls",
+    "summary_headings", "unit_month_grid", "unit_subtree", "unit_tree", "waiting_user_ids",
 ]
 
 # The declarative base, re-exported so that other packages' tables (spot checks) join the one
@@ -340,3 +340,41 @@ def session_windows(session: Session, unit_code: str, day: dt.date) -> dict[str,
     for windows in out.values():
         windows.sort(key=lambda w: w.session_no)
     return out
+
+
+#: Where the API serves a person's photo (bearer token, scope-checked); ``v`` changes with the photo.
+PHOTO_PATH = "/api/v1/staff/{code}/photo?v={version}"
+
+
+def _photo_path(staff_code: str, digest: str) -> str:
+    from urllib.parse import quote
+
+    # The version is part of the address so that a tablet's cache never shows a replaced face.
+    return PHOTO_PATH.format(code=quote(staff_code, safe=""), version=digest[:16])
+
+
+def has_photo(session: Session, staff_code: str) -> bool:
+    """Whether the person has a photo (False also for a code nobody has)."""
+    from .photos import photo_digests
+
+    return staff_code in photo_digests(session, [staff_code])
+
+
+def staff_photo_url(session: Session, staff_code: str) -> str | None:
+    """The API path of the person's photo (``/api/v1/staff/CODE/photo?v=…``), or None without one."""
+    return staff_photo_urls(session, [staff_code]).get(staff_code)
+
+
+def staff_photo_urls(session: Session, staff_codes: list[str]) -> dict[str, str]:
+    """Staff code -> API path of the photo, for those of the people given who have one (one query)."""
+    from .photos import photo_digests
+
+    return {code: _photo_path(code, digest) for code, digest in photo_digests(session, staff_codes).items()}
+
+
+def staff_names(session: Session, staff_codes: list[str]) -> dict[str, str]:
+    """Staff code -> name for those of the codes given that exist (one query; employment not checked)."""
+    if not staff_codes:
+        return {}
+    return {code: name for code, name in session.execute(
+        select(m.Staff.code, m.Staff.name).where(m.Staff.code.in_(sorted(set(staff_codes)))))}

@@ -438,3 +438,17 @@ class ImportJob(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(SecondDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(SecondDateTime)
     heartbeat_at: Mapped[dt.datetime] = mapped_column(SecondDateTime)
+
+
+class StaffPhoto(Base):
+    """A staff member's face for the inspectors' tablet: a JPEG re-encoded on upload, one per person."""
+
+    __tablename__ = "staff_photo"
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(SecondDateTime)
+    updated_by: Mapped[str] = mapped_column(String(100))

@@ -42,6 +42,9 @@ TABLET_HEADER = "X-Tablet-Id"
 def init_app(app: Flask) -> None:
     """Register the pages and the sync API (CSRF-exempt: bearer tokens, no cookies) and describe it."""
     app.extensions["csrf"].exempt(api_bp)
+    from . import review_web  # the team lead's pages register on bp: before bp is registered
+
+    review_web.init_review(app)
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     openapi.add_paths(PATHS, SCHEMAS)

@@ -35,9 +35,12 @@ from ..admin_views import (
 from ..audit import search_audit
 from ..calendar_days import SOURCE_TEXT, WEEKDAYS, calendar_of_year, check_year
 from ..enrollments import enrol, unenrol
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, NotFound
 from ..health import PROBLEM_TEXT
 from ..i18n import _, current_language
+from ..photos import MAX_BYTES as MAX_PHOTO_BYTES
+from ..photos import get_photo, photo_digests, remove_photo, set_photo
+from .api import photo_response
 from .auth import actor, current_account
 from .pages import bp
 from .session import get_session
@@ -134,7 +137,45 @@ def staff_enrollments(code: str) -> str:
     person = session.scalar(select(m.Staff).where(m.Staff.code == code))
     scope = scope_unit_codes(session, account)
     return render_template("staff_enrollments.html", person=person, enrollments=person_enrollments(session, code),
-                           devices=devices_in_scope(session, scope))
+                           devices=devices_in_scope(session, scope), photo=photo_digests(session, [code]).get(code))
+
+
+@bp.route("/staff/<code>/photo", methods=["GET"])
+def staff_photo(code: str) -> Response:
+    """The person's photo (JPEG) for signed-in users of the scope; 404 without one."""
+    session = get_session()
+    require_staff(session, current_account(), code)
+    photo = get_photo(session, code)
+    if photo is None:
+        raise NotFound(_("staff member {code!r} has no photo", code=code[:40]))
+    return photo_response(photo.content, photo.content_type, photo.sha256)
+
+
+@bp.route("/staff/<code>/photo", methods=["POST"])
+def change_staff_photo(code: str) -> Response:
+    """Set (multipart field ``photo``) or remove (``action=remove``) a person's photo: manage_org."""
+    session = get_session()
+    account = current_account()
+    require_staff(session, account, code)  # outside the scope: 404 before anything else
+    require_permission(account, Permission.MANAGE_ORG)
+    if request.form.get("action") == "remove":
+        if remove_photo(session, code, actor=actor()):
+            flash(_("The photo of {staff} was removed.", staff=code))
+        session.commit()
+        return redirect(url_for(".staff_enrollments", code=code), 303)
+    upload = request.files.get("photo")
+    if upload is None or not upload.filename:
+        raise InvalidInput(_("form field 'photo': choose an image file"))
+    data = upload.stream.read(MAX_PHOTO_BYTES + 1)  # one byte over the limit is enough to refuse
+    try:
+        set_photo(session, code, data, actor=actor())
+    except InvalidInput as exc:
+        session.rollback()
+        flash(_("Photo not saved: {reason}", reason=str(exc)))
+        return redirect(url_for(".staff_enrollments", code=code), 303)
+    session.commit()
+    flash(_("The photo of {staff} was saved.", staff=code))
+    return redirect(url_for(".staff_enrollments", code=code), 303)
 
 
 @bp.route("/staff/<code>/enrollments", methods=["POST"])

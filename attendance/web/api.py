@@ -356,3 +356,29 @@ def create_excuse() -> Response:
     record = create(session, staff, data.get("kind"), start, end, data.get("reference"), actor=api_actor())
     session.commit()
     return as_json(_excuse(record), 201)
+
+
+@bp.get("/staff/<code>/photo")
+def staff_photo(code: str) -> Response:
+    """A staff member's photo (JPEG); 404 when they have none or lie outside the scope."""
+    from ..errors import NotFound
+    from ..photos import get_photo
+
+    session = get_session()
+    code = code_param("code", code)
+    require_staff(session, api_account(), code)
+    photo = get_photo(session, code)
+    if photo is None:
+        raise NotFound(_("staff member {code!r} has no photo", code=code[:40]))
+    return photo_response(photo.content, photo.content_type, photo.sha256)
+
+
+def photo_response(content: bytes, content_type: str, digest: str) -> Response:
+    """Image bytes for a browser or the tablet: private cache, revalidated by the digest (ETag)."""
+    answer = Response(content, mimetype=content_type)
+    answer.set_etag(digest)
+    # Faces are personal data: the client may keep them (the address changes with the photo),
+    # shared caches may not.
+    answer.headers["Cache-Control"] = "private, max-age=86400"
+    answer.headers["X-Content-Type-Options"] = "nosniff"
+    return answer.make_conditional(request)

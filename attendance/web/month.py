@@ -44,6 +44,7 @@ from ..services import (
 )
 from .auth import current_account
 from .pages import _month, bp
+from .panels import day_panels
 from .session import get_session
 
 if TYPE_CHECKING:
@@ -285,4 +286,5 @@ def staff_day(code: str, day: str) -> str:
         "staff_day.html", data=data, staff=staff, date=date, lang=lang, policy=policy, around=around,
         used=used, kinds=_excuse_kinds(), month=f"{date:%Y-%m}",
         prev=date - dt.timedelta(days=1), next=date + dt.timedelta(days=1),
+        panels=day_panels(code, date),
     )

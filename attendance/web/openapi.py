@@ -156,6 +156,15 @@ PATHS: dict[str, Any] = {
         "responses": {**_ok("The explanation (attendance explain --json)", _ref("DayExplanation")),
                       **_errors(404, 422)},
     }},
+    "/staff/{code}/photo": {"get": {
+        "operationId": "staffPhoto", "summary": "A staff member's photo (JPEG, longest side 600 px at most)",
+        "parameters": [_param("code", "path", "Staff code"),
+                       _param("v", "query", "Any value: changes with the photo (cache key)", False)],
+        "responses": {"200": {"description": "The photo", "content": {"image/jpeg": {
+                          "schema": {"type": "string", "format": "binary"}}}},
+                      "304": {"description": "Not modified since the ETag given in If-None-Match"},
+                      **_errors(404, 422)},
+    }},
     "/punches": {"get": {
         "operationId": "listPunches", "summary": "The raw ledger of one terminal",
         "parameters": [_param("device", "query", "Terminal code"),
