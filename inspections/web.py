@@ -69,7 +69,9 @@ def unit_staff(code: str) -> Response:
     require_unit(session, api_account(), code)
     day = date_param("date", query("date"))
     people = public.sort_by_name(public.staff_of_unit(session, code, day), lambda s: s.name)
-    return as_json([{"code": s.code, "name": s.name, "position": s.position, "photo": None} for s in people])
+    photos = public.staff_photo_urls(session, [s.code for s in people])
+    return as_json([{"code": s.code, "name": s.name, "position": s.position, "photo": photos.get(s.code)}
+                    for s in people])
 
 
 @api_bp.get("/checklist-templates")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import threading
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from spot_check_helpers import PHOTO, PHOTO_SHA, UUID, content, make_app, token_for
 from sqlalchemy import func, select
 
@@ -18,6 +20,7 @@ from attendance import models as m
 from attendance.accounts import account_by_token
 from attendance.db import session_factory, transaction
 from attendance.errors import NotFound
+from attendance.photos import set_photo
 from inspections import services
 from inspections.models import Finding, FollowUpAction, HeadcountLine, SpotCheckVersion
 
@@ -187,6 +190,16 @@ def test_staff_of_the_day_and_templates(client: FlaskClient) -> None:
     assert [p["code"] for p in staff.get_json()] == ["NV001", "NV002"]  # An before Bình
     assert staff.get_json()[0] == {"code": "NV001", "name": "Nguyễn Văn An", "position": "", "photo": None}
     assert client.get("/api/v1/units/17831/staff?date=2026-10-06", headers=t["insp1"]).status_code == 404
+    # With a photo, the list names it and the tablet fetches it with its token.
+    buffer = io.BytesIO()
+    Image.new("RGB", (30, 40), (120, 30, 30)).save(buffer, "PNG")
+    with transaction() as session:
+        set_photo(session, "NV002", buffer.getvalue(), actor="test")
+    listed = {p["code"]: p["photo"] for p in client.get("/api/v1/units/17830/staff?date=2026-10-06",
+                                                         headers=t["insp1"]).get_json()}
+    assert listed["NV001"] is None and listed["NV002"].startswith("/api/v1/staff/NV002/photo")
+    image = client.get(listed["NV002"], headers=t["insp1"])
+    assert image.status_code == 200 and image.mimetype == "image/jpeg" and image.data[:2] == b"\xff\xd8"
     assert client.get("/api/v1/units/17830/staff?date=06/10/2026", headers=t["insp1"]).status_code == 422
     templates = client.get("/api/v1/checklist-templates", headers=t["viewer"]).get_json()
     assert [(x["code"], x["version"]) for x in templates] == [("default", 1)]
