@@ -15,6 +15,7 @@ a person, a terminal, an import batch and an excuse. For each role a user scoped
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -24,6 +25,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy import func, select
 from web_helpers import csrf_token, ensure_user, signed_in_client
 
@@ -35,6 +37,9 @@ from attendance.excuses import DocumentUpload, edit_excuse
 from attendance.import_jobs import create_job
 from attendance.ledger import import_file
 from attendance.org import load_bundle
+from attendance.photos import set_photo
+from inspections import models as im
+from inspections import services as spot
 
 TREE = {
     "units": [{"code": "P", "name": "Tỉnh Thử", "kind": "province"},
@@ -53,6 +58,19 @@ TREE = {
                 {"staff": "NVX2", "kind": "annual_leave", "start": "2026-10-06T00:00:00", "end": "2026-10-07T00:00:00",
                  "reference": "2/QĐ"}],
 }
+#: A spot check in each commune (the tablet mints these UUIDs), each with one announced photo.
+SPOT_CHECKS = {"C1": ("00000000-0000-4000-8000-0000000000c1", "NVM1"),
+               "C2": ("00000000-0000-4000-8000-0000000000c2", "NVX2")}
+
+
+def _picture() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), (90, 20, 20)).save(out, "PNG")
+    return out.getvalue()
+
+
+#: One small picture: the spot checks' photo and each person's portrait.
+PHOTO = _picture()
 #: What C2 looks like on a page: none of it may reach a user scoped to C1.
 OUTSIDE = ("Xã Ngoài Phạm Vi", "NVX2", "Người Ngoài", "TKX-2")
 ROLES = [role.value for role in accounts.Role]
@@ -81,12 +99,29 @@ class World:
             for excuse_id in excuses.values():  # each with a scan, so its download route answers
                 edit_excuse(session, excuse_id, actor="test",
                             document=DocumentUpload("qd.pdf", "application/pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"))
+        with transaction() as session:
+            owner = accounts.account_by_id(session, session.scalar(select(m.User.id).where(m.User.username == "m-jobs")))
+            for unit, (uuid, person) in SPOT_CHECKS.items():
+                spot.put_spot_check(session, owner, uuid, {
+                    "unit": unit, "started_at": "2026-10-05T08:00:00", "ended_at": "2026-10-05T08:30:00",
+                    "headcount_at": "2026-10-05T08:05:00", "team": ["m-inspector"], "lead": "m-team_lead",
+                    "legal_basis": "Kế hoạch 1/KH", "template": {"code": "default", "version": 1},
+                    "headcount": [{"staff": person, "status": "absent_unexcused"}], "findings": [],
+                    "actions": [{"description": "Khắc phục", "assignee": person, "due": "2026-10-20"}],
+                    "attachments": [{"name": "bien-ban.jpg", "sha256": hashlib.sha256(PHOTO).hexdigest(),
+                                     "size": len(PHOTO)}]})
+                spot.put_attachment(session, owner, uuid, "bien-ban.jpg", PHOTO)
+                set_photo(session, person, PHOTO, actor="test")
         self.values: dict[str, tuple[str, str]] = {
             "unit": ("C1", "C2"), "staff": ("NVM1", "NVX2"), "device": ("TKM-1", "TKX-2"),
             "batch_id": (str(batches["TKM-1"]), str(batches["TKX-2"])),
             "excuse_id": (str(excuses["NVM1"]), str(excuses["NVX2"])),
             "job_id": (str(jobs["TKM-1"]), str(jobs["TKX-2"])),
             "day": ("2026-10-05", "2026-10-05"), "date": ("2026-10-05", "2026-10-05"),
+            "uuid": (SPOT_CHECKS["C1"][0], SPOT_CHECKS["C2"][0]),
+            # Within a spot check: its attachment, its first follow-up action (the UUID is what is scoped).
+            "name": ("bien-ban.jpg", "bien-ban.jpg"), "position": ("0", "0"),
+            "template": ("default", "default"), "version": ("1", "1"),
         }
         self.app = app
 
@@ -95,7 +130,8 @@ class World:
         if argument != "code":
             return argument
         for prefix, kind in (("/units/", "unit"), ("/staff/", "staff"), ("/devices/", "device"),
-                             ("/api/v1/units/", "unit"), ("/api/v1/staff/", "staff"), ("/api/v1/devices/", "device")):
+                             ("/api/v1/units/", "unit"), ("/api/v1/staff/", "staff"), ("/api/v1/devices/", "device"),
+                             ("/inspections/units/", "unit"), ("/api/v1/checklist-templates/", "template")):
             if rule.startswith(prefix):
                 return kind
         raise AssertionError(f"{rule}: which record does <code> name? describe it in test_role_matrix.World.kind")
@@ -151,7 +187,8 @@ def counts() -> dict[str, int]:
     """Rows of the tables people's records live in: a refused request changes none of them."""
     with transaction() as session:
         return {table.__tablename__: session.scalar(select(func.count()).select_from(table)) or 0
-                for table in (m.Punch, m.Excuse, m.Enrollment, m.ImportBatch, m.Staff, m.Device, m.User)}
+                for table in (m.Punch, m.Excuse, m.Enrollment, m.ImportBatch, m.Staff, m.Device, m.User,
+                              im.SpotCheck, im.SpotCheckVersion, im.Attachment, im.Resolution, im.SendBack)}
 
 
 def test_anonymous_requests_sign_in_first(world: World) -> None:
@@ -182,7 +219,9 @@ def test_outside_the_scope_is_404_and_lists_show_nothing_of_it(world: World, rol
         api = rule.startswith("/api/")
         urls = world.urls(rule, arguments)
         for method in methods:
-            extra = {"headers": bearer} if api else ({"data": {"csrf_token": token}} if method != "GET" else {})
+            extra: dict = {"headers": bearer} if api else ({"data": {"csrf_token": token}} if method != "GET" else {})
+            if api and method != "GET":
+                extra["json"] = {}  # well-formed, so that only the scope can refuse it
             query = {"month": "2026-10"} if method == "GET" else None
             if urls is None:
                 if method != "GET" or "<" in rule:
@@ -219,6 +258,8 @@ def test_a_viewer_changes_nothing_inside_its_scope(world: World) -> None:
             if rule.startswith("/api/excuses") or rule == "/api/v1/excuses":
                 excuse = {k: fields[k] for k in ("staff", "kind", "start", "end", "reference")}
                 answer = client.open(url, method=method, headers=bearer, json=excuse)
+            elif rule.startswith("/api/v1/spot-checks"):  # JSON documents (and raw bytes for attachments)
+                answer = client.open(url, method=method, headers=bearer, json={})
             elif rule.startswith("/api/"):  # uploads are multipart forms
                 upload = (io.BytesIO(b"1\t2026-10-08 07:00:00\t1\t0\t1\t0\n"), "attlog.dat")
                 answer = client.open(url, method=method, headers=bearer, data={"device": "TKM-1", "file": upload})
