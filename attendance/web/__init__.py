@@ -33,6 +33,9 @@ def init_app(app: Flask) -> None:
     app.session_interface = api.PagesOnlySessions()  # the API takes no cookies, not even to read them
     app.teardown_appcontext(close_session)
     register_error_handlers(app)
+    from inspections.tablet_web import init_app as init_tablet
+
+    init_tablet(app)  # /inspections/tablet: the inspectors' offline page, its token and service worker
 
     @app.template_filter("vn_datetime")
     def vn_datetime(value: str | None) -> str:
