@@ -28,10 +28,15 @@ if TYPE_CHECKING:
     from .month_views import MonthGrid, PersonMonth
 
 __all__ = [
-    "ExcuseInfo", "PunchInfo", "StaffInfo", "UnitInfo", "excuse_records", "excuses", "explain_day",
+    "Base", "ExcuseInfo", "PunchInfo", "SessionWindow", "StaffInfo", "UnitInfo", "excuse_records", "excuses",
+    "explain_day", "session_windows",
     "month_has_punches", "monthly_summary", "name_sort_key", "person_month", "punches_around", "search_audit",
     "sort_by_name", "staff_of_unit", "unit_month_grid", "unit_subtree", "unit_tree", "waiting_user_ids",
 ]
+
+# The declarative base, re-exported so that other packages' tables (spot checks) join the one
+# metadata, the one Alembic chain and the one schema without importing attendance internals.
+Base = m.Base
 
 #: The longest span ``punches_around`` looks at: it answers "what happened near this moment".
 MAX_AROUND = dt.timedelta(days=31)
@@ -83,6 +88,21 @@ class PunchInfo:
     status: int | None
     verify: int | None
     batch: int
+
+
+@dataclass(frozen=True)
+class SessionWindow:
+    """One session of a person's working day and the span in which the engine counts its punches.
+
+    ``opens`` is inclusive and ``closes`` exclusive (local time, whole minutes): the windows of
+    a day tile [S1 − checkin_window_before, En + checkout_window_after] without gaps.
+    """
+
+    session_no: int
+    start: dt.datetime
+    end: dt.datetime
+    opens: dt.datetime
+    closes: dt.datetime
 
 
 def _walk(session: Session, root_code: str | None) -> list[UnitInfo]:
@@ -264,3 +284,30 @@ def search_audit(session: Session, **filters: Any) -> AuditPage:
     from . import audit
 
     return audit.search_audit(session, **filters)
+
+
+def session_windows(session: Session, unit_code: str, day: dt.date) -> dict[str, list[SessionWindow]]:
+    """The session windows of ``day`` of everyone in a unit (and the units under it), by staff code.
+
+    Computed by the rules engine itself, so they are the windows its verdicts use. A person
+    without sessions that day (day off, holiday, no schedule, not employed) has an empty list.
+    """
+    from .engine import evaluate
+    from .loader import load_input
+
+    inp, _ctx = load_input(session, day, day, unit_code=unit_code)
+    out: dict[str, list[SessionWindow]] = {s.code: [] for s in inp.staff}
+    if not inp.staff:
+        return out
+    codes = {s.id: s.code for s in inp.staff}
+    midnight = dt.datetime.combine(day, dt.time())
+    sessions = evaluate(inp, day, day, detail=False).sessions
+    for staff_id, no, start, end, low, high in zip(
+            sessions["staff_id"], sessions["session_no"], sessions["s"], sessions["e"], sessions["lo"],
+            sessions["hi"], strict=True):
+        # The engine's minutes of the day, which may reach into the neighbouring days.
+        at = [midnight + dt.timedelta(minutes=int(v)) for v in (start, end, low, high)]
+        out[codes[int(staff_id)]].append(SessionWindow(int(no), *at))
+    for windows in out.values():
+        windows.sort(key=lambda w: w.session_no)
+    return out

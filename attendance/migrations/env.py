@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import inspections.models  # noqa: F401 - the spot-check tables share the metadata and the chain
 from attendance.models import Base
 
 config = context.config

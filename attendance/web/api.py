@@ -74,7 +74,6 @@ class PagesOnlySessions(SecureCookieSessionInterface):
 
 
 
-@bp.before_request
 def _authenticate() -> None:
     """Refuse oversized bodies unread, then find the token's account (401 without one)."""
     limit = int(current_app.config["MAX_CONTENT_LENGTH"])
@@ -96,11 +95,27 @@ def _authenticate() -> None:
     g.api_account = account
 
 
-@bp.after_request
 def _no_store(response: Response) -> Response:
     # Answers hold people's records: not for shared caches.
     response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+def protect(blueprint: Blueprint) -> Blueprint:
+    """Give a blueprint of /api/v1 routes the API's behaviour: body limit, bearer token, no-store.
+
+    Errors already answer in the API's shape for every path under /api/ (``errors.answer``);
+    the app must also exempt the blueprint from CSRF (``csrf.exempt``), as ``init_app`` does.
+    """
+    from .auth import SELF_AUTHENTICATING_BLUEPRINTS
+
+    SELF_AUTHENTICATING_BLUEPRINTS.add(blueprint.name)  # no sign-in redirect: the token is the sign-in
+    blueprint.before_request(_authenticate)
+    blueprint.after_request(_no_store)
+    return blueprint
+
+
+protect(bp)
 
 
 def api_account() -> Account:
@@ -175,8 +190,8 @@ def query(name: str) -> str | None:
     return values[0] if values else None
 
 
-def json_object(allowed: tuple[str, ...]) -> dict[str, Any]:
-    """The request body as a JSON object: 400 if it is not JSON, 422 naming a wrong or unknown key."""
+def json_body() -> Any:
+    """The request body as any JSON value: 400 when it is not UTF-8 JSON that can be read."""
     raw = request.get_data(cache=False)
     try:
         data = json.loads(raw.decode("utf-8"))
@@ -187,6 +202,12 @@ def json_object(allowed: tuple[str, ...]) -> dict[str, Any]:
                      line=exc.lineno, column=exc.colno))
     except (ValueError, RecursionError):  # numbers of thousands of digits, arrays nested thousands deep
         abort(400, _("the body is not JSON that can be read (too deep or too long a number)"))
+    return data
+
+
+def json_object(allowed: tuple[str, ...]) -> dict[str, Any]:
+    """The request body as a JSON object: 400 if it is not JSON, 422 naming a wrong or unknown key."""
+    data = json_body()
     if not isinstance(data, dict):
         invalid("body", _("expected a JSON object"))
     unknown = sorted(set(data) - set(allowed))

@@ -132,6 +132,8 @@ def _param(name: str, where: str, description: str, required: bool = True,
     return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
 
 
+param = _param  # other parts of the API describe their parameters with it
+
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 MONTH_PATTERN = r"^\d{4}-\d{2}$"
 
