@@ -12,16 +12,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, jsonify, render_template, request, send_file, url_for
+from flask import Response, abort, jsonify, render_template, request, send_file, url_for
 
 from attendance.accounts import Permission, issue_token, require_permission
 from attendance.i18n import _
 from attendance.web.auth import PUBLIC_ENDPOINTS, actor, current_account, locale
 from attendance.web.session import get_session
 
-HERE = Path(__file__).resolve().parent
-bp = Blueprint("inspections_tablet", __name__, url_prefix="/inspections", template_folder="templates",
-               static_folder="static", static_url_path="/static")
+from .web import bp
+
+STATIC = Path(__file__).resolve().parent / "static"
+#: The page's own files (served by ``tablet_asset``); nothing else of the folder is served.
+ASSETS = {"tablet.js": "text/javascript", "tablet-core.js": "text/javascript", "tablet.css": "text/css"}
 
 #: What a tablet may call itself in a token's label: its install id (a UUID), nothing longer.
 TABLET_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
@@ -94,9 +96,9 @@ def tablet() -> str:
     config = {
         "username": account.username,
         "api": url_for("api.units").rsplit("/units", 1)[0],  # the sync API's base, wherever it is mounted
-        "token_url": url_for("inspections_tablet.tablet_token"),
-        "worker_url": url_for("inspections_tablet.service_worker"),
-        "worker_scope": url_for("inspections_tablet.tablet").rsplit("/", 1)[0] + "/",
+        "token_url": url_for("inspections.tablet_token"),
+        "worker_url": url_for("inspections.service_worker"),
+        "worker_scope": url_for("inspections.tablet").rsplit("/", 1)[0] + "/",
         "language": locale(),
         "texts": _texts(),
     }
@@ -120,20 +122,25 @@ def tablet_token() -> Response:
     return answer
 
 
+@bp.get("/tablet/assets/<name>")
+def tablet_asset(name: str) -> Response:
+    """The page's script, its storage and queue script, its stylesheet."""
+    if name not in ASSETS:
+        abort(404)
+    return send_file(STATIC / name, mimetype=ASSETS[name], max_age=0)
+
+
 @bp.get("/sw.js")
 def service_worker() -> Response:
     """The service worker: caches the tablet page and its assets, sends queued checks (Background Sync)."""
-    answer = send_file(HERE / "static" / "tablet-sw.js", mimetype="text/javascript", max_age=0)
+    answer = send_file(STATIC / "tablet-sw.js", mimetype="text/javascript", max_age=0)
     # It sits at /inspections/sw.js so that its scope (/inspections/) covers the page by default;
     # the header says so explicitly, and no-cache makes the browser look for a new version.
-    answer.headers["Service-Worker-Allowed"] = url_for("inspections_tablet.tablet").rsplit("/", 1)[0] + "/"
+    answer.headers["Service-Worker-Allowed"] = url_for("inspections.tablet").rsplit("/", 1)[0] + "/"
     answer.headers["Cache-Control"] = "no-cache"
     return answer
 
 
-def init_app(app: Flask) -> None:
-    """Register the tablet page's blueprint; its service worker needs no sign-in (it holds no data)."""
-    # A browser fetching a service worker (and the scripts it imports) follows no redirect to
-    # /login, and these files hold no data: they are public, like the site's own static files.
-    PUBLIC_ENDPOINTS.update({"inspections_tablet.service_worker", "inspections_tablet.static"})
-    app.register_blueprint(bp)
+# A browser fetching a service worker (and the scripts it imports) follows no redirect to /login,
+# and these files hold no data: they are public, like the site's own static files.
+PUBLIC_ENDPOINTS.update({"inspections.service_worker", "inspections.tablet_asset"})

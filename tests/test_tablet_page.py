@@ -109,8 +109,11 @@ def test_the_service_worker_and_its_scripts_are_served_to_anyone(app: Flask) -> 
     assert worker.mimetype == "text/javascript"
     assert worker.headers["Service-Worker-Allowed"] == "/inspections/"
     assert worker.headers["Cache-Control"] == "no-cache"
-    assert "importScripts('static/tablet-core.js')" in worker.get_data(as_text=True)
+    assert "importScripts('tablet/assets/tablet-core.js')" in worker.get_data(as_text=True)
     for name in ("tablet-core.js", "tablet.js", "tablet.css"):
-        assert client.get(f"/inspections/static/{name}").status_code == 200, name
+        assert client.get(f"/inspections/tablet/assets/{name}").status_code == 200, name
+    # Only the page's files: not the service worker's source under another name, nor anything else.
+    assert client.get("/inspections/tablet/assets/tablet-sw.js").status_code == 404
+    assert client.get("/inspections/tablet/assets/..%2Ftablet_web.py").status_code == 404
     # The page itself is not public.
     assert client.get("/inspections/tablet").status_code == 302

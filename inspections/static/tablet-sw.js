@@ -7,11 +7,11 @@
 /* global TabletCore */
 'use strict';
 
-importScripts('static/tablet-core.js');
+importScripts('tablet/assets/tablet-core.js');
 
 const CACHE = 'attendance-tablet-v1';
 const PAGE = new URL('tablet', self.registration.scope).pathname;
-const ASSETS = ['static/tablet-core.js', 'static/tablet.js', 'static/tablet.css']
+const ASSETS = ['tablet/assets/tablet-core.js', 'tablet/assets/tablet.js', 'tablet/assets/tablet.css']
   .map(function (path) { return new URL(path, self.registration.scope).pathname; })
   .concat(['/static/app.css', '/static/favicon.svg']);
 // Past this the cached page is shown: a poor connection must not keep the inspector waiting.
