@@ -786,8 +786,10 @@
   async function requestSending() {
     // Background Sync sends even after the tab is closed; the page sends itself when it can.
     try {
-      const registration = await navigator.serviceWorker.ready;
-      if (registration.sync) await registration.sync.register('spot-checks');
+      // getRegistration, not .ready: without a service worker (blocked, unsupported) .ready never settles.
+      const registration = navigator.serviceWorker &&
+        await navigator.serviceWorker.getRegistration(config.worker_scope);
+      if (registration && registration.active && registration.sync) await registration.sync.register('spot-checks');
     } catch (error) {
       // No service worker or no Background Sync: the online event and the timer do it.
     }
@@ -852,7 +854,7 @@
     await Core.setSetting('api', config.api);
     await Core.setSetting('language', config.language);
     if (!(await Core.setting('tabletId'))) await Core.setSetting('tabletId', crypto.randomUUID());
-    if ('serviceWorker' in navigator) {
+    if (navigator.serviceWorker) {
       navigator.serviceWorker.register(config.worker_url, {scope: config.worker_scope}).catch(function () {
         return null;  // without it the page still works while it stays open
       });
