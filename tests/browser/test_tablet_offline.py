@@ -33,6 +33,7 @@ UNIT = "17830-UB"
 VIETNAM = dt.timezone(dt.timedelta(hours=7))  # the pages' clock is Vietnam's (timezone_id below)
 CHECK_TIME = dt.datetime(2026, 10, 6, 8, 5, tzinfo=VIETNAM)
 END_TIME = dt.datetime(2026, 10, 6, 8, 50, tzinfo=VIETNAM)
+# A fake camera that needs no permission prompt.
 CAMERA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 POSITION = {"latitude": 19.0412, "longitude": 105.1034, "accuracy": 12}
 
@@ -75,6 +76,7 @@ def shoot(page: Any, name: str, viewport: str) -> None:
     """docs/screenshots/NAME-VIEWPORT.png, rewritten only when it changed."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}-{viewport}.png"
+    page.evaluate("() => window.scrollTo(0, 0)")  # the screen as it opens: bar, tabs, first rows
     image = page.screenshot(animations="disabled", caret="hide")
     if not path.exists() or path.read_bytes() != image:
         path.write_bytes(image)
