@@ -49,19 +49,12 @@ def server(own_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 @pytest.fixture(scope="module")
-def camera_browser() -> Iterator[Any]:
-    """Chromium with a fake camera that needs no permission prompt."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright is not installed (pip install -e '.[test]')")
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=LAUNCH_ARGS + CAMERA_ARGS, timeout=60_000)
-        yield chromium
-        chromium.close()
+def camera_browser(browser: Any) -> Iterator[Any]:
+    """A second Chromium, with a fake camera that needs no permission prompt (from the session's Playwright)."""
+    chromium = browser.browser_type.launch(executable_path=str(CHROMIUM), headless=True,
+                                           args=LAUNCH_ARGS + CAMERA_ARGS, timeout=60_000)
+    yield chromium
+    chromium.close()
 
 
 def tablet_context(browser: Any, server: LiveServer, viewport: str, **options: Any) -> Any:
