@@ -74,7 +74,9 @@ PHOTO = _picture()
 #: What C2 looks like on a page: none of it may reach a user scoped to C1.
 OUTSIDE = ("Xã Ngoài Phạm Vi", "NVX2", "Người Ngoài", "TKX-2")
 ROLES = [role.value for role in accounts.Role]
-SKIPPED_ENDPOINTS = {"static", "auth.login", "auth.logout", "auth.language"}
+SKIPPED_ENDPOINTS = {"static", "auth.login", "auth.logout", "auth.language",
+                     # the tablet page's service worker and scripts: public files without data
+                     "inspections.service_worker", "inspections.tablet_asset"}
 
 
 class World:

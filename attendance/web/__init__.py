@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(adms.bp)  # /iclock/...: push (ADMS) terminals call these
     app.extensions["csrf"].exempt(api.bp)  # bearer tokens, no cookies: nothing a forged form could use
     app.register_blueprint(api.bp)  # /api/v1/...: the JSON API
+    from inspections import tablet_web  # noqa: F401 - registers the inspectors' tablet page on the inspections bp
     from inspections.web import init_app as init_inspections
 
     init_inspections(app)  # /inspections pages and the spot-check sync API under /api/v1
