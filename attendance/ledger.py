@@ -222,7 +222,7 @@ def clip(text: str, limit: int = SHOWN_CHARS) -> str:
     """``text`` cut to ``limit`` characters for reports, saying how long it really is."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}… ({len(text):,} characters in all)"
+    return text[:limit] + _("… ({length} characters in all)", length=f"{len(text):,}")
 
 
 def compress_bytes(data: bytes) -> bytes:
