@@ -173,3 +173,14 @@ def test_docx_and_xlsx_carry_the_spot_check_numbers(spot: str, tmp_path: Path) -
     follow = [[c.value for c in r] for r in book["Việc cần khắc phục"].iter_rows()]
     assert ["Xã Tân Kỳ", "Niêm yết lại số đường dây nóng", "Nguyễn Văn An (NV001)"] in [r[1:4] for r in follow]
     assert len(book["Biểu đồ"]._images) == 3
+
+
+def test_repeat_offender_windows_follow_the_report_periods() -> None:
+    from inspections.report.spot import _month_windows
+
+    assert _month_windows(dt.date(2026, 10, 1), dt.date(2026, 10, 31), 3) == [
+        (dt.date(2026, 8, 1), dt.date(2026, 8, 31)), (dt.date(2026, 9, 1), dt.date(2026, 9, 30)),
+        (dt.date(2026, 10, 1), dt.date(2026, 10, 31))]
+    assert _month_windows(dt.date(2025, 12, 15), dt.date(2026, 1, 14), 3) == [
+        (dt.date(2025, 10, 15), dt.date(2025, 11, 14)), (dt.date(2025, 11, 15), dt.date(2025, 12, 14)),
+        (dt.date(2025, 12, 15), dt.date(2026, 1, 14))]
