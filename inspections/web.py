@@ -41,6 +41,8 @@ TABLET_HEADER = "X-Tablet-Id"
 
 def init_app(app: Flask) -> None:
     """Register the pages and the sync API (CSRF-exempt: bearer tokens, no cookies) and describe it."""
+    from . import report_web  # registers the monthly report's page and API route on the blueprints
+
     app.extensions["csrf"].exempt(api_bp)
     from . import review_web  # the team lead's pages register on bp: before bp is registered
 
@@ -48,6 +50,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     openapi.add_paths(PATHS, SCHEMAS)
+    openapi.add_paths(report_web.PATHS)
 
 
 def _tablet() -> str | None:

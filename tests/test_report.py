@@ -99,7 +99,7 @@ def test_report_numbers_docx_and_xlsx_equal_the_summaries(demo: str, tmp_path: P
     highlighted = [r.text for p in doc.paragraphs for r in p.runs if r.font.highlight_color is not None]
     assert any(t.startswith("[Đánh giá") for t in highlighted) and any("Quyết định/Kế hoạch" in t for t in highlighted)
     assert "Nơi nhận:" in doc.tables[1].rows[0].cells[0].text
-    assert len(doc.inline_shapes) == 2  # units and trend charts (no spot-check violations yet)
+    assert len(doc.inline_shapes) == 2  # units and trend charts (the demo has no spot checks)
     # Appendix I (units) and III (people) carry the same numbers and a totals row.
     units_table, alerts_table, people_table = doc.tables[2:5]
     assert units_table.rows[-1].cells[0].text == "Cộng"

@@ -17,6 +17,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from attendance.accounts import (
+    Account,
+    Permission,
+    require_permission,
+    require_unit,
+    scope_unit_codes,
+)
 from attendance.errors import DomainError, InvalidInput
 from attendance.i18n import _
 
@@ -24,6 +31,9 @@ from .data import Progress, ReportData, gather_report
 from .settings import report_settings
 
 FORMATS = ("docx", "xlsx", "pdf")
+MEDIA_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+               "pdf": "application/pdf"}
 CONVERT_TIMEOUT = 180  # seconds: LibreOffice's first start builds its profile
 
 
@@ -92,3 +102,46 @@ def build_report(session: Session, month: str, unit_code: str | None, fmt: str, 
     data = gather_report(session, month, unit_code, report_settings(session, config), progress)
     write_report(data, fmt, output)
     return data
+
+
+def report_unit(session: Session, account: Account, unit_code: str | None) -> str | None:
+    """The unit an account's report covers (None: every unit, for an unlimited account).
+
+    Outside the scope is NotFound (as for a unit that does not exist), then a role without
+    ``build_reports`` is Forbidden. Without a unit, an account limited to one unit reports on
+    it; one limited to several must name one (InvalidInput naming ``unit``).
+    """
+    if unit_code is not None:
+        require_unit(session, account, unit_code)
+    require_permission(account, Permission.BUILD_REPORTS)
+    if unit_code is None and scope_unit_codes(session, account) is not None:
+        if len(account.unit_codes) != 1:
+            raise InvalidInput(_("unit: required, your account covers several units"))
+        return account.unit_codes[0]
+    return unit_code
+
+
+def report_for(session: Session, account: Account, month: str, unit_code: str | None,
+               config: Mapping[str, Any] | None = None) -> ReportData:
+    """The gathered report of ``month`` for a unit the account may report on (see ``report_unit``)."""
+    unit_code = report_unit(session, account, unit_code)
+    return gather_report(session, month, unit_code, report_settings(session, config))
+
+
+def report_file(session: Session, account: Account, month: str, unit_code: str | None, fmt: str,
+                config: Mapping[str, Any] | None = None) -> tuple[bytes, str]:
+    """The report as a file for an account: its bytes and a file name (``bao-cao-2026-10-17830.docx``)."""
+    if fmt not in FORMATS:
+        raise InvalidInput(_("format: expected one of {formats}, got {value!r}", formats=", ".join(FORMATS),
+                             value=fmt[:20]))
+    data = report_for(session, account, month, unit_code, config)
+    with tempfile.TemporaryDirectory(prefix="attendance-report-") as work:
+        path = write_report(data, fmt, Path(work) / f"report.{fmt}")
+        content = path.read_bytes()
+    return content, report_file_name(data, fmt)
+
+
+def report_file_name(data: ReportData, fmt: str) -> str:
+    """A download name of plain ASCII: the month and the unit code."""
+    unit = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in data.unit_code or "tat-ca")
+    return f"bao-cao-{data.period.month}-{unit}.{fmt}"

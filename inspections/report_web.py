@@ -1,0 +1,122 @@
+"""HTTP for the monthly report: the page ``inspections.reports`` (month and unit, key figures,
+charts, downloads) on the ``inspections`` blueprint, and ``GET /api/v1/reports/monthly`` on
+``inspections_api``.
+
+Views are thin: the rules (scope 404, role 403, a unit for a limited account) are
+``inspections.report.report_unit``; the report itself is ``report_for`` / ``report_file``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Response, current_app, render_template, request
+
+from attendance import api as public
+from attendance.accounts import in_scope, scope_unit_codes
+from attendance.errors import NotFound
+from attendance.i18n import _
+from attendance.web.api import api_account, code_param, invalid, month_param, query
+from attendance.web.auth import current_account
+from attendance.web.session import get_session
+
+from .report import FORMATS, MEDIA_TYPES, report_file, report_for, report_unit
+from .report.charts import report_charts
+from .web import _errors, api_bp, bp
+
+#: The formats the API hands out (PDF needs LibreOffice on the server: the page offers it).
+API_FORMATS = ("docx", "xlsx")
+
+
+def _config() -> dict[str, Any]:
+    """The instance's REPORT_* settings, as the command line reads them from the config file."""
+    return {k: v for k, v in current_app.config.items() if k.startswith("REPORT_")}
+
+
+def _choices() -> tuple[str, str | None]:
+    """The month (default: the previous one) and unit of the page's query, checked (422 naming them)."""
+    month = request.args.get("month") or f"{dt.date.today().replace(day=1) - dt.timedelta(days=1):%Y-%m}"
+    unit = request.args.get("unit") or None
+    return month_param("month", month), None if unit is None else code_param("unit", unit)
+
+
+def _download(content: bytes, name: str, fmt: str) -> Response:
+    response = Response(content, mimetype=MEDIA_TYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.get("/reports")
+def reports() -> str:
+    """Báo cáo tháng: choose month and unit, see the key figures and charts, download the files."""
+    session = get_session()
+    account = current_account()
+    month, unit = _choices()
+    unit = report_unit(session, account, unit)
+    data = report_for(session, account, month, unit, _config())
+    scope = scope_unit_codes(session, account)
+    units = [u for u in public.unit_tree(session) if in_scope(scope, u.code)]
+    charts = report_charts(data)
+    return render_template("inspections/reports.html", data=data, month=month, unit=unit, units=units,
+                           charts=[(c.key, c.caption) for c in charts], formats=FORMATS,
+                           all_units=scope is None)
+
+
+@bp.get("/reports/chart/<key>.png")
+def report_chart(key: str) -> Response:
+    """One chart of the report as a PNG (404 when the report has no such chart)."""
+    session = get_session()
+    month, unit = _choices()
+    data = report_for(session, current_account(), month, unit, _config())
+    chart = next((c for c in report_charts(data) if c.key == key), None)
+    if chart is None:
+        raise NotFound(_("this report has no chart {key}", key=key[:20]))
+    return Response(chart.png, mimetype="image/png")
+
+
+@bp.get("/reports/file")
+def report_download() -> Response:
+    """The report as docx, xlsx or pdf."""
+    session = get_session()
+    month, unit = _choices()
+    fmt = request.args.get("format") or "docx"
+    content, name = report_file(session, current_account(), month, unit, fmt[:20], _config())
+    return _download(content, name, fmt)
+
+
+@api_bp.get("/reports/monthly")
+def api_monthly_report() -> Response:
+    """The monthly report as a Word document or a workbook (bearer token; team lead or admin)."""
+    session = get_session()
+    month = month_param("month", query("month"))
+    unit = query("unit")
+    unit = None if unit is None else code_param("unit", unit)
+    fmt = query("format") or "docx"
+    if fmt not in API_FORMATS:
+        invalid("format", _("expected one of {formats}, got {value!r}", formats=", ".join(API_FORMATS),
+                            value=fmt[:20]))
+    content, name = report_file(session, api_account(), month, unit, fmt, _config())
+    return _download(content, name, fmt)
+
+
+PATHS: dict[str, Any] = {
+    "/reports/monthly": {"get": {
+        "operationId": "monthlyReport",
+        "summary": "The inspection team's monthly report of a unit (and the units under it), docx or xlsx",
+        "parameters": [
+            {"name": "month", "in": "query", "required": True, "description": "YYYY-MM",
+             "schema": {"type": "string", "pattern": r"^\d{4}-\d{2}$"}},
+            {"name": "unit", "in": "query", "required": False,
+             "description": "Unit code; required for a token limited to several units",
+             "schema": {"type": "string"}},
+            {"name": "format", "in": "query", "required": False, "description": "docx (default) or xlsx",
+             "schema": {"enum": list(API_FORMATS)}},
+        ],
+        "responses": {
+            "200": {"description": "The report file", "content": {
+                MEDIA_TYPES[f]: {"schema": {"type": "string", "format": "binary"}} for f in API_FORMATS}},
+            **_errors(403, 404, 422),
+        },
+    }},
+}
