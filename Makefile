@@ -48,10 +48,13 @@ run: venv
 # starts instantly; stop it with `scripts/pg_test_server.sh stop` (or
 # `make clean`).  .ci/run stops it when CI is done.
 # Any non-zero exit fails the target, including pytest's 5 ("no tests collected").
+# Chromium (browser tests) and LibreOffice + poppler (the report's PDF and PNG pages) are
+# installed from Debian when missing.
 # Browser tests only: make test PYTEST_ARGS='-m browser' (or -m 'not browser' to leave them out).
 test: venv
 	@set -e; \
 	bash scripts/ensure_chromium.sh; \
+	bash scripts/ensure_office.sh; \
 	url=$$($(PG) start); \
 	export ATTENDANCE_TEST_POSTGRES_URL="$$url"; \
 	echo "ATTENDANCE_TEST_POSTGRES_URL=$$url"; \
