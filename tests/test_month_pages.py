@@ -9,7 +9,6 @@ import html
 import io
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -227,7 +226,7 @@ def test_day_view_names_the_excuse_in_words(two_communes: str) -> None:
     assert "Số phút đi muộn: 20" in late and "quá ngưỡng 15 phút" in late  # 07:20 against 07:00 + 5 min grace
 
 
-def test_month_grid_of_100_people_is_one_evaluation_and_fast(sqlite_url: str, tmp_path: Path,
+def test_month_grid_of_100_people_is_one_evaluation(sqlite_url: str, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     district = generate_district(units=1, staff_per_unit=100, month=MONTH, seed=3)
     with transaction() as session:
@@ -250,12 +249,11 @@ def test_month_grid_of_100_people_is_one_evaluation_and_fast(sqlite_url: str, tm
     monkeypatch.setattr(month_views, "evaluate", counting)
     client.get(f"/units/{unit}/month?month={MONTH}")  # templates compiled, caches warm
     calls.clear()
-    started, cpu = time.perf_counter(), time.process_time()
     answer = client.get(f"/units/{unit}/month?month={MONTH}")
-    spent_cpu, spent = time.process_time() - cpu, time.perf_counter() - started
     assert answer.status_code == 200 and len(grid_rows(answer.get_data(as_text=True))) == 100
-    assert calls == [(dt.date(2026, 10, 1), dt.date(2026, 10, 31))]  # the whole unit-month in one go
-    assert spent_cpu < 1.0, f"{spent_cpu:.2f} s of CPU ({spent:.2f} s on the clock) for 100 people x 31 days"
+    # The whole unit-month in one go; how fast that is, bench/web_bench.py measures (a timed
+    # assertion here would only measure how busy the test machine is).
+    assert calls == [(dt.date(2026, 10, 1), dt.date(2026, 10, 31))]
 
 
 def test_presence_on_a_day_and_the_latest_punch_day(two_communes: str) -> None:
