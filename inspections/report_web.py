@@ -8,6 +8,7 @@ Views are thin: the rules (scope 404, role 403, a unit for a limited account) ar
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from typing import Any
 
@@ -15,7 +16,6 @@ from flask import Response, current_app, render_template, request
 
 from attendance import api as public
 from attendance.accounts import in_scope, scope_unit_codes
-from attendance.errors import NotFound
 from attendance.i18n import _
 from attendance.web.api import api_account, code_param, invalid, month_param, query
 from attendance.web.auth import current_account
@@ -57,22 +57,12 @@ def reports() -> str:
     data = report_for(session, account, month, unit, _config())
     scope = scope_unit_codes(session, account)
     units = [u for u in public.unit_tree(session) if in_scope(scope, u.code)]
-    charts = report_charts(data)
+    # The charts travel inside the page (data: URIs, allowed by the CSP): a separate image route
+    # would gather the whole report again for every chart.
+    charts = [(c.caption, base64.b64encode(c.png).decode("ascii")) for c in report_charts(data)]
     return render_template("inspections/reports.html", data=data, month=month, unit=unit, units=units,
-                           charts=[(c.key, c.caption) for c in charts], formats=FORMATS,
+                           charts=charts, formats=FORMATS,
                            all_units=scope is None)
-
-
-@bp.get("/reports/chart/<key>.png")
-def report_chart(key: str) -> Response:
-    """One chart of the report as a PNG (404 when the report has no such chart)."""
-    session = get_session()
-    month, unit = _choices()
-    data = report_for(session, current_account(), month, unit, _config())
-    chart = next((c for c in report_charts(data) if c.key == key), None)
-    if chart is None:
-        raise NotFound(_("this report has no chart {key}", key=key[:20]))
-    return Response(chart.png, mimetype="image/png")
 
 
 @bp.get("/reports/file")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 
@@ -36,17 +37,14 @@ def test_page_roles_and_scope(spot: str) -> None:  # noqa: F811
     assert figures["Người vi phạm lặp lại"] == "1" and figures["Sai lệch chưa giải quyết"] == "0"
     assert figures["Việc cần khắc phục còn mở"] == "1 (1 quá hạn)"
     assert 'href="/inspections/reports/file?month=2026-10&amp;unit=17830&amp;format=xlsx"' in text
-    charts = [line for line in text.splitlines() if "/inspections/reports/chart/" in line]
-    assert any("violations.png" in line for line in charts)
-    png = lead.get("/inspections/reports/chart/violations.png?month=2026-10&unit=17830")
-    assert png.status_code == 200 and png.mimetype == "image/png" and png.data.startswith(b"\x89PNG")
-    assert lead.get("/inspections/reports/chart/nothing.png?month=2026-10&unit=17830").status_code == 404
+    charts = re.findall(r'<img src="data:image/png;base64,([^"]+)" alt="([^"]+)"', text)
+    assert len(charts) == 3 and all(base64.b64decode(png).startswith(b"\x89PNG") for png, _alt in charts)
+    assert any("tiêu chí" in alt for _png, alt in charts)  # violations by checklist item
     # Outside the scope: 404, the same as a unit that does not exist.
     outside = lead.get("/inspections/reports?month=2026-10&unit=17831")
     missing = lead.get("/inspections/reports?month=2026-10&unit=NOPE")
     assert outside.status_code == missing.status_code == 404
     assert lead.get("/inspections/reports/file?month=2026-10&unit=17831&format=docx").status_code == 404
-    assert lead.get("/inspections/reports/chart/units.png?month=2026-10&unit=17831").status_code == 404
     # A bad month or format says which.
     bad = lead.get("/inspections/reports?month=2026-13&unit=17830")
     assert bad.status_code in (400, 422) and "month" in bad.text

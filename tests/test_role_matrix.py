@@ -124,7 +124,6 @@ class World:
             # Within a spot check: its attachment, its first follow-up action (the UUID is what is scoped).
             "name": ("bien-ban.jpg", "bien-ban.jpg"), "position": ("0", "0"),
             "template": ("default", "default"), "version": ("1", "1"),
-            "key": ("trend", "trend"),  # a chart of the monthly report (its unit comes in the query)
         }
         self.app = app
 
