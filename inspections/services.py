@@ -807,7 +807,8 @@ def _observations(session: Session, row: SpotCheck) -> list[rec.Observation]:
     return [rec.Observation(h.staff_code, h.status, h.note, h.reference, h.arrived_at) for h in lines]
 
 
-def _mismatches(session: Session, row: SpotCheck) -> list[dict[str, Any]]:
+def mismatches_of(session: Session, row: SpotCheck) -> list[dict[str, Any]]:
+    """The reconciliation of one stored spot check (no scope check: for callers that already chose the rows)."""
     observations = [o for o in _observations(session, row)
                     if o.status in ("present", "late", "absent_excused", "absent_unverified", "absent_unexcused")]
     at = row.headcount_at
@@ -826,7 +827,7 @@ def _mismatches(session: Session, row: SpotCheck) -> list[dict[str, Any]]:
 
 def reconciliation(session: Session, account: Account, uuid: str) -> list[dict[str, Any]]:
     """The mismatches between the current headcount and the punch ledger (any state)."""
-    return _mismatches(session, _find(session, account, uuid))
+    return mismatches_of(session, _find(session, account, uuid))
 
 
 def resolve(session: Session, account: Account, uuid: str, staff_code: str, note: Any) -> tuple[dict[str, Any], bool]:
@@ -843,7 +844,7 @@ def resolve(session: Session, account: Account, uuid: str, staff_code: str, note
     if row.state == "draft":
         _conflict("not_reviewable", _("spot check {uuid} is a draft: mismatches are resolved once it is submitted",
                                       uuid=row.uuid))
-    found = next((m for m in _mismatches(session, row) if m["staff"] == staff_code), None)
+    found = next((m for m in mismatches_of(session, row) if m["staff"] == staff_code), None)
     if found is None:
         raise NotFound(_("no mismatch for {staff} in spot check {uuid}", staff=_show(staff_code), uuid=row.uuid))
     if found["resolution"] is not None:

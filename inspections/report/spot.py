@@ -23,7 +23,7 @@ from attendance import api
 
 from ..checklists import find_template
 from ..models import Finding, FollowUpAction, HeadcountLine, SpotCheck
-from ..services import _mismatches as mismatches_of
+from ..services import mismatches_of
 
 
 @dataclass(frozen=True)
