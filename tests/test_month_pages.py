@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from web_helpers import signed_in_client
+from web_helpers import load_district, signed_in_client
 
 from attendance import api, create_app, dashboard, month_views
 from attendance.bundle import validate_bundle
@@ -229,13 +229,7 @@ def test_day_view_names_the_excuse_in_words(two_communes: str) -> None:
 def test_month_grid_of_100_people_is_one_evaluation(sqlite_url: str, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     district = generate_district(units=1, staff_per_unit=100, month=MONTH, seed=3)
-    with transaction() as session:
-        load_bundle(session, validate_bundle(district.bundle))
-    for device, lines in district.attlogs.items():
-        path = tmp_path / f"{device}.dat"
-        path.write_text("\n".join(lines) + "\n")
-        with transaction() as session:
-            import_file(session, device, path)
+    load_district(district, tmp_path)
     with transaction() as session:
         (unit,) = [u.code for u in api.unit_tree(session) if u.kind == "commune"]
     client = signed_in_client(create_app({"DATABASE_URL": sqlite_url, "TESTING": True}), "perf", "admin")

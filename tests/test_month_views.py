@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
+from web_helpers import load_district
 
 from attendance import api, month_views
 from attendance.bundle import validate_bundle
@@ -178,13 +179,7 @@ def test_grid_cells_equal_the_explanation_of_each_day(month: str, tmp_path: Path
     assert {"outside", "absent_session", "day_off", "excused", "missing", "late", "early"} <= set(explained.values())
 
     district = generate_district(units=1, staff_per_unit=30, month="2026-09", seed=5)  # 2 September: holidays
-    with transaction() as session:
-        load_bundle(session, validate_bundle(district.bundle))
-    for device, lines in district.attlogs.items():
-        path = tmp_path / f"{device}.dat"
-        path.write_text("\n".join(lines) + "\n")
-        with transaction() as session:
-            import_file(session, device, path)
+    load_district(district, tmp_path)
     commune = next(u["code"] for u in district.bundle["units"] if u.get("kind") == "commune")
     pick = random.Random(7)
     with transaction() as session:

@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 from flask import has_app_context
 from sqlalchemy import select
-from web_helpers import csrf_token, signed_in_client
+from web_helpers import csrf_token, load_district, signed_in_client
 
 from attendance import create_app
 from attendance import models as m
 from attendance.bundle import validate_bundle
 from attendance.db import get_engine, transaction
-from attendance.ledger import import_file
 from attendance.org import load_bundle
 from attendance.synth import generate_district
 from attendance.web import get_session
@@ -22,13 +21,7 @@ from attendance.web import get_session
 
 def test_units_and_summary_pages(db_url: str, tmp_path: Path) -> None:
     district = generate_district(units=2, staff_per_unit=3, month="2026-10", seed=5)
-    with transaction() as session:
-        load_bundle(session, validate_bundle(district.bundle))
-    for device, lines in district.attlogs.items():
-        path = tmp_path / f"{device}.dat"
-        path.write_text("\n".join(lines) + "\n")
-        with transaction() as session:
-            import_file(session, device, path)
+    load_district(district, tmp_path)
     client = signed_in_client(create_app({"DATABASE_URL": db_url, "TESTING": True}))
 
     page = client.get("/").get_data(as_text=True)

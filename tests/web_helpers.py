@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -11,7 +12,11 @@ from sqlalchemy import select
 
 from attendance import models as m
 from attendance.accounts import add_user
+from attendance.bundle import validate_bundle
 from attendance.db import transaction
+from attendance.ledger import import_file
+from attendance.org import load_bundle
+from attendance.synth import District
 
 PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -46,3 +51,14 @@ def signed_in_client(app: Flask, username: str = "admin", role: str = "admin",
     client = app.test_client()
     sign_in(client, username)
     return client
+
+
+def load_district(district: District, folder: Path) -> None:
+    """Load a synthetic district's bundle, then import each terminal's attlog written under ``folder``."""
+    with transaction() as session:
+        load_bundle(session, validate_bundle(district.bundle))
+    for device, lines in district.attlogs.items():
+        path = folder / f"{device}.dat"
+        path.write_text("\n".join(lines) + "\n")
+        with transaction() as session:
+            import_file(session, device, path)
