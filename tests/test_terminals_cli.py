@@ -35,12 +35,26 @@ def load(db_url: str, tmp_path: Path, devices: list[dict]) -> None:
     assert cli(db_url, "org", "load", str(path)).returncode == 0
 
 
+def start_simulator(*args: str) -> subprocess.Popen[str]:
+    # faulthandler: a simulator that does not stop can be made to print where its threads are
+    return subprocess.Popen([SCRIPT, "simulate-terminal", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
+
+
+def stop_simulator(simulator: subprocess.Popen[str], signum: int = signal.SIGINT) -> int:
+    """Send the signal; the exit code, or a failure that shows the threads of a simulator that hangs."""
+    simulator.send_signal(signum)
+    try:
+        return simulator.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        simulator.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack on stderr
+        _, stderr = simulator.communicate(timeout=10)
+        raise AssertionError(f"the simulator did not stop within 10 s of signal {signum}:\n{stderr}") from None
+
+
 def test_simulate_terminal_and_pull_as_processes(db_url: str, tmp_path: Path) -> None:
-    simulator = subprocess.Popen(
-        [SCRIPT, "simulate-terminal", "--records", str(SAMPLES / "tk01_attlog.dat"), "--protocol", "tcp",
-         "--port", "0", "--width", "16", "--comm-key", "123", "--fault", "skew=+600"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    simulator = start_simulator("--records", str(SAMPLES / "tk01_attlog.dat"), "--protocol", "tcp",
+                                "--port", "0", "--width", "16", "--comm-key", "123", "--fault", "skew=+600")
     try:
         line = simulator.stdout.readline().strip()  # type: ignore[union-attr]
         assert line.startswith("listening on tcp 127.0.0.1:"), line
@@ -57,10 +71,17 @@ def test_simulate_terminal_and_pull_as_processes(db_url: str, tmp_path: Path) ->
         punches = json.loads(cli(db_url, "punches", "--device", "TK-01", "--from", "2026-10-01", "--to", "2026-10-01").stdout)
         assert punches and all(p["device_time"].startswith("2026-10-01") for p in punches)
     finally:
-        simulator.send_signal(signal.SIGINT)
-        assert simulator.wait(timeout=10) == 0
+        assert stop_simulator(simulator) == 0
     failed = cli(db_url, "pull", "--device", "TK-01", "--timeout", "1")  # the terminal is gone
     assert failed.returncode != 0 and failed.stderr.strip().splitlines()[-1].startswith("error: không lấy được dữ liệu từ TK-01")
+
+
+def test_simulator_stops_on_sigterm_as_a_service_manager_sends_it() -> None:
+    simulator = start_simulator("--records", str(SAMPLES / "tk01_attlog.dat"), "--port", "0")
+    try:
+        assert simulator.stdout.readline().startswith("listening on tcp 127.0.0.1:")  # type: ignore[union-attr]
+    finally:
+        assert stop_simulator(simulator, signal.SIGTERM) == 0
 
 
 def test_listen_stores_punch_lines_from_a_real_pty(db_url: str) -> None:

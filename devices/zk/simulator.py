@@ -11,6 +11,7 @@ import contextlib
 import os
 import random
 import select
+import signal
 import socket
 import struct
 import sys
@@ -18,7 +19,7 @@ import termios
 import threading
 import time
 import tty
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -513,11 +514,15 @@ class SimulatorServer:
         pass
 
     def wait(self) -> None:
-        """Block until stop() (or Ctrl-C, which stops the server)."""
+        """Block until stop(), SIGINT (Ctrl-C) or SIGTERM, then stop the server."""
+        with _signals_as_flag() as stopping:
+            self._wait(stopping)
+
+    def _wait(self, stopping: list[int]) -> None:
         try:
-            while not self._stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
+            while not stopping and not self._stop.is_set():
+                time.sleep(0.2)
+        finally:
             self.stop()
 
     def _spawn(self, target: Callable[..., None], *args: object) -> None:
@@ -830,11 +835,37 @@ def serve(
         server = TcpSimulator(terminal, host, port, machine_number, serial_framing=True)
     else:
         raise ValueError(f"unknown protocol {protocol!r} (tcp, udp or serial)")
-    server.start()
-    (announce or _print)(f"listening on {server.where}")
-    if block:
-        server.wait()
+    if not block:
+        server.start()
+        (announce or _print)(f"listening on {server.where}")
+        return server
+    # The handlers are in place before 'listening' is announced: whoever reads that line may
+    # signal at once, and the default SIGTERM action would kill the process without stopping.
+    with _signals_as_flag() as stopping:
+        server.start()
+        (announce or _print)(f"listening on {server.where}")
+        server._wait(stopping)
     return server
+
+
+@contextlib.contextmanager
+def _signals_as_flag() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM append to the yielded list instead of raising (main thread only).
+
+    A flag rather than KeyboardInterrupt: an exception raised at an arbitrary bytecode (say
+    inside a lock's with-block) can leave the lock held and the shutdown hanging on it.
+    """
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught  # only the main thread may set handlers; stop() still works
+        return
+    previous = {signum: signal.signal(signum, lambda number, _frame: caught.append(number))
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield caught
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _print(line: str) -> None:
