@@ -636,25 +636,40 @@ def simulate_terminal(records_path: str, protocol: str, port: int | None, use_pt
 
 
 @main.command()
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 256),
+              help="Terminals this process pulls at once (threads).")
+@click.option("--lease-seconds", default=300, show_default=True, type=click.FloatRange(1, 86400),
+              help="How long a terminal stays with this process without a renewal (a dead process's "
+                   "terminals go to the others after it).")
+@click.option("--poll", "poll_seconds", default=15.0, show_default=True, type=click.FloatRange(0.05, 3600),
+              help="Seconds between looks for due terminals.")
+@click.option("--once", is_flag=True, help="Pull the terminals due now, then exit (for cron and tests).")
 @reports_errors
-def scheduler() -> None:
-    """Pull every terminal on its interval until stopped (retry with back-off)."""
+def scheduler(workers: int, lease_seconds: float, poll_seconds: float, once: bool) -> None:
+    """Pull every terminal on its interval until stopped; several schedulers share the terminals."""
     import logging
+    import signal
 
     from .db import session_factory
-    from .scheduler import build_scheduler
+    from .scheduler import PullScheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    runner: PullScheduler | None = None
 
     def report(result) -> None:  # type: ignore[no-untyped-def]
-        line = json.dumps(result.as_dict(), ensure_ascii=False)
+        line = json.dumps({**result.as_dict(), "scheduler": runner.holder if runner else ""}, ensure_ascii=False)
         click.echo(line, err=not result.ok)
 
-    click.echo(_("attendance scheduler: pulling terminals on their intervals (Ctrl+C to stop)"), err=True)
+    runner = PullScheduler(session_factory(), report, workers=workers, lease_seconds=lease_seconds,
+                           poll_seconds=poll_seconds)
+    # systemd and kill stop with SIGTERM: finish the pulls under way and release their terminals.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: runner.stop.set())
+    click.echo(_("attendance scheduler {holder}: pulling terminals on their intervals (Ctrl+C to stop)",
+                 holder=runner.holder), err=True)
     try:
-        build_scheduler(session_factory(), report).start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+        runner.run(once=once)
+    except KeyboardInterrupt:
+        runner.stop.set()
 
 
 @main.command()

@@ -325,6 +325,30 @@ class PullLog(Base):
     error: Mapped[str] = mapped_column(Text, default="")
 
 
+# Lease times are written by the database's own clock (now() on PostgreSQL, UTC on SQLite),
+# never by a scheduler's: machines whose clocks disagree still agree on who holds a lease.
+LeaseDateTime = DateTime(timezone=True).with_variant(
+    sqlite.DATETIME(
+        storage_format="%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d",
+        regexp=r"(\d+)-(\d+)-(\d+) (\d+):(\d+):(\d+)",
+    ),
+    "sqlite",
+)
+
+
+class PullLease(Base):
+    """Who pulls a terminal now (if anyone, until when) and when it is next due, shared by every scheduler."""
+
+    __tablename__ = "pull_lease"
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(120))  # host:pid:random of the scheduler pulling it
+    acquired_at: Mapped[dt.datetime | None] = mapped_column(LeaseDateTime)  # when the latest lease was taken
+    expires_at: Mapped[dt.datetime | None] = mapped_column(LeaseDateTime)  # renewed while the pull runs
+    next_due_at: Mapped[dt.datetime] = mapped_column(LeaseDateTime, index=True)
+    last_holder: Mapped[str | None] = mapped_column(String(120))
+    last_released_at: Mapped[dt.datetime | None] = mapped_column(LeaseDateTime)
+
+
 class DeviceCommand(Base):
     """A command queued for a push (ADMS) terminal, delivered on its next heartbeat."""
 

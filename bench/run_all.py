@@ -8,6 +8,9 @@
    over TCP, and the same pull stored in SQLite
 5. the unit month page and its API, 100 staff       vs the month evaluation alone
    (p50/p95 of 50 requests through waitress: bench/web_bench.py)
+6. 500 simulated terminals pulled by two         vs one pull's time × terminals ÷ (2 × workers)
+   `attendance scheduler` processes at once
+   (every punch once, no terminal pulled twice at once: bench/bench_schedulers.py)
 
 Run with `make bench` (or `python bench/run_all.py --lines 200000 --staff 2000` for a quick look).
 Each import runs in its own process so its peak memory (VmHWM) is its own; the imports and
@@ -263,7 +266,8 @@ def main() -> None:
     parser.add_argument("--staff", type=int, default=10_000)
     parser.add_argument("--records", type=int, default=100_000, help="records for the pull benchmark")
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each import (best kept)")
-    parser.add_argument("--only", choices=["import", "month", "pull", "web"])
+    parser.add_argument("--terminals", type=int, default=500, help="simulated terminals for the schedulers benchmark")
+    parser.add_argument("--only", choices=["import", "month", "pull", "web", "schedulers"])
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("ATTENDANCE_INSTANCE", str(DATA))
@@ -281,6 +285,13 @@ def main() -> None:
         # Its own process: the server's threads and caches must not share this one's.
         print("web benchmark (the unit month page and its API through waitress)")
         subprocess.run([sys.executable, str(ROOT / "bench" / "web_bench.py")], check=True)
+    if args.only in (None, "schedulers"):
+        print("schedulers benchmark (two scheduler processes sharing the terminals)")
+        import bench_schedulers
+
+        times = bench_schedulers.run(args.terminals)
+        rows.append((f"{args.terminals} terminals, 2 schedulers", times["total"], times["floor"],
+                     "(one pull × terminals ÷ concurrency)"))
     print()
     print(f"{'benchmark':40} {'service':>9} {'floor':>9} {'ratio':>7}  target")
     for name, ours, floor, target in rows:

@@ -19,7 +19,6 @@ from attendance.health import device_health
 from attendance.pull import PullResult
 from attendance.pull import pull_device as pull_use_case
 from attendance.pull import pull_with_retry as pull_with_retry_use_case
-from attendance.scheduler import sync_jobs
 from devices.zk.codec import records_from_rows
 from devices.zk.simulator import Terminal, serve
 
@@ -149,15 +148,3 @@ def test_cli_pull_json_and_errors(db_url: str) -> None:
     status = json.loads(runner.invoke(main, ["devices", "status", "--json"]).output)
     assert status[0]["device"] == "TK-01" and status[0]["last_success"] is not None
 
-
-def test_scheduler_jobs_follow_the_devices(db_url: str) -> None:
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    register("zk_tcp", {"host": "127.0.0.1", "port": 9, "pull_interval_minutes": 15})
-    scheduler = BackgroundScheduler()
-    sync_jobs(scheduler, session_factory(), report=lambda _r: None)
-    jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert list(jobs) == ["pull:TK-01"] and jobs["pull:TK-01"].trigger.interval == dt.timedelta(minutes=15)
-    register("zk_tcp", {"host": "127.0.0.1", "port": 9, "pull_interval_minutes": 5})
-    sync_jobs(scheduler, session_factory(), report=lambda _r: None)
-    assert scheduler.get_job("pull:TK-01").trigger.interval == dt.timedelta(minutes=5)

@@ -559,6 +559,18 @@ class TcpSimulator(SimulatorServer):
         self._listener.settimeout(_POLL)
         self.port = self._listener.getsockname()[1]
         self._conns: list[socket.socket] = []
+        # Clients served so far and the most at once: a terminal pulled by two clients at the
+        # same time shows here (tests and benchmarks of several schedulers read them).
+        self.connections = 0
+        self.most_at_once = 0
+        self._open = 0
+        self._count_lock = threading.Lock()
+
+    @property
+    def open_now(self) -> int:
+        """Clients connected right now."""
+        with self._count_lock:
+            return self._open
 
     @property
     def where(self) -> str:
@@ -602,6 +614,10 @@ class TcpSimulator(SimulatorServer):
         framing = EnvelopeFraming(self.machine_number)
         session = Session(self.terminal)
         conn.settimeout(_POLL)
+        with self._count_lock:
+            self.connections += 1
+            self._open += 1
+            self.most_at_once = max(self.most_at_once, self._open)
         try:
             while not self._stop.is_set() and not session.closed:
                 try:
@@ -625,6 +641,8 @@ class TcpSimulator(SimulatorServer):
             conn.close()
             with contextlib.suppress(ValueError):
                 self._conns.remove(conn)
+            with self._count_lock:
+                self._open -= 1
 
 
 class UdpSimulator(SimulatorServer):
