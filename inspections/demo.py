@@ -71,7 +71,7 @@ CHECKS: tuple[DemoCheck, ...] = (
     # Thursday 8 October, morning, the commune People's Committee. Lê Văn Cường is on annual
     # leave (demo_bundle.yaml) yet punched at 07:05: the lead has looked into it.
     DemoCheck(
-        uuid="d3e0a001-5c0f-4e6b-9a10-000000000001", unit="17830-UB",
+        uuid="a2ec9c6f-7a09-4451-9f77-94a065e8167a", unit="17830-UB",
         started_at="2026-10-08T08:05:00", headcount_at="2026-10-08T08:15:00", ended_at="2026-10-08T09:00:00",
         team=(INSPECTOR, SECOND_INSPECTOR),
         seen={"NV002": {"status": "late", "arrived_at": "2026-10-08T08:32:00", "note": "Đến muộn, không báo trước"},
@@ -95,7 +95,7 @@ CHECKS: tuple[DemoCheck, ...] = (
     # Wednesday 14 October, morning, the health station: Hoàng Văn Đạt is at work but has no
     # punch that day (the terminal no longer reads his finger).
     DemoCheck(
-        uuid="d3e0a001-5c0f-4e6b-9a10-000000000002", unit="17830-YT",
+        uuid="b2bbd9fd-71ad-49fc-9d9a-c1a5423de3b9", unit="17830-YT",
         started_at="2026-10-14T09:00:00", headcount_at="2026-10-14T09:10:00", ended_at="2026-10-14T09:40:00",
         team=(INSPECTOR,),
         seen={"NV025": {"status": "present", "note": "Có mặt; máy chấm công không nhận vân tay"}},
@@ -109,7 +109,7 @@ CHECKS: tuple[DemoCheck, ...] = (
     # Thursday 22 October, early morning, the commune military command: Phạm Văn Hải punched at
     # 06:52 and was not there at 08:00. Submitted; the lead has not approved it yet.
     DemoCheck(
-        uuid="d3e0a001-5c0f-4e6b-9a10-000000000003", unit="17830-QS",
+        uuid="c3c90841-38c1-40f2-9e15-a58f49bd597d", unit="17830-QS",
         started_at="2026-10-22T07:50:00", headcount_at="2026-10-22T08:00:00", ended_at="2026-10-22T08:30:00",
         team=(SECOND_INSPECTOR,),
         seen={"NV019": {"status": "absent_unexcused", "note": "Không có mặt, không báo cáo"},
@@ -124,7 +124,7 @@ CHECKS: tuple[DemoCheck, ...] = (
     # Tuesday 27 October, afternoon, the People's Committee again: the headcount agrees with the
     # punches; Đỗ Văn Long is without his badge a second time this month.
     DemoCheck(
-        uuid="d3e0a001-5c0f-4e6b-9a10-000000000004", unit="17830-UB",
+        uuid="f759b3b3-8aa1-479d-b6cd-19e27077eaaa", unit="17830-UB",
         started_at="2026-10-27T14:10:00", headcount_at="2026-10-27T14:20:00", ended_at="2026-10-27T15:10:00",
         team=(INSPECTOR, SECOND_INSPECTOR),
         seen={"NV014": {"status": "left_early", "left_at": "2026-10-27T14:00:00",

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from openpyxl import load_workbook
 from sqlalchemy import func, select, text
+from web_helpers import csrf_token, sign_in
 
-from attendance import api
+from attendance import api, create_app
 from attendance import models as m
 from attendance.accounts import account_by_username
 from attendance.db import transaction
-from attendance.demo import load_demo
+from attendance.demo import PASSWORD_FILE, load_demo
 from inspections import demo as spot_demo
 from inspections.models import FollowUpAction, SpotCheck
 from inspections.report import build_report
@@ -122,7 +125,10 @@ def test_the_report_of_the_demo_month_has_the_demo_spot_checks(demo: str, tmp_pa
 
     mismatches = {r[2]: r for r in _rows(book["Đối chiếu chấm công"])}
     assert set(mismatches) == {"NV003", "NV020", "NV025"}
-    assert mismatches["NV003"][7].startswith(spot_demo.CHECKS[0].resolutions["NV003"] + " (api:totruong, ")
+    assert mismatches["NV003"][7].startswith(spot_demo.CHECKS[0].resolutions["NV003"] + " (totruong, ")
+    # A check is named by its start, as the checks' sheet lists it (not by its UUID).
+    assert [mismatches[code][1] for code in ("NV003", "NV025", "NV020")] == [
+        f"{row[1]:%d/%m/%Y} {row[2]}" for row in checks[:3]]
     assert mismatches["NV020"][7] == mismatches["NV025"][7] == "Chưa giải quyết"
     assert "06:52 (BW-01)" in mismatches["NV020"][6] and mismatches["NV025"][6] == "Không có lượt chấm công"
 
@@ -130,3 +136,43 @@ def test_the_report_of_the_demo_month_has_the_demo_spot_checks(demo: str, tmp_pa
     assert sorted(r[2] for r in _rows(book["Việc cần khắc phục"])) == sorted(open_actions)
     assert len(open_actions) == 3
     assert len(book["Biểu đồ"]._images) == 3  # units, trend and the violations by item
+
+
+@pytest.fixture
+def demo_app(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Flask, str]:
+    """The demo behind the web app, and the demo accounts' password (SQLite: what is tested is the scope)."""
+    monkeypatch.setenv("ATTENDANCE_INSTANCE", str(tmp_path / "instance"))
+    load_demo(MONTH)
+    password = (tmp_path / "instance" / PASSWORD_FILE).read_text(encoding="utf-8").strip()
+    return create_app({"DATABASE_URL": sqlite_url, "TESTING": True}), password
+
+
+def test_the_demo_accounts_see_the_spot_checks_of_their_scope(demo_app: tuple[Flask, str]) -> None:
+    app, password = demo_app
+    uuids = {c.unit: c.uuid for c in spot_demo.CHECKS}  # one check per unit is enough to tell them apart
+    clients = {}
+    for username in ("totruong", "kiemtra", "xem"):
+        clients[username] = app.test_client()
+        sign_in(clients[username], username, password)
+
+    def listed(username: str) -> set[str]:
+        page = clients[username].get(f"/inspections/?month={MONTH}")
+        assert page.status_code == 200
+        return {unit for unit, uuid in uuids.items() if f"/inspections/checks/{uuid}" in page.get_data(as_text=True)}
+
+    # The lead (the province) and the inspector (the commune) see every check of the commune.
+    assert listed("totruong") == listed("kiemtra") == {"17830-UB", "17830-YT", "17830-QS"}
+    first = spot_demo.CHECKS[0]
+    review = clients["totruong"].get(f"/inspections/checks/{first.uuid}").get_data(as_text=True)
+    assert html.escape(first.resolutions["NV003"]) in review
+    done = clients["totruong"].get("/inspections/actions?show=done").get_data(as_text=True)
+    assert html.escape(first.actions[0]["description"]) in done
+    # The inspector may not approve the check that waits for the lead; the viewer of the health
+    # station sees its check only, and the others do not exist for them.
+    waiting = next(c for c in spot_demo.CHECKS if not c.approved)
+    token = csrf_token(clients["kiemtra"], "/")
+    assert clients["kiemtra"].post(f"/inspections/checks/{waiting.uuid}/approve",
+                                   data={"csrf_token": token}).status_code == 403
+    assert listed("xem") == {"17830-YT"}
+    assert clients["xem"].get(f"/inspections/checks/{first.uuid}").status_code == 404
+    assert clients["xem"].get(f"/inspections/checks/{uuids['17830-YT']}").status_code == 200
