@@ -217,6 +217,12 @@ def account_by_id(session: Session, user_id: int) -> Account | None:
     return _account(user) if user is not None and not user.disabled else None
 
 
+def account_by_username(session: Session, username: str) -> Account | None:
+    """The enabled account with this username, or None (for scripts acting as a known user)."""
+    user = session.scalar(select(m.User).where(m.User.username == username))
+    return _account(user) if user is not None and not user.disabled else None
+
+
 def account_by_token(session: Session, token: str) -> Account | None:
     """The enabled account owning this bearer token, or None; notes when the token was used."""
     if not token or len(token) > 200:

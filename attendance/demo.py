@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from importlib import resources
 from importlib.resources.abc import Traversable
 
@@ -18,6 +19,11 @@ from .services import monthly_summary, summary_headings
 #: they are byte-for-byte copies of files in the repository's sample_logs/ (a test checks it).
 DATA = resources.files("attendance") / "demo_data"
 BUNDLE = "demo_bundle.yaml"
+#: Packages that add their own records to the demo, as ``attendance.cli.COMMAND_MODULES`` adds
+#: commands: each has ``load_demo() -> list[str]`` (idempotent), run once the demo's people,
+#: punches and accounts exist. Imported by name when the demo runs, never at module level:
+#: those packages build on attendance, not the reverse.
+DEMO_MODULES = ("inspections.demo",)
 IMPORTS = (
     ("tk01_attlog.dat", "TK-01"),
     ("tk02_1_attlog.dat", "TK-02"),
@@ -73,14 +79,18 @@ def load_demo(month: str = "2026-10") -> list[str]:
                                       else str(row[c]).rjust(widths[c]) for c in columns))
     with transaction() as session:
         lines += demo_accounts(session)
+    for name in DEMO_MODULES:
+        lines += importlib.import_module(name).load_demo()
     return lines
 
 
-#: The demo's accounts, one per role: (username, role, units, full name).
+#: The demo's accounts, one per role and a second inspector (spot checks are made by a team of
+#: two): (username, role, units, full name).
 DEMO_ACCOUNTS = (
     ("admin", "admin", (), "Quản trị hệ thống"),
     ("totruong", "team_lead", ("40",), "Trưởng đoàn kiểm tra"),
     ("kiemtra", "inspector", ("17830",), "Kiểm tra viên"),
+    ("kiemtra2", "inspector", ("17830",), "Kiểm tra viên (thành viên đoàn)"),
     ("truongxa", "unit_head", ("17830",), "Chủ tịch UBND xã Tân Kỳ"),
     ("vanthu", "clerk", ("17830-UB",), "Văn thư UBND xã"),
     ("xem", "viewer", ("17830-YT",), "Trạm y tế (chỉ xem)"),

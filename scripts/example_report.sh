@@ -12,6 +12,7 @@ trap 'rm -rf "$work"' EXIT
 
 export ATTENDANCE_DATABASE_URL="sqlite:///$work/demo.sqlite3"
 export ATTENDANCE_CONFIG="$work/config.py"
+export ATTENDANCE_INSTANCE="$work/instance"  # the demo accounts' password file goes there too
 echo "SECRET_KEY = 'example'" > "$ATTENDANCE_CONFIG"
 "$attendance" init >/dev/null
 "$attendance" demo >/dev/null

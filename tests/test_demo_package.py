@@ -79,6 +79,9 @@ def test_demo_runs_from_a_built_wheel_without_the_repository(tmp_path: Path) -> 
     assert password_line and password_line == [line for line in first if line.startswith("Mật khẩu")]
     secret = empty / "instance" / "demo-password.txt"
     assert secret.read_text().strip() in password_line[0] and secret.stat().st_mode & 0o077 == 0
+    # The spot checks of inspections/demo.py, added through attendance.demo.DEMO_MODULES, once.
+    assert first[-1] == "Kiểm tra đột xuất mẫu: 4 cuộc mới, tổng cộng 4 cuộc (đăng nhập bằng totruong hoặc kiemtra)"
+    assert again[-1] == "Kiểm tra đột xuất mẫu: đã có, không thay đổi"
     # Only the instance folder with the secret key `init` wrote: the packaged data sufficed.
     assert database.exists() and sorted(p.relative_to(empty) for p in empty.rglob("*")) == [
         Path("instance"), Path("instance/config.py"), Path("instance/demo-password.txt")]

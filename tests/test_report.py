@@ -99,7 +99,7 @@ def test_report_numbers_docx_and_xlsx_equal_the_summaries(demo: str, tmp_path: P
     highlighted = [r.text for p in doc.paragraphs for r in p.runs if r.font.highlight_color is not None]
     assert any(t.startswith("[Đánh giá") for t in highlighted) and any("Quyết định/Kế hoạch" in t for t in highlighted)
     assert "Nơi nhận:" in doc.tables[1].rows[0].cells[0].text
-    assert len(doc.inline_shapes) == 2  # units and trend charts (the demo has no spot checks)
+    assert len(doc.inline_shapes) == 3  # units and trend charts, and the demo's spot-check violations by item
     # Appendix I (units) and III (people) carry the same numbers and a totals row.
     units_table, alerts_table, people_table = doc.tables[2:5]
     assert units_table.rows[-1].cells[0].text == "Cộng"
@@ -134,7 +134,7 @@ def test_report_numbers_docx_and_xlsx_equal_the_summaries(demo: str, tmp_path: P
     trend = book["Diễn biến 6 tháng"]
     assert isinstance(trend["B5"].value, dt.datetime) and trend["B5"].number_format == "dd/mm/yyyy"
     assert trend["B10"].value.date() == dt.date(2026, 10, 1) and trend["E10"].value == data.totals["late_count"]
-    assert len(book["Biểu đồ"]._images) == 2
+    assert len(book["Biểu đồ"]._images) == 3
 
 
 def test_thresholds_from_the_bundle_and_the_instance_config(demo: str) -> None:

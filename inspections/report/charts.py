@@ -93,11 +93,14 @@ def trend_chart(data: ReportData) -> bytes:
 def violations_chart(data: ReportData) -> bytes:
     """Spot-check violations by checklist item, most frequent first (horizontal bars)."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     items = sorted(data.spot.violations, key=lambda v: (-v.count, v.label))[:12]
     figure, axes = plt.subplots(figsize=(WIDTH_IN, max(1.6, 0.3 * len(items) + 0.8)))
     bars = axes.barh([_label(v.label, 40) for v in reversed(items)], [v.count for v in reversed(items)],
                      color=OTHER_COLOUR)
     axes.bar_label(bars, fontsize=7, padding=2)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 ticks for a handful of findings
     axes.set_xlabel("Số lần phát hiện")
     axes.set_title("Vi phạm theo tiêu chí kiểm tra", fontsize=9)
     return _png(figure)

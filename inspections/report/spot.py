@@ -67,7 +67,7 @@ class RepeatOffender:
 class Mismatch:
     """A headcount observation that the punches contradict, and how a person resolved it."""
 
-    spot_check: str
+    spot_check: str  # the check's start, dd/mm/yyyy HH:MM
     staff_code: str
     name: str
     kind: str
@@ -229,7 +229,9 @@ def _resolution_text(resolution: dict[str, Any] | None) -> str | None:
     if resolution is None:
         return None
     at = dt.datetime.fromisoformat(resolution["at"])
-    return f"{resolution['note']} ({resolution['by']}, {at:%d/%m/%Y})"
+    # The audit actor says through which channel ("api:", "web:"): the printed report names the person.
+    by = resolution["by"].partition(":")[2] or resolution["by"]
+    return f"{resolution['note']} ({by}, {at:%d/%m/%Y})"
 
 
 def spot_check_section(session: Session, first: dt.date, last: dt.date, unit_codes: frozenset[str],
@@ -277,7 +279,8 @@ def spot_check_section(session: Session, first: dt.date, last: dt.date, unit_cod
     mismatches = []
     for c in checks:
         for m in mismatches_of(session, c):
-            mismatches.append(Mismatch(c.uuid[:8], m["staff"], names.of(c.unit_code, c.headcount_at.date(), m["staff"]),
+            # On paper a check is known by its day and time (appendix of the checks), not its UUID.
+            mismatches.append(Mismatch(f"{c.started_at:%d/%m/%Y %H:%M}", m["staff"], names.of(c.unit_code, c.headcount_at.date(), m["staff"]),
                                        KIND_LABELS.get(m["kind"], m["kind"]),
                                        STATUS_LABELS.get(m["observed"]["status"], m["observed"]["status"]),
                                        _punches_text(m["punches"]), _resolution_text(m["resolution"])))

@@ -23,11 +23,13 @@ from attendance import models as m
 from attendance.accounts import issue_token
 from attendance.db import transaction
 from attendance.demo import load_demo
+from inspections.demo import CHECKS
 from inspections.models import Attachment, SpotCheck, SpotCheckVersion
 
 from .browsing import CHROMIUM, LAUNCH_ARGS, SCREENSHOTS, VIEWPORTS
 from .conftest import LiveServer
 
+DEMO_CHECKS = [c.uuid for c in CHECKS]  # the demo's own spot checks (inspections/demo.py) are not the tablet's
 INSPECTOR = ("inspector", ("17830",))
 UNIT = "17830-UB"
 VIETNAM = dt.timezone(dt.timedelta(hours=7))  # the pages' clock is Vietnam's (timezone_id below)
@@ -102,14 +104,17 @@ def api_get(server: LiveServer, path: str) -> Any:
 
 
 def stored_rows(server: LiveServer) -> dict[str, Any]:
-    """What the database holds of spot checks: records, versions, attachments (with their bytes)."""
+    """What the database holds of spot checks besides the demo's: records, versions, attachments (with bytes)."""
     with transaction(server.app.config["DATABASE_URL"]) as session:
-        attachments = [(a.name, a.sha256, a.content) for a in session.scalars(select(Attachment))]
-        return {"checks": session.scalar(select(func.count()).select_from(SpotCheck)),
-                "versions": session.scalar(select(func.count()).select_from(SpotCheckVersion)),
+        ours = select(SpotCheck.id).where(SpotCheck.uuid.not_in(DEMO_CHECKS))
+        attachments = [(a.name, a.sha256, a.content) for a in session.scalars(
+            select(Attachment).where(Attachment.spot_check_id.in_(ours)))]
+        return {"checks": session.scalar(select(func.count()).select_from(SpotCheck).where(SpotCheck.id.in_(ours))),
+                "versions": session.scalar(select(func.count()).select_from(SpotCheckVersion).where(
+                    SpotCheckVersion.spot_check_id.in_(ours))),
                 "attachments": attachments,
                 "audit": sorted(session.scalars(select(m.AuditLog.action).where(
-                    m.AuditLog.entity == "spot_check")).all())}
+                    m.AuditLog.entity == "spot_check", m.AuditLog.entity_key.not_in(DEMO_CHECKS))).all())}
 
 
 def start_check(page: Any) -> str:
@@ -212,7 +217,7 @@ def test_a_spot_check_recorded_offline_arrives_once_with_its_photo(
     assert rows["checks"] == 1 and rows["versions"] == 1
     assert rows["attachments"] == [("photo-001.jpg", hashlib.sha256(photo).hexdigest(), photo)]
     listed = api_get(server, "/api/v1/spot-checks?unit=17830&month=2026-10")
-    assert [entry["uuid"] for entry in listed] == [uuid]
+    assert [entry["uuid"] for entry in listed if entry["uuid"] not in DEMO_CHECKS] == [uuid]
     record = api_get(server, f"/api/v1/spot-checks/{uuid}")
     assert record["state"] == "submitted" and record["version"] == 1 and record["missing_attachments"] == []
     content = record["content"]
