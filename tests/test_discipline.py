@@ -286,3 +286,74 @@ def test_cli_end_to_end(tree: str, tmp_path: Path) -> None:
         assert session.scalar(select(func.count()).select_from(DisciplineDecision)) == 1
         actors = session.scalars(select(m.AuditLog.origin).where(m.AuditLog.entity == "discipline_decision")).all()
         assert actors == ["cli"]
+
+
+def test_web_page_roles_and_api(tree: str) -> None:
+    from test_web_api import token_for
+    from web_helpers import csrf_token, signed_in_client
+
+    from attendance import create_app
+
+    app = create_app({"DATABASE_URL": tree, "TESTING": True})
+    record(staff="C2", number="7/QĐ-UBND", date="2026-08-01")  # X2's decision
+    lead = signed_in_client(app, "lead1", "team_lead", ["X1"])
+    page = lead.get("/inspections/discipline")
+    assert page.status_code == 200 and 'href="/inspections/discipline"' in page.text  # in the menu
+    assert "Lê Văn Cường" not in page.text and "<style" not in page.text and 'style="' not in page.text
+    token = csrf_token(lead, "/inspections/discipline")
+    form = {"csrf_token": token, "staff": "A1", "number": "15/QĐ-UBND", "date": "2026-07-15", "form": "warning",
+            "issued_by": "UBND xã Một", "reason": "Vắng mặt"}
+    assert lead.post("/inspections/discipline", data=form).status_code == 303
+    assert lead.post("/inspections/discipline", data=form).status_code == 303  # replay: one row
+    page = lead.get("/inspections/discipline")
+    assert page.text.count("<td>15/QĐ-UBND</td>") == 1 and "Cảnh cáo" in page.text and "15/07/2026" in page.text
+    refused = lead.post("/inspections/discipline", data={**form, "number": "16/QĐ", "date": "2099-01-01"})
+    assert refused.status_code in (400, 422) and "date" in refused.text
+    outside = lead.post("/inspections/discipline", data={**form, "staff": "C2", "number": "17/QĐ"})
+    assert outside.status_code == 404
+    without_token = lead.post("/inspections/discipline", data={k: v for k, v in form.items() if k != "csrf_token"})
+    assert without_token.status_code == 400
+    with transaction() as session:
+        ids = {r.staff_code: r.id for r in d.decisions(session, ADMIN)}
+    assert lead.post(f"/inspections/discipline/{ids['C2']}/annul", data={"csrf_token": token,
+                                                                         "reason": "x"}).status_code == 404
+    # Roles that may read but not record: the list of their scope, no form, 403 on a post.
+    for role in ("inspector", "clerk", "unit_head", "viewer"):
+        other = signed_in_client(app, f"w-{role}", role, ["X1"])
+        page = other.get("/inspections/discipline")
+        assert page.status_code == 200 and "15/QĐ-UBND" in page.text and "7/QĐ-UBND" not in page.text
+        assert 'name="issued_by"' not in page.text
+        other_token = csrf_token(other, "/inspections/discipline?unit=X1")
+        assert other.post("/inspections/discipline", data={**form, "csrf_token": other_token}).status_code == 403
+        assert other.post(f"/inspections/discipline/{ids['A1']}/annul",
+                          data={"csrf_token": other_token, "reason": "x"}).status_code == 403
+        assert other.get("/inspections/discipline?unit=X2").status_code == 404
+    answer = lead.post(f"/inspections/discipline/{ids['A1']}/annul", data={"csrf_token": token, "reason": "Sai sót"})
+    assert answer.status_code == 303
+    page = lead.get("/inspections/discipline")
+    assert 'class="annulled"' in page.text and "Sai sót" in page.text
+    # Downloads: the annulled decision is left out; a bad half year or format names the parameter.
+    word = lead.get("/inspections/discipline/publication?half=2026-H2&format=docx")
+    assert word.status_code == 200 and word.headers["Content-Disposition"].endswith('-2026-H2-X1.docx"')
+    assert len(Document(io.BytesIO(word.data)).tables) == 2  # header blocks and signature: no table of people
+    bad = lead.get("/inspections/discipline/publication?half=2026-H9")
+    assert bad.status_code in (400, 422) and "half" in bad.text
+    assert lead.get("/inspections/discipline/publication?half=2026-H2&unit=X2").status_code == 404
+    admin = signed_in_client(app, "root1", "admin")
+    book = admin.get("/inspections/discipline/publication?half=2026-H2&format=xlsx&unit=X2")
+    assert book.status_code == 200 and load_workbook(io.BytesIO(book.data)).active["B5"].value == "Lê Văn Cường"
+    # The API: bearer token, scope, 422 naming the parameter.
+    headers = token_for("lead1")
+    listed = lead.get("/api/v1/discipline-decisions?from=2026-01-01&to=2026-12-31", headers=headers)
+    assert listed.status_code == 200
+    assert [(x["staff"], x["annulled_at"] is not None) for x in listed.get_json()] == [("A1", True)]
+    bad = lead.get("/api/v1/discipline-decisions?from=2026-13-01", headers=headers)
+    assert bad.status_code == 422 and bad.get_json()["error"]["message"].startswith("from: ")
+    assert lead.get("/api/v1/discipline-decisions?unit=X2", headers=headers).status_code == 404
+    assert lead.get("/api/v1/discipline-decisions").status_code == 401
+    admin_headers = token_for("root1")
+    file = admin.get("/api/v1/reports/publication?half=2026-H2&unit=X2&format=xlsx", headers=admin_headers)
+    assert file.status_code == 200 and load_workbook(io.BytesIO(file.data)).active["B5"].value == "Lê Văn Cường"
+    for query, name in (("half=2026-H3", "half"), ("format=docx", "half"), ("half=2026-H1&format=pdf", "format")):
+        bad = admin.get(f"/api/v1/reports/publication?{query}", headers=admin_headers)
+        assert bad.status_code == 422 and bad.get_json()["error"]["message"].startswith(f"{name}: "), bad.text
