@@ -31,7 +31,7 @@ __all__ = [
     "Base", "ExcuseInfo", "PunchInfo", "SessionWindow", "StaffInfo", "UnitInfo", "check_alert_thresholds",
     "excuse_records", "excuses", "explain_day", "has_photo", "month_has_punches", "monthly_summary",
     "name_sort_key", "period_summary", "person_month", "punches_around", "search_audit", "service_setting",
-    "session_windows", "sort_by_name", "staff_names", "staff_of_unit", "staff_photo_url", "staff_photo_urls",
+    "session_windows", "sort_by_name", "staff_member", "staff_names", "staff_of_unit", "staff_photo_url", "staff_photo_urls",
     "summary_headings", "unit_month_grid", "unit_subtree", "unit_tree", "waiting_user_ids",
 ]
 
@@ -183,6 +183,35 @@ def staff_of_unit(session: Session, unit_code: str, on: dt.date) -> list[StaffIn
                   p.employed_from, p.employed_to, tuple(sorted(enrolled.get(p.id, []))))
         for p in people
     ]
+
+
+def staff_member(session: Session, staff_code: str, on: dt.date) -> StaffInfo:
+    """One person and the unit they belonged to on ``on`` (UnknownStaff when there is no such person).
+
+    Not assigned that day: the assignment that started last before it (else the first one after),
+    so a decision dated just after a transfer or the end of employment still names a unit.
+    """
+    person = session.scalar(select(m.Staff).where(m.Staff.code == staff_code))
+    if person is None:
+        raise UnknownStaff(_("no staff member {code!r}", code=staff_code[:40]))
+    rows = session.execute(select(m.StaffAssignment.valid_from, m.StaffAssignment.valid_to, m.Unit.code, m.Unit.name)
+                           .join(m.Unit, m.Unit.id == m.StaffAssignment.unit_id)
+                           .where(m.StaffAssignment.staff_id == person.id)).all()
+    if not rows:
+        raise UnknownStaff(_("staff member {code!r} belongs to no unit", code=staff_code[:40]))
+
+    def rank(row: Any) -> tuple[int, int]:
+        start, end = row.valid_from or dt.date.min, row.valid_to or dt.date.max
+        if start <= on <= end:
+            return (0, -start.toordinal())  # overlapping assignments: the latest start wins
+        return (1, -start.toordinal()) if start <= on else (2, start.toordinal())
+
+    unit = min(rows, key=rank)
+    enrolled = session.execute(select(m.Device.code, m.Enrollment.user_id)
+                               .join(m.Device, m.Device.id == m.Enrollment.device_id)
+                               .where(m.Enrollment.staff_id == person.id)).all()
+    return StaffInfo(person.code, person.name, person.position, unit.code, unit.name, person.employed_from,
+                     person.employed_to, tuple(sorted((d, u) for d, u in enrolled)))
 
 
 def excuses(session: Session, staff_code: str, first: dt.date, last: dt.date) -> list[ExcuseInfo]:

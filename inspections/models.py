@@ -190,3 +190,26 @@ class SendBack(Base):
     comment: Mapped[str] = mapped_column(Text)
     by: Mapped[str] = mapped_column(String(100))
     at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class DisciplineDecision(Base):
+    """A discipline decision against a staff member, as issued (annulled ones are kept, marked)."""
+
+    __tablename__ = "discipline_decision"
+    # The database makes a replayed entry idempotent: one row per (decision number, person).
+    __table_args__ = (UniqueConstraint("number", "staff_code", name="uq_discipline_decision_number_staff"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_code: Mapped[str] = mapped_column(String(CODE), index=True)
+    # The person's unit on the decision date: the list stays with the unit that disciplined them.
+    unit_code: Mapped[str] = mapped_column(String(CODE), index=True)
+    number: Mapped[str] = mapped_column(String(60))          # "15/QĐ-UBND"
+    decided_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    form: Mapped[str] = mapped_column(String(30))            # a code of inspections.discipline.FORMS
+    issued_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    spot_check_uuid: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    annulled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    annulled_by: Mapped[str | None] = mapped_column(String(100))
+    annul_reason: Mapped[str | None] = mapped_column(Text)

@@ -41,7 +41,10 @@ TABLET_HEADER = "X-Tablet-Id"
 
 def init_app(app: Flask) -> None:
     """Register the pages and the sync API (CSRF-exempt: bearer tokens, no cookies) and describe it."""
-    from . import report_web  # registers the monthly report's page and API route on the blueprints
+    from . import (
+        discipline_web,  # the register of discipline decisions: page, downloads, API routes
+        report_web,  # registers the monthly report's page and API route on the blueprints
+    )
 
     app.extensions["csrf"].exempt(api_bp)
     from . import review_web  # the team lead's pages register on bp: before bp is registered
@@ -51,6 +54,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api_bp)
     openapi.add_paths(PATHS, SCHEMAS)
     openapi.add_paths(report_web.PATHS)
+    openapi.add_paths(discipline_web.PATHS, discipline_web.SCHEMAS)
 
 
 def _tablet() -> str | None:

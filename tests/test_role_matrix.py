@@ -38,6 +38,7 @@ from attendance.import_jobs import create_job
 from attendance.ledger import import_file
 from attendance.org import load_bundle
 from attendance.photos import set_photo
+from inspections import discipline
 from inspections import models as im
 from inspections import services as spot
 
@@ -114,6 +115,11 @@ class World:
                                      "size": len(PHOTO)}]})
                 spot.put_attachment(session, owner, uuid, "bien-ban.jpg", PHOTO)
                 set_photo(session, person, PHOTO, actor="test")
+        with transaction() as session:
+            owner = accounts.account_by_id(session, session.scalar(select(m.User.id).where(m.User.username == "m-jobs")))
+            decisions = {person: discipline.record_decision(session, owner, {
+                "staff": person, "number": f"5/QĐ-{person}", "date": "2026-10-06", "form": "reprimand",
+                "issued_by": "UBND xã"}, "test")[0].id for person in ("NVM1", "NVX2")}
         self.values: dict[str, tuple[str, str]] = {
             "unit": ("C1", "C2"), "staff": ("NVM1", "NVX2"), "device": ("TKM-1", "TKX-2"),
             "batch_id": (str(batches["TKM-1"]), str(batches["TKX-2"])),
@@ -124,6 +130,7 @@ class World:
             # Within a spot check: its attachment, its first follow-up action (the UUID is what is scoped).
             "name": ("bien-ban.jpg", "bien-ban.jpg"), "position": ("0", "0"),
             "template": ("default", "default"), "version": ("1", "1"),
+            "decision_id": (str(decisions["NVM1"]), str(decisions["NVX2"])),
         }
         self.app = app
 
@@ -190,7 +197,8 @@ def counts() -> dict[str, int]:
     with transaction() as session:
         return {table.__tablename__: session.scalar(select(func.count()).select_from(table)) or 0
                 for table in (m.Punch, m.Excuse, m.Enrollment, m.ImportBatch, m.Staff, m.Device, m.User,
-                              im.SpotCheck, im.SpotCheckVersion, im.Attachment, im.Resolution, im.SendBack)}
+                              im.SpotCheck, im.SpotCheckVersion, im.Attachment, im.Resolution, im.SendBack,
+                              im.DisciplineDecision)}
 
 
 def test_anonymous_requests_sign_in_first(world: World) -> None:

@@ -55,7 +55,7 @@ def test_every_operation_answers_as_described(sqlite_url: str, tmp_path: Path) -
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     schema.validate()
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 22  # 8 of attendance, 13 of spot checks, the monthly report
+    assert len(operations) == 24  # 8 of attendance, 13 of spot checks, the monthly report, 2 of discipline
     for operation, mode in itertools.product(operations, (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)):
 
         @settings(max_examples=30, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],

@@ -94,6 +94,7 @@ NAVIGATION: list[tuple[str, str, str | None]] = [
     ("attendance.schedules", "Schedules", None),
     ("inspections.spot_checks", "Spot checks", None),
     ("inspections.reports", "Monthly reports", "build_reports"),
+    ("inspections.discipline", "Discipline decisions", "build_reports"),
     ("attendance.audit_log", "Audit log", "read_audit"),
     ("attendance.pending_terminals", "Terminals waiting", "manage_devices"),
 ]

@@ -160,6 +160,21 @@ def alerts_of(people: list[PersonRow], thresholds: tuple[Threshold, ...],
     return out
 
 
+def issuer_names(tree: list[api.UnitInfo], root: api.UnitInfo | None,
+                 settings: ReportSettings) -> tuple[str, str, str]:
+    """The header's upper line, the same in a sentence, and the place: from the top unit above
+    ``root`` ("UBND TỈNH NGHỆ AN", "UBND tỉnh Nghệ An", "Nghệ An") unless the settings name them."""
+    by_code = {u.code: u for u in tree}
+    top = root
+    while top is not None and top.parent_code in by_code:
+        top = by_code[top.parent_code]
+    top_name = top.name if top is not None else ""
+    issuer_parent = settings.issuer_parent or (f"UBND {top_name}".upper() if top_name else "")
+    parent_body = settings.issuer_parent or (f"UBND {top_name[:1].lower()}{top_name[1:]}"
+                                             if top_name.startswith(NAME_PREFIXES) else f"UBND {top_name}")
+    return issuer_parent, parent_body, settings.place or place_name(top_name) or "…"
+
+
 class _Groups:
     """Which report group each unit is counted in: the unit right under the report's unit."""
 
@@ -239,20 +254,12 @@ def gather_report(session: Session, month: str, unit_code: str | None, settings:
     codes = frozenset(groups.group)
     spot = spot_check_section(session, period.first, period.last, codes, today)
     tick(_("spot checks"))
-    # The issuing body and the place: the top unit above the report's unit ("UBND TỈNH NGHỆ AN").
-    by_code = {u.code: u for u in tree}
-    top = root
-    while top is not None and top.parent_code in by_code:
-        top = by_code[top.parent_code]
-    top_name = top.name if top is not None else ""
+    issuer_parent, parent_body, place = issuer_names(tree, root, settings)
     return ReportData(
         period=period, previous=previous_period, unit_code=unit_code,
         unit_name=root.name if root is not None else "các đơn vị",
         unit_kind=root.kind if root is not None else "",
-        issuer_parent=settings.issuer_parent or (f"UBND {top_name}".upper() if top_name else ""),
-        parent_body=settings.issuer_parent or (f"UBND {top_name[:1].lower()}{top_name[1:]}"
-                                               if top_name.startswith(NAME_PREFIXES) else f"UBND {top_name}"),
-        place=settings.place or place_name(top_name) or "…",
+        issuer_parent=issuer_parent, parent_body=parent_body, place=place,
         settings=settings, generated=today or dt.date.today(), people=people, units=units,
         totals=_totals(people), previous_people=len(previous_rows), previous_totals=previous_totals,
         alerts=alerts, previous_alerts=len(previous_alerts), trend=trend,

@@ -25,6 +25,7 @@ from docx.shared import Mm, Pt
 
 from .charts import Chart
 from .data import Alert, ReportData
+from .settings import ReportSettings
 from .text import LABELS, ROMAN, compare_text, number, report_tables, vn_long_date
 
 FONT = "Times New Roman"
@@ -48,9 +49,10 @@ def _set_font(style_or_run: Any, size: float | None = None) -> None:
         fonts.set(qn(slot), FONT)
 
 
-def _para(container: Any, text: str = "", *, bold: bool = False, italic: bool = False, size: float | None = None,
+def para(container: Any, text: str = "", *, bold: bool = False, italic: bool = False, size: float | None = None,
           align: Any = WD_ALIGN_PARAGRAPH.JUSTIFY, indent: bool = False, before: float = 0, after: float = 6,
           keep_next: bool = False) -> Any:
+    """A paragraph of the document or a cell, in the body font unless ``size`` says otherwise."""
     paragraph = container.add_paragraph()
     paragraph.alignment = align
     fmt = paragraph.paragraph_format
@@ -75,14 +77,14 @@ def _run(paragraph: Any, text: str, *, bold: bool = False, italic: bool = False,
 
 def _placeholder(container: Any, text: str, indent: bool = True) -> Any:
     """A part only a person can write: highlighted, in square brackets."""
-    paragraph = _para(container, indent=indent)
+    paragraph = para(container, indent=indent)
     _run(paragraph, f"[{text}]", italic=True, highlight=True)
     return paragraph
 
 
 def _rule(container: Any, length_mm: float, width_mm: float, after: float = 4) -> None:
     """The short solid line under a heading block: a bottom border on an empty, indented paragraph."""
-    paragraph = _para(container, align=WD_ALIGN_PARAGRAPH.CENTER, after=after)
+    paragraph = para(container, align=WD_ALIGN_PARAGRAPH.CENTER, after=after)
     side = max(0.0, (width_mm - length_mm) / 2)
     paragraph.paragraph_format.left_indent = Mm(side)
     paragraph.paragraph_format.right_indent = Mm(side)
@@ -142,27 +144,28 @@ def _cell_text(cell: Any, text: str, *, bold: bool = False, italic: bool = False
     return paragraph
 
 
-def _header_blocks(doc: Any, data: ReportData) -> None:
-    """Issuing body (left) and the national name and motto (right), with their short lines."""
+def header_blocks(doc: Any, parent: str, issuer: str, number: str, place_date: str) -> None:
+    """Decree 30's two header blocks: the issuing body under its parent (left, with the document's
+    number) and the national name and motto (right, with the place and date), each with its short line."""
     left_mm, right_mm = 68.0, TEXT_WIDTH_MM - 68.0
     table = doc.add_table(rows=1, cols=2)
     _no_borders(table)
     _widths(table, (left_mm, right_mm))
     left, right = table.rows[0].cells
     center = WD_ALIGN_PARAGRAPH.CENTER
-    if data.issuer_parent:
-        _cell_text(left, data.issuer_parent, size=HEADER_PT, align=center)
+    if parent:
+        _cell_text(left, parent, size=HEADER_PT, align=center)
         paragraph = left.add_paragraph()
         paragraph.alignment = center
-        _run(paragraph, data.settings.issuer, bold=True, size=HEADER_PT)
+        _run(paragraph, issuer, bold=True, size=HEADER_PT)
     else:
-        _cell_text(left, data.settings.issuer, bold=True, size=HEADER_PT, align=center)
+        _cell_text(left, issuer, bold=True, size=HEADER_PT, align=center)
     for paragraph in left.paragraphs:
         paragraph.paragraph_format.space_after = Pt(0)
     _rule(left, 22, left_mm, after=6)
     paragraph = left.add_paragraph()
     paragraph.alignment = center
-    _run(paragraph, f"Số:          /BC-{data.settings.symbol}", size=HEADER_PT)
+    _run(paragraph, number, size=HEADER_PT)
 
     _cell_text(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True, size=12, align=center)
     paragraph = right.add_paragraph()
@@ -172,19 +175,28 @@ def _header_blocks(doc: Any, data: ReportData) -> None:
     _rule(right, 62, right_mm, after=6)
     paragraph = right.add_paragraph()
     paragraph.alignment = center
-    _run(paragraph, f"{data.place}, {vn_long_date(data.generated)}", italic=True, size=HEADER_PT)
+    _run(paragraph, place_date, italic=True, size=HEADER_PT)
 
 
-def _title(doc: Any, data: ReportData) -> None:
-    _para(doc, "BÁO CÁO", bold=True, size=BODY_PT, align=WD_ALIGN_PARAGRAPH.CENTER, before=18, after=0)
-    scope = data.unit_name
-    _para(doc, f"Kết quả kiểm tra công vụ, chấp hành kỷ luật, kỷ cương hành chính {data.period_phrase} "
-               f"tại {scope}", bold=True, size=BODY_PT, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+def _header_blocks(doc: Any, data: ReportData) -> None:
+    header_blocks(doc, data.issuer_parent, data.settings.issuer, f"Số:          /BC-{data.settings.symbol}",
+                  f"{data.place}, {vn_long_date(data.generated)}")
+
+
+def title_block(doc: Any, kind: str, summary: str) -> None:
+    """The document's kind in capitals ("BÁO CÁO", "DANH SÁCH"), its summary line and the short line under it."""
+    para(doc, kind, bold=True, size=BODY_PT, align=WD_ALIGN_PARAGRAPH.CENTER, before=18, after=0)
+    para(doc, summary, bold=True, size=BODY_PT, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
     _rule(doc, 40, TEXT_WIDTH_MM, after=12)
 
 
+def _title(doc: Any, data: ReportData) -> None:
+    title_block(doc, "BÁO CÁO", f"Kết quả kiểm tra công vụ, chấp hành kỷ luật, kỷ cương hành chính "
+                                f"{data.period_phrase} tại {data.unit_name}")
+
+
 def _heading(doc: Any, text: str) -> None:
-    _para(doc, text, bold=True, indent=True, before=6, after=6, keep_next=True)
+    para(doc, text, bold=True, indent=True, before=6, after=6, keep_next=True)
 
 
 def _alert_line(alerts: list[Alert]) -> str:
@@ -195,9 +207,9 @@ def _alert_line(alerts: list[Alert]) -> str:
 
 
 def _chart(doc: Any, chart: Chart) -> None:
-    paragraph = _para(doc, align=WD_ALIGN_PARAGRAPH.CENTER, after=0, keep_next=True)
+    paragraph = para(doc, align=WD_ALIGN_PARAGRAPH.CENTER, after=0, keep_next=True)
     paragraph.add_run().add_picture(io.BytesIO(chart.png), width=Mm(150))
-    _para(doc, chart.caption, italic=True, size=SMALL_PT, align=WD_ALIGN_PARAGRAPH.CENTER, after=8)
+    para(doc, chart.caption, italic=True, size=SMALL_PT, align=WD_ALIGN_PARAGRAPH.CENTER, after=8)
 
 
 def _results(doc: Any, data: ReportData, charts: list[Chart]) -> None:
@@ -206,30 +218,30 @@ def _results(doc: Any, data: ReportData, charts: list[Chart]) -> None:
     _heading(doc, "II. KẾT QUẢ KIỂM TRA")
     _heading(doc, "1. Việc chấp hành thời giờ làm việc (theo dữ liệu máy chấm công)")
     for text in attendance_paragraphs(data):
-        _para(doc, text, indent=True)
+        para(doc, text, indent=True)
     for chart in charts:
         if chart.key in ("units", "trend"):
             _chart(doc, chart)
     _heading(doc, "2. Các trường hợp vượt ngưỡng cảnh báo")
     groups = alert_groups(data)
     if not groups:
-        _para(doc, "Trong kỳ không có người nào vượt ngưỡng cảnh báo đã thiết lập.", indent=True)
+        para(doc, "Trong kỳ không có người nào vượt ngưỡng cảnh báo đã thiết lập.", indent=True)
     else:
         people = len(groups)
-        _para(doc, f"Có {number(people)} người vượt ít nhất một ngưỡng cảnh báo ({number(len(data.alerts))} lượt)"
+        para(doc, f"Có {number(people)} người vượt ít nhất một ngưỡng cảnh báo ({number(len(data.alerts))} lượt)"
                    f"{compare_text(len(data.alerts), data.previous_alerts, data.previous_has_punches, 'lượt')}. "
                    "Danh sách đầy đủ, ngưỡng và căn cứ tham chiếu tại Phụ lục II; một số trường hợp "
                    "vượt nhiều ngưỡng:", indent=True)
         for alerts in sorted(groups, key=lambda a: (-len(a), -sum(x.value for x in a)))[:5]:
-            _para(doc, _alert_line(alerts), indent=True, after=2)
+            para(doc, _alert_line(alerts), indent=True, after=2)
         repeat = {a.person.staff_code: a.person.name for a in data.repeat_alerts}
         if repeat:
-            _para(doc, "Vượt ngưỡng cả kỳ trước và kỳ này: " + ", ".join(sorted(repeat.values())) + ".", indent=True)
-    _para(doc, "Ngưỡng cảnh báo chỉ nhằm lưu ý thủ trưởng đơn vị; báo cáo này không kết luận về trách nhiệm "
+            para(doc, "Vượt ngưỡng cả kỳ trước và kỳ này: " + ", ".join(sorted(repeat.values())) + ".", indent=True)
+    para(doc, "Ngưỡng cảnh báo chỉ nhằm lưu ý thủ trưởng đơn vị; báo cáo này không kết luận về trách nhiệm "
                "hay hình thức xử lý đối với bất kỳ cá nhân nào.", italic=True, indent=True)
     _heading(doc, "3. Kết quả kiểm tra đột xuất")
     for text in spot_paragraphs(data):
-        _para(doc, text, indent=True)
+        para(doc, text, indent=True)
     for chart in charts:
         if chart.key == "violations":
             _chart(doc, chart)
@@ -237,7 +249,8 @@ def _results(doc: Any, data: ReportData, charts: list[Chart]) -> None:
         _placeholder(doc, "Bổ sung kết quả các cuộc kiểm tra đột xuất chưa nhập vào hệ thống (nếu có)")
 
 
-def _signature(doc: Any, data: ReportData) -> None:
+def signature_block(doc: Any, recipients: Sequence[str], signer_title: str) -> None:
+    """"Nơi nhận:" with its lines (left) and the signer's title, "(Ký, ghi rõ họ tên)" and a name placeholder (right)."""
     table = doc.add_table(rows=1, cols=2)
     _no_borders(table)
     _widths(table, (80.0, TEXT_WIDTH_MM - 80.0))
@@ -245,15 +258,11 @@ def _signature(doc: Any, data: ReportData) -> None:
     row_properties.append(OxmlElement("w:cantSplit"))  # the signature block stays on one page
     left, right = table.rows[0].cells
     _cell_text(left, "Nơi nhận:", bold=True, italic=True, size=SMALL_PT)
-    recipients = [*data.settings.recipients]
-    if data.issuer_parent:
-        recipients.append(f"Thường trực {data.parent_body}")
-    recipients.append(f"Lưu: VT, {data.settings.symbol}")
     for i, line in enumerate(recipients):
         paragraph = left.add_paragraph()
         paragraph.paragraph_format.space_after = Pt(0)
         _run(paragraph, f"- {line}{'.' if i == len(recipients) - 1 else ';'}", size=11)
-    _cell_text(right, data.settings.signer_title, bold=True, size=BODY_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
+    _cell_text(right, signer_title, bold=True, size=BODY_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
     paragraph = right.add_paragraph()
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _run(paragraph, "(Ký, ghi rõ họ tên)", italic=True, size=SMALL_PT)
@@ -264,8 +273,23 @@ def _signature(doc: Any, data: ReportData) -> None:
     _run(paragraph, "[Họ và tên]", bold=True, highlight=True)
 
 
-def _appendix_table(doc: Any, heading: list[str], rows: list[list[Any]], widths: Sequence[float],
-                    totals: list[Any] | None) -> None:
+def recipients_of(settings: ReportSettings, issuer_parent: str, parent_body: str) -> list[str]:
+    """The "Nơi nhận" lines: the configured ones, the parent body's standing office, the archive."""
+    recipients = [*settings.recipients]
+    if issuer_parent:
+        recipients.append(f"Thường trực {parent_body}")
+    recipients.append(f"Lưu: VT, {settings.symbol}")
+    return recipients
+
+
+def _signature(doc: Any, data: ReportData) -> None:
+    signature_block(doc, recipients_of(data.settings, data.issuer_parent, data.parent_body),
+                    data.settings.signer_title)
+
+
+def grid_table(doc: Any, heading: list[str], rows: list[list[Any]], widths: Sequence[float],
+               totals: list[Any] | None = None) -> None:
+    """A bordered table whose heading row repeats on each page; numbers right, dates dd/mm/yyyy, a totals row."""
     table = doc.add_table(rows=1, cols=len(heading))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -310,23 +334,22 @@ def _appendices(doc: Any, data: ReportData) -> None:
     appendix = sorted((t for t in report_tables(data) if t.in_docx), key=lambda t: ROMAN.index(t.number))
     for i, table in enumerate(appendix):
         if i:
-            _para(doc).add_run().add_break(WD_BREAK.PAGE)
-        _para(doc, f"Phụ lục {table.number}", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
-        _para(doc, table.title.upper(), bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
-        _para(doc, f"(Kèm theo Báo cáo số       /BC-{data.settings.symbol} ngày     tháng     năm "
+            para(doc).add_run().add_break(WD_BREAK.PAGE)
+        para(doc, f"Phụ lục {table.number}", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+        para(doc, table.title.upper(), bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+        para(doc, f"(Kèm theo Báo cáo số       /BC-{data.settings.symbol} ngày     tháng     năm "
                    f"{data.generated.year} của {data.settings.issuer.capitalize()})",
               italic=True, size=SMALL_PT, align=WD_ALIGN_PARAGRAPH.CENTER, after=8)
         if not table.rows:
-            _para(doc, table.empty, italic=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+            para(doc, table.empty, italic=True, align=WD_ALIGN_PARAGRAPH.CENTER)
             continue
         scale = width / sum(table.widths)
-        _appendix_table(doc, table.heading, table.rows, [w * scale for w in table.widths], table.totals)
+        grid_table(doc, table.heading, table.rows, [w * scale for w in table.widths], table.totals)
 
 
-def write_docx(data: ReportData, charts: list[Chart], target: str | IO[bytes]) -> None:
-    """Write the Word report of ``data`` (with ``charts`` embedded) to a path or a binary file."""
-    from .text import assessment_paragraphs, direction_paragraphs, recommendation_paragraphs
-
+def new_document() -> Any:
+    """An empty Decree 30 document: A4 portrait, Times New Roman 14, margins 20/20/30/15 mm,
+    the page number at the top centre from the second page on."""
     doc = Document()
     normal = doc.styles["Normal"]
     _set_font(normal, BODY_PT)
@@ -337,39 +360,45 @@ def write_docx(data: ReportData, charts: list[Chart], target: str | IO[bytes]) -
     section.top_margin, section.bottom_margin = Mm(20), Mm(20)
     section.left_margin, section.right_margin = Mm(30), Mm(15)
     section.header_distance = section.footer_distance = Mm(10)
-    # Decree 30: the page number at the top centre, from the second page on.
     section.different_first_page_header_footer = True
     header = section.header.paragraphs[0]
     header.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _page_field(header)
     for run in header.runs:
         _set_font(run, HEADER_PT)
+    return doc
 
+
+def write_docx(data: ReportData, charts: list[Chart], target: str | IO[bytes]) -> None:
+    """Write the Word report of ``data`` (with ``charts`` embedded) to a path or a binary file."""
+    from .text import assessment_paragraphs, direction_paragraphs, recommendation_paragraphs
+
+    doc = new_document()
     _header_blocks(doc, data)
     _title(doc, data)
     _heading(doc, "I. CĂN CỨ")
-    _para(doc, "Căn cứ Chỉ thị số 26/CT-TTg ngày 05/9/2016 của Thủ tướng Chính phủ về tăng cường kỷ luật, "
+    para(doc, "Căn cứ Chỉ thị số 26/CT-TTg ngày 05/9/2016 của Thủ tướng Chính phủ về tăng cường kỷ luật, "
                "kỷ cương trong các cơ quan hành chính nhà nước các cấp;", italic=True, indent=True)
-    paragraph = _para(doc, "Căn cứ ", italic=True, indent=True)
+    paragraph = para(doc, "Căn cứ ", italic=True, indent=True)
     _run(paragraph, "[Quyết định/Kế hoạch kiểm tra công vụ số …, ngày …]", italic=True, highlight=True)
     _run(paragraph, ";", italic=True)
-    _para(doc, f"Căn cứ dữ liệu máy chấm công từ {data.period.first:%d/%m/%Y} đến {data.period.last:%d/%m/%Y} "
+    para(doc, f"Căn cứ dữ liệu máy chấm công từ {data.period.first:%d/%m/%Y} đến {data.period.last:%d/%m/%Y} "
                "và kết quả các cuộc kiểm tra đột xuất trong kỳ, "
                f"{data.settings.issuer.capitalize()} báo cáo kết quả như sau:", indent=True)
     _results(doc, data, charts)
     _heading(doc, "III. ĐÁNH GIÁ")
     for text in assessment_paragraphs(data):
-        _para(doc, text, indent=True)
+        para(doc, text, indent=True)
     _placeholder(doc, "Đánh giá của tổ kiểm tra: ưu điểm, tồn tại, hạn chế và nguyên nhân")
     _heading(doc, "IV. KIẾN NGHỊ")
     for text in recommendation_paragraphs(data):
-        _para(doc, text, indent=True)
+        para(doc, text, indent=True)
     _placeholder(doc, "Kiến nghị khác của tổ kiểm tra")
     _heading(doc, "V. PHƯƠNG HƯỚNG")
     for text in direction_paragraphs(data):
-        _para(doc, text, indent=True)
+        para(doc, text, indent=True)
     _placeholder(doc, "Phương hướng, nhiệm vụ kiểm tra kỳ tới")
-    _para(doc, f"Trên đây là báo cáo kết quả kiểm tra công vụ {data.period_phrase} của "
+    para(doc, f"Trên đây là báo cáo kết quả kiểm tra công vụ {data.period_phrase} của "
                f"{data.settings.issuer.capitalize()}./.", indent=True, after=12, keep_next=True)
     _signature(doc, data)
     _appendices(doc, data)

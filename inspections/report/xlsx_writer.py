@@ -39,12 +39,20 @@ def _width(value: Any) -> int:
 
 
 def _sheet(book: Workbook, table: Table, data: ReportData) -> Worksheet:
+    subtitle = (f"{data.unit_name} - {data.period_phrase} (từ {data.period.first:%d/%m/%Y} "
+                f"đến {data.period.last:%d/%m/%Y})")
+    return table_sheet(book, table, subtitle, data.place, data.generated)
+
+
+def table_sheet(book: Workbook, table: Table, subtitle: str, place: str, day: dt.date) -> Worksheet:
+    """A sheet of ``table``: title and subtitle, frozen and filtered headings, values as typed,
+    fitted widths, the signature lines dated ``place, day`` and the A4 landscape print set-up."""
     sheet = book.create_sheet(table.sheet)
     columns = len(table.heading)
     last_column = get_column_letter(columns)
     sheet["A1"] = table.title.upper()
     sheet["A1"].font = Font(name=FONT_NAME, bold=True, size=13)
-    sheet["A2"] = f"{data.unit_name} - {data.period_phrase} (từ {data.period.first:%d/%m/%Y} đến {data.period.last:%d/%m/%Y})"
+    sheet["A2"] = subtitle
     sheet["A2"].font = Font(name=FONT_NAME, italic=True, size=11)
     for row in (1, 2):
         sheet.merge_cells(f"A{row}:{last_column}{row}")
@@ -93,23 +101,23 @@ def _sheet(book: Workbook, table: Table, data: ReportData) -> Worksheet:
     sheet.row_dimensions[HEADING_ROW].height = 15 * max(
         1, max(len(h) // max(1, int(sheet.column_dimensions[get_column_letter(i)].width) - 1) + 1
                for i, h in enumerate(table.heading, 1)))
-    _signatures(sheet, row + 2, columns, data)
-    _print_setup(sheet, last_column, row + 8)
+    signature_lines(sheet, row + 2, columns, place, day)
+    print_setup(sheet, last_column, row + 8)
     return sheet
 
 
-def _signatures(sheet: Worksheet, row: int, columns: int, data: ReportData) -> None:
+def signature_lines(sheet: Worksheet, row: int, columns: int, place: str, day: dt.date) -> None:
     """Người lập biểu (left) and Thủ trưởng đơn vị (right) with the place and date above the latter."""
     right = max(columns - 2, 2)
-    date_cell = sheet.cell(row, right, f"{data.place}, ngày {data.generated:%d} tháng {data.generated:%m} "
-                                       f"năm {data.generated:%Y}")
+    date_cell = sheet.cell(row, right, f"{place}, ngày {day:%d} tháng {day:%m} năm {day:%Y}")
     date_cell.font = Font(name=FONT_NAME, italic=True, size=11)
     for column, text in ((2, "NGƯỜI LẬP BIỂU"), (right, "THỦ TRƯỞNG ĐƠN VỊ")):
         sheet.cell(row + 1, column, text).font = Font(name=FONT_NAME, bold=True, size=11)
         sheet.cell(row + 2, column, "(Ký, ghi rõ họ tên)").font = Font(name=FONT_NAME, italic=True, size=10)
 
 
-def _print_setup(sheet: Worksheet, last_column: str, last_row: int) -> None:
+def print_setup(sheet: Worksheet, last_column: str, last_row: int) -> None:
+    """A4 landscape fitted to the page width, the heading row repeated, page numbers in the footer."""
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = 1
