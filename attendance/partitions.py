@@ -23,6 +23,8 @@ TABLE = "punch"
 DEFAULT_PARTITION = "punch_default"
 DEFAULT_AHEAD = 3  # months created ahead by `attendance init` and `attendance partitions`
 MAX_AHEAD = 120
+# Made by migration 0013 on the partitioned ledger only (not in the models, which SQLite shares).
+POSTGRES_ONLY_INDEXES = frozenset({"ix_punch_corrected_time"})
 # Any lock number shared by every run: two runs (cron and an `init`) must not both create a month.
 LOCK_KEY = 0x70756E6368  # "punch"
 _NAME = re.compile(rf"^{TABLE}_(\d{{4}})_(\d{{2}})$")
@@ -54,8 +56,10 @@ def is_partition_name(name: str) -> bool:
 
 
 def include_name(name: str | None, type_: str, _parents: object) -> bool:
-    """Alembic's filter for comparing the schema with the models: partitions are left out."""
-    return not (type_ == "table" and name is not None and is_partition_name(name))
+    """Alembic's filter for comparing the schema with the models: what only PostgreSQL has is left out."""
+    if type_ == "table":
+        return name is None or not is_partition_name(name)
+    return not (type_ == "index" and name in POSTGRES_ONLY_INDEXES)
 
 
 def month_start(day: dt.date) -> dt.date:
