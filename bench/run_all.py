@@ -8,6 +8,9 @@
    over TCP, and the same pull stored in SQLite
 5. the unit month page and its API, 100 staff       vs the month evaluation alone
    (p50/p95 of 50 requests through waitress: bench/web_bench.py)
+6. `attendance import` of 10,000,000 punches into    vs plain COPY of the same rows into an
+   the partitioned PostgreSQL ledger                    unindexed table (bench/bench_pg_import.py;
+   only when ATTENDANCE_BENCH_POSTGRES_URL or ATTENDANCE_TEST_POSTGRES_URL is set — that database is emptied)
 
 Run with `make bench` (or `python bench/run_all.py --lines 200000 --staff 2000` for a quick look).
 Each import runs in its own process so its peak memory (VmHWM) is its own; the imports and
@@ -263,7 +266,8 @@ def main() -> None:
     parser.add_argument("--staff", type=int, default=10_000)
     parser.add_argument("--records", type=int, default=100_000, help="records for the pull benchmark")
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each import (best kept)")
-    parser.add_argument("--only", choices=["import", "month", "pull", "web"])
+    parser.add_argument("--pg-rows", type=int, default=10_000_000, help="punches for the PostgreSQL import")
+    parser.add_argument("--only", choices=["import", "month", "pull", "web", "pg_import"])
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("ATTENDANCE_INSTANCE", str(DATA))
@@ -281,6 +285,15 @@ def main() -> None:
         # Its own process: the server's threads and caches must not share this one's.
         print("web benchmark (the unit month page and its API through waitress)")
         subprocess.run([sys.executable, str(ROOT / "bench" / "web_bench.py")], check=True)
+    if args.only in (None, "pg_import"):
+        import bench_pg_import
+
+        url = bench_pg_import.postgres_url()
+        if url is None:
+            print("PostgreSQL import benchmark skipped: no ATTENDANCE_BENCH_POSTGRES_URL or ATTENDANCE_TEST_POSTGRES_URL")
+        else:
+            print("PostgreSQL import benchmark (the database at that URL is emptied)")
+            rows += bench_pg_import.bench_pg_import(url, args.pg_rows)
     print()
     print(f"{'benchmark':40} {'service':>9} {'floor':>9} {'ratio':>7}  target")
     for name, ours, floor, target in rows:
