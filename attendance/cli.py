@@ -233,8 +233,48 @@ def init() -> None:
 
     upgrade()
     click.echo(_("database ready: {url}", url=_safe_url(database_url())))
+    report = _ensure_partitions(None)
+    if report.partitioned:
+        click.echo(_partitions_line(report))
     path, written = ensure_secret_key()
     click.echo(_("secret key written to {path}", path=path) if written else _("secret key kept in {path}", path=path))
+
+
+def _ensure_partitions(ahead: int | None) -> Any:
+    from .db import transaction
+    from .partitions import DEFAULT_AHEAD, ensure_partitions
+
+    with transaction() as session:
+        return ensure_partitions(session, None, DEFAULT_AHEAD if ahead is None else ahead)
+
+
+def _partitions_line(report: Any) -> str:
+    """One line on the ledger's partitions for people (months as mm/yyyy)."""
+    def shown(month: str) -> str:
+        return f"{month[5:7]}/{month[:4]}"
+
+    created = ", ".join(shown(m) for m in report.created) or _("no new month")
+    return _("punch ledger partitions: {count} months ({first} to {last}); created now: {created}; "
+             "{moved} rows moved out of the default partition, {left} left in it",
+             count=len(report.months), first=shown(report.months[0]) if report.months else "-",
+             last=shown(report.months[-1]) if report.months else "-", created=created,
+             moved=f"{report.moved:,}", left=f"{report.default_rows:,}")
+
+
+@main.command()
+@click.option("--ahead", type=click.IntRange(0, 120), default=None,
+              help="Months after this one to create partitions for (default 3).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@reports_errors
+def partitions(ahead: int | None, as_json: bool) -> None:
+    """Create the punch ledger's monthly partitions ahead on PostgreSQL (run monthly; idempotent)."""
+    report = _ensure_partitions(ahead)
+    if as_json:
+        _dump(report.as_dict())
+    elif not report.partitioned:
+        click.echo(_("the punch ledger is not partitioned on this database (SQLite): nothing to do"))
+    else:
+        click.echo(_partitions_line(report))
 
 
 def _safe_url(url: str) -> str:

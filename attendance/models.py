@@ -255,6 +255,9 @@ class Punch(Base):
     __tablename__ = "punch"
     # The natural key's index also serves period queries: each enrollment's punches are a
     # range of device times (see loader.PUNCH_QUERY), so no second index slows imports.
+    # On PostgreSQL the table is partitioned by month of device_time (migration 0013,
+    # attendance.partitions) and its primary key there is (id, device_time): a partitioned
+    # table's keys must hold the partition key. ids still come from one sequence.
     __table_args__ = (UniqueConstraint("device_id", "user_id", "device_time", name="uq_punch_key"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))

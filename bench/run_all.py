@@ -11,6 +11,9 @@
 6. 500 simulated terminals pulled by two         vs one pull's time × terminals ÷ (2 × workers)
    `attendance scheduler` processes at once
    (every punch once, no terminal pulled twice at once: bench/bench_schedulers.py)
+7. `attendance import` of 10,000,000 punches into    vs plain COPY of the same rows into an
+   the partitioned PostgreSQL ledger                    unindexed table (bench/bench_pg_import.py;
+   only when ATTENDANCE_BENCH_POSTGRES_URL or ATTENDANCE_TEST_POSTGRES_URL is set — that database is emptied)
 
 Run with `make bench` (or `python bench/run_all.py --lines 200000 --staff 2000` for a quick look).
 Each import runs in its own process so its peak memory (VmHWM) is its own; the imports and
@@ -267,7 +270,8 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000, help="records for the pull benchmark")
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each import (best kept)")
     parser.add_argument("--terminals", type=int, default=500, help="simulated terminals for the schedulers benchmark")
-    parser.add_argument("--only", choices=["import", "month", "pull", "web", "schedulers"])
+    parser.add_argument("--pg-rows", type=int, default=10_000_000, help="punches for the PostgreSQL import")
+    parser.add_argument("--only", choices=["import", "month", "pull", "web", "schedulers", "pg_import"])
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("ATTENDANCE_INSTANCE", str(DATA))
@@ -292,6 +296,15 @@ def main() -> None:
         times = bench_schedulers.run(args.terminals)
         rows.append((f"{args.terminals} terminals, 2 schedulers", times["total"], times["floor"],
                      "(one pull × terminals ÷ concurrency)"))
+    if args.only in (None, "pg_import"):
+        import bench_pg_import
+
+        url = bench_pg_import.postgres_url()
+        if url is None:
+            print("PostgreSQL import benchmark skipped: no ATTENDANCE_BENCH_POSTGRES_URL or ATTENDANCE_TEST_POSTGRES_URL")
+        else:
+            print("PostgreSQL import benchmark (the database at that URL is emptied)")
+            rows += bench_pg_import.bench_pg_import(url, args.pg_rows)
     print()
     print(f"{'benchmark':40} {'service':>9} {'floor':>9} {'ratio':>7}  target")
     for name, ours, floor, target in rows:

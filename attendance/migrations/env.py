@@ -4,6 +4,7 @@ from alembic import context
 
 import inspections.models  # noqa: F401 - the spot-check tables share the metadata and the chain
 from attendance.models import Base
+from attendance.partitions import include_name
 
 config = context.config
 engine = config.attributes["engine"]
@@ -14,6 +15,7 @@ with engine.begin() as connection:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,  # the ledger's monthly partitions are not in the models
     )
     with context.begin_transaction():
         context.run_migrations()
