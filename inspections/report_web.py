@@ -29,7 +29,7 @@ from .web import _errors, api_bp, bp
 API_FORMATS = ("docx", "xlsx")
 
 
-def _config() -> dict[str, Any]:
+def report_config() -> dict[str, Any]:
     """The instance's REPORT_* settings, as the command line reads them from the config file."""
     return {k: v for k, v in current_app.config.items() if k.startswith("REPORT_")}
 
@@ -54,7 +54,7 @@ def reports() -> str:
     account = current_account()
     month, unit = _choices()
     unit = report_unit(session, account, unit)
-    data = report_for(session, account, month, unit, _config())
+    data = report_for(session, account, month, unit, report_config())
     scope = scope_unit_codes(session, account)
     units = [u for u in public.unit_tree(session) if in_scope(scope, u.code)]
     # The charts travel inside the page (data: URIs, allowed by the CSP): a separate image route
@@ -71,7 +71,7 @@ def report_download() -> Response:
     session = get_session()
     month, unit = _choices()
     fmt = request.args.get("format") or "docx"
-    content, name = report_file(session, current_account(), month, unit, fmt[:20], _config())
+    content, name = report_file(session, current_account(), month, unit, fmt[:20], report_config())
     return _download(content, name, fmt)
 
 
@@ -86,7 +86,7 @@ def api_monthly_report() -> Response:
     if fmt not in API_FORMATS:
         invalid("format", _("expected one of {formats}, got {value!r}", formats=", ".join(API_FORMATS),
                             value=fmt[:20]))
-    content, name = report_file(session, api_account(), month, unit, fmt, _config())
+    content, name = report_file(session, api_account(), month, unit, fmt, report_config())
     return _download(content, name, fmt)
 
 
