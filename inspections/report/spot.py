@@ -114,22 +114,6 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time())
 
 
-class _Names:
-    """People's names as the unit of a check knew them that day (read through ``attendance.api``)."""
-
-    def __init__(self, session: Session):
-        self.session = session
-        self.seen: dict[tuple[str, dt.date], dict[str, str]] = {}
-
-    def of(self, unit_code: str, day: dt.date, staff_code: str | None) -> str:
-        if staff_code is None:
-            return ""
-        key = (unit_code, day)
-        if key not in self.seen:
-            self.seen[key] = {s.code: s.name for s in api.staff_of_unit(self.session, unit_code, day)}
-        return self.seen[key].get(staff_code, "")
-
-
 def _labels(session: Session, checks: Iterable[SpotCheck]) -> dict[str, str]:
     """Each item code's Vietnamese label in the templates the checks pinned."""
     labels: dict[str, str] = {}
@@ -166,7 +150,6 @@ def spot_check_section(session: Session, period: Period, unit_codes: frozenset[s
     first, last = period.first, period.last
     checks = counted_checks(session, first, last, unit_codes)
     unit_names = {u.code: u.name for u in api.unit_tree(session)}
-    names = _Names(session)
     ids = [c.id for c in checks]
     statuses: dict[int, Counter[str]] = defaultdict(Counter)
     findings: list[Finding] = []
@@ -197,23 +180,22 @@ def spot_check_section(session: Session, period: Period, unit_codes: frozenset[s
             dossiers[check.unit_code] = (check.started_at, f.count, f.count if f.apology_sent else 0)
     overdue = [OverdueDossiers(unit_names.get(code, code), count, sent)
                for code, (_at, count, sent) in sorted(dossiers.items()) if count > 0]
-    mismatches = []
-    for c in checks:
-        for m in mismatches_of(session, c):
-            mismatches.append(Mismatch(c.uuid[:8], m["staff"], names.of(c.unit_code, c.headcount_at.date(), m["staff"]),
-                                       KIND_LABELS.get(m["kind"], m["kind"]),
-                                       STATUS_LABELS.get(m["observed"]["status"], m["observed"]["status"]),
-                                       _punches_text(m["punches"]), _resolution_text(m["resolution"])))
+    found = [(c, m) for c in checks for m in mismatches_of(session, c)]
+    open_actions = (select(FollowUpAction, SpotCheck).join(SpotCheck, SpotCheck.id == FollowUpAction.spot_check_id)
+                    .where(FollowUpAction.status == "open", SpotCheck.state.in_(COUNTED_STATES),
+                           SpotCheck.started_at < _day_start(last + dt.timedelta(days=1)))
+                    .order_by(FollowUpAction.due, SpotCheck.uuid, FollowUpAction.position))
+    actions = [(a, c) for a, c in session.execute(open_actions) if c.unit_code in unit_codes]
+    # One lookup of every name the section prints (attendance's own code -> name).
+    names = api.staff_names(session, [m["staff"] for _c, m in found]
+                            + [a.assignee_code for a, _c in actions if a.assignee_code])
+    mismatches = [Mismatch(c.uuid[:8], m["staff"], names.get(m["staff"], ""), KIND_LABELS.get(m["kind"], m["kind"]),
+                           STATUS_LABELS.get(m["observed"]["status"], m["observed"]["status"]),
+                           _punches_text(m["punches"]), _resolution_text(m["resolution"])) for c, m in found]
     follow_ups = []
-    actions = session.execute(select(FollowUpAction, SpotCheck).join(SpotCheck, SpotCheck.id == FollowUpAction.spot_check_id)
-                              .where(FollowUpAction.status == "open", SpotCheck.state.in_(COUNTED_STATES),
-                                     SpotCheck.started_at < _day_start(last + dt.timedelta(days=1)))
-                              .order_by(FollowUpAction.due, SpotCheck.uuid, FollowUpAction.position))
     for action, check in actions:
-        if check.unit_code not in unit_codes:
-            continue
         assignee = action.assignee_code
-        name = names.of(check.unit_code, check.started_at.date(), assignee)
+        name = names.get(assignee, "") if assignee else ""
         follow_ups.append(FollowUp(unit_names.get(check.unit_code, check.unit_code), action.description,
                                    f"{name} ({assignee})" if name else (assignee or ""), action.due,
                                    action.due is not None and action.due < today))
