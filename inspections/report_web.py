@@ -25,8 +25,8 @@ from .report import FORMATS, MEDIA_TYPES, report_file, report_for, report_unit
 from .report.charts import report_charts
 from .web import _errors, api_bp, bp
 
-#: The formats the API hands out (PDF needs LibreOffice on the server: the page offers it).
-API_FORMATS = ("docx", "xlsx")
+#: The formats the API hands out (PDF needs LibreOffice on the server: 503 saying so without it).
+API_FORMATS = FORMATS
 
 
 def report_config() -> dict[str, Any]:
@@ -93,14 +93,15 @@ def api_monthly_report() -> Response:
 PATHS: dict[str, Any] = {
     "/reports/monthly": {"get": {
         "operationId": "monthlyReport",
-        "summary": "The inspection team's monthly report of a unit (and the units under it), docx or xlsx",
+        "summary": "The inspection team's monthly report of a unit (and the units under it), docx, xlsx or pdf",
         "parameters": [
             {"name": "month", "in": "query", "required": True, "description": "YYYY-MM",
              "schema": {"type": "string", "pattern": r"^\d{4}-\d{2}$"}},
             {"name": "unit", "in": "query", "required": False,
              "description": "Unit code; required for a token limited to several units",
              "schema": {"type": "string"}},
-            {"name": "format", "in": "query", "required": False, "description": "docx (default) or xlsx",
+            {"name": "format", "in": "query", "required": False,
+             "description": "docx (default), xlsx or pdf (503 when the server has no LibreOffice)",
              "schema": {"enum": list(API_FORMATS)}},
         ],
         "responses": {
