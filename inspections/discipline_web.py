@@ -23,7 +23,7 @@ from attendance.web.session import get_session
 from . import discipline as use_cases
 from .report import MEDIA_TYPES
 from .report.publication import FORMATS, publication_file
-from .report_web import _config, _download
+from .report_web import _download, report_config
 from .web import _errors, _ok, _ref, api_bp, bp
 
 FORM_FIELDS = ("staff", "number", "date", "form", "issued_by", "reason", "spot_check")
@@ -98,7 +98,7 @@ def discipline_annul(decision_id: int) -> Response:
 def discipline_publication() -> Response:
     """The half-yearly publication list as docx or xlsx."""
     fmt = (request.args.get("format") or "docx")[:20]
-    content, name = publication_file(get_session(), current_account(), _half(), _unit(), fmt, _config())
+    content, name = publication_file(get_session(), current_account(), _half(), _unit(), fmt, report_config())
     return _download(content, name, fmt)
 
 
@@ -125,7 +125,7 @@ def api_publication() -> Response:
     if fmt not in FORMATS:
         invalid("format", _("expected one of {formats}, got {value!r}", formats=", ".join(FORMATS), value=fmt[:20]))
     content, name = publication_file(get_session(), api_account(), period.label,
-                                     None if unit is None else code_param("unit", unit), fmt, _config())
+                                     None if unit is None else code_param("unit", unit), fmt, report_config())
     return _download(content, name, fmt)
 
 

@@ -213,3 +213,30 @@ class DisciplineDecision(Base):
     annulled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     annulled_by: Mapped[str | None] = mapped_column(String(100))
     annul_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ReportJob(Base):
+    """A monthly report built in the background for the page, with its progress and, once done, the file.
+
+    In the database rather than in memory so that any application server can answer for it
+    (progress and download); ``heartbeat_at`` tells a job still being worked on from one whose
+    process died. Jobs are deleted after a day (the file can be rebuilt at any time).
+    """
+
+    __tablename__ = "report_job"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(USERNAME), index=True)  # who asked for it
+    unit_code: Mapped[str | None] = mapped_column(String(CODE))  # None: every unit
+    month: Mapped[str] = mapped_column(String(7))
+    format: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(12))  # queued | running | done | failed
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    steps: Mapped[int] = mapped_column(Integer, default=1)
+    label: Mapped[str] = mapped_column(String(200), default="")  # what the step is doing
+    error: Mapped[str] = mapped_column(Text, default="")
+    filename: Mapped[str] = mapped_column(String(100), default="")
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # the file, once done
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime)

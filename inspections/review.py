@@ -2,7 +2,7 @@
 review, follow-up actions, a unit's history, and repeat offenders across months.
 
 Plain functions taking a Session and the acting Account (scope and role come from it), no
-Flask; the monthly report reuses ``repeat_offenders``. Built on ``inspections.services``
+Flask; repeat offenders are ``inspections.offenders``, as in the monthly report. Built on ``inspections.services``
 (which finds a spot check in the scope) and the spot-check tables.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from attendance.audit import record_change
 from attendance.errors import Conflict, Forbidden, InvalidInput, NotFound
 from attendance.i18n import _
 
-from . import services
+from . import offenders, services
 from .checklists import find_template
 from .models import (
     Attachment,
@@ -32,14 +33,13 @@ from .models import (
     SpotCheck,
     SpotCheckVersion,
 )
+from .offenders import MAX_MONTHS
+from .report.settings import periods_ending, report_settings
 
 #: Headcount statuses grouped as the screens and the report count them.
 PRESENT = ("present", "late", "left_early")
 EXCUSED = ("absent_excused",)
 UNEXCUSED = ("absent_unexcused", "absent_unverified")
-#: Only what the team has handed in counts as a finding (a draft may still change).
-COUNTED_STATES = ("submitted", "locked")
-MAX_MONTHS = 24  # how far back repeat offenders look at most
 
 
 def _row(session: Session, account: Account, uuid: str) -> SpotCheck:
@@ -279,91 +279,60 @@ def mark_action_done(session: Session, account: Account, uuid: str, position: in
 
 @dataclass(frozen=True)
 class RepeatOffenders:
-    """People and unit items with violations in at least ``min_months`` of the months looked at."""
+    """Repeat offenders (``inspections.offenders``) and unit items failed in ``min_months`` of the periods."""
 
-    months: tuple[str, ...]  # oldest first, 'YYYY-MM'
+    months: tuple[str, ...]  # the periods looked at, oldest first, each named 'YYYY-MM' by its month
     min_months: int
-    people: list[dict[str, Any]]  # staff, name, unit, months: {month: [violation, ...]}, month_count, total
+    people: list[dict[str, Any]]  # staff, name, unit, unit_name, months: {month: [violation, ...]}, month_count, total
     items: list[dict[str, Any]]  # unit, unit_name, item, label_vi, label_en, months: {month: count}, month_count
 
 
-def _months_back(last: str, count: int) -> list[str]:
-    from attendance.services import parse_month
-
-    first, _last = parse_month(last)
-    out, year, month = [], first.year, first.month
-    for _i in range(count):
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return out[::-1]
-
-
 def repeat_offenders(session: Session, account: Account, month: str, unit_code: str | None = None,
-                     months: int = 3, min_months: int = 2) -> RepeatOffenders:
-    """Violations in ``min_months`` or more of the ``months`` months ending with ``month`` (scope of the account).
+                     months: int | None = None, min_months: int | None = None,
+                     config: Mapping[str, Any] | None = None) -> RepeatOffenders:
+    """Repeat offenders of the ``months`` report periods ending with ``month``, in the account's scope.
 
-    A person's violations: failed person-level checklist items, an unexcused (or unverified)
-    absence in a headcount, a reconciliation mismatch. A unit's repeated items: unit-level
-    items failed in those months. Only submitted and locked spot checks count.
+    People: ``inspections.offenders.repeat_offenders``, the definition the monthly report uses
+    too (same periods: the report's start day; ``months`` and ``min_months`` default to the
+    report settings). A unit's repeated items: unit-level items failed in ``min_months`` of
+    the periods. Only submitted and locked spot checks count.
     """
+    settings = report_settings(session, config)
+    months = settings.repeat_months if months is None else months
     if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
         raise InvalidInput(_("months: expected 1 to {n}", n=MAX_MONTHS))
+    min_months = min(settings.repeat_min_months, months) if min_months is None else min_months
     if isinstance(min_months, bool) or not isinstance(min_months, int) or not 1 <= min_months <= months:
         raise InvalidInput(_("min_months: expected 1 to {n}", n=months))
-    wanted = _months_back(month, months)
+    periods = periods_ending(month, months, settings.start_day)
     scope = scope_unit_codes(session, account)
-    units = None
+    units: frozenset[str] | None = scope
     if unit_code is not None:
         require_unit(session, account, unit_code)
-        units = {u.code for u in public.unit_subtree(session, unit_code)}
-    first = dt.datetime.fromisoformat(wanted[0] + "-01")
-    last_first = dt.date.fromisoformat(wanted[-1] + "-01")
-    end = dt.datetime.combine((last_first + dt.timedelta(days=32)).replace(day=1), dt.time())
-    checks = [c for c in session.scalars(select(SpotCheck).where(
-        SpotCheck.started_at >= first, SpotCheck.started_at < end, SpotCheck.state.in_(COUNTED_STATES))
-        .order_by(SpotCheck.started_at, SpotCheck.uuid))
-        if in_scope(scope, c.unit_code) and (units is None or c.unit_code in units)]
-    person: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    unit_of: dict[str, str] = {}
-    item_months: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    ids = [c.id for c in checks]
-    by_id = {c.id: c for c in checks}
-    findings = list(session.scalars(select(Finding).where(Finding.spot_check_id.in_(ids), Finding.result == "fail"))
-                    ) if ids else []
-    lines = list(session.scalars(select(HeadcountLine).where(HeadcountLine.spot_check_id.in_(ids),
-                                                             HeadcountLine.status.in_(UNEXCUSED)))) if ids else []
-
-    def note(staff: str, check: SpotCheck, kind: str, detail: str) -> None:
-        person[staff][f"{check.started_at:%Y-%m}"].append(
-            {"kind": kind, "detail": detail, "spot_check": check.uuid, "date": check.started_at.date()})
-        unit_of.setdefault(staff, check.unit_code)
-
-    for f in findings:
-        check = by_id[f.spot_check_id]
-        if f.staff_code:
-            note(f.staff_code, check, "failed_item", f.item_code)
-        else:
-            item_months[(check.unit_code, f.item_code)][f"{check.started_at:%Y-%m}"] += 1
-    for h in lines:
-        note(h.staff_code, by_id[h.spot_check_id], "absence", h.status)
-    for check in checks:
-        for found in services.reconciliation(session, account, check.uuid):
-            note(found["staff"], check, "mismatch", found["kind"])
-    names = public.staff_names(session, list(person))
-    unit_names = {u.code: u.name for u in public.unit_tree(session)}
-    people = []
-    for staff, per_month in person.items():
-        if len(per_month) >= min_months:
-            people.append({"staff": staff, "name": names.get(staff, ""), "unit": unit_of[staff],
-                           "unit_name": unit_names.get(unit_of[staff], ""), "months": dict(per_month),
-                           "month_count": len(per_month), "total": sum(len(v) for v in per_month.values())})
-    people.sort(key=lambda p: (-p["month_count"], -p["total"], public.name_sort_key(p["name"]), p["staff"]))
+        subtree = frozenset(u.code for u in public.unit_subtree(session, unit_code))
+        units = subtree if scope is None else subtree & scope
+    found = offenders.repeat_offenders(session, periods, units, min_months)
+    checks = offenders.counted_checks(session, periods[0].first, periods[-1].last, units)
     labels = _labels(session, checks)
-    for per_month in person.values():
-        for found in per_month.values():
-            for v in found:
-                # The item's words for a failed item; the status or mismatch kind is the detail otherwise.
-                v["label_vi"], v["label_en"] = labels.get(v["detail"], (v["detail"], v["detail"]))
+    people = []
+    for o in found:
+        per_month = {m: [{"kind": v.kind, "detail": v.detail, "spot_check": v.spot_check, "date": v.day,
+                          # The item's words for a failed item; the status is the detail otherwise.
+                          "label_vi": labels.get(v.detail, (v.detail, v.detail))[0],
+                          "label_en": labels.get(v.detail, (v.detail, v.detail))[1]} for v in found_in]
+                     for m, found_in in o.by_period.items()}
+        people.append({"staff": o.staff_code, "name": o.name, "unit": o.unit_code, "unit_name": o.unit_name,
+                       "months": per_month, "month_count": o.months, "total": o.violations})
+    item_months: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    by_id = {c.id: c for c in checks}
+    if by_id:
+        for f in session.scalars(select(Finding).where(Finding.spot_check_id.in_(list(by_id)),
+                                                       Finding.result == "fail", Finding.staff_code.is_(None))):
+            check = by_id[f.spot_check_id]
+            period = offenders.period_of(periods, check.started_at.date())
+            assert period is not None
+            item_months[(check.unit_code, f.item_code)][period] += 1
+    unit_names = {u.code: u.name for u in public.unit_tree(session)}
     items = []
     for (unit, item), per_month in item_months.items():
         if len(per_month) >= min_months:
@@ -372,7 +341,7 @@ def repeat_offenders(session: Session, account: Account, month: str, unit_code: 
                           "label_en": en, "months": dict(per_month), "month_count": len(per_month),
                           "total": sum(per_month.values())})
     items.sort(key=lambda i: (-i["month_count"], -i["total"], i["unit"], i["item"]))
-    return RepeatOffenders(tuple(wanted), min_months, people, items)
+    return RepeatOffenders(tuple(p.month for p in periods), min_months, people, items)
 
 
 def _labels(session: Session, checks: list[SpotCheck]) -> dict[str, tuple[str, str]]:

@@ -26,6 +26,8 @@ from attendance.web.panels import register_day_panel
 from attendance.web.session import get_session
 
 from . import review, services
+from .report.settings import report_settings
+from .report_web import report_config
 from .web import bp
 
 MONTH = re.compile(r"\d{4}-\d{2}")
@@ -44,6 +46,7 @@ def _kind_words() -> dict[str, str]:
             "absent_with_punch": _("seen absent, yet punched in"),
             "excused_with_punch": _("excused absence, yet punched"),
             "failed_item": _("failed checklist item"), "absence": _("unexcused absence"),
+            "late": _("late arrival"),
             "mismatch": _("reconciliation mismatch")}
 
 
@@ -213,14 +216,15 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 @bp.route("/repeat-offenders")
 def repeat_offenders() -> str:
-    """People and unit items with violations in two or more of the last N months."""
+    """People and unit items with violations in N or more of the last M periods (report settings)."""
     session = get_session()
     month = _month_arg(f"{dt.date.today():%Y-%m}")
     assert month is not None
-    months = _int_arg("months", 3, 1, review.MAX_MONTHS)
-    least = _int_arg("least", 2, 1, months)
+    settings = report_settings(session, report_config())
+    months = _int_arg("months", settings.repeat_months, 1, review.MAX_MONTHS)
+    least = _int_arg("least", min(settings.repeat_min_months, months), 1, months)
     unit = _unit_arg()
-    data = review.repeat_offenders(session, current_account(), month, unit, months, least)
+    data = review.repeat_offenders(session, current_account(), month, unit, months, least, report_config())
     return render_template("inspections/repeat_offenders.html", data=data, month=month, months=months,
                            least=least, unit=unit, units=_units(), w=_words())
 

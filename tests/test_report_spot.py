@@ -15,14 +15,17 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 from spot_check_helpers import content, make_app
+from sqlalchemy import select
 
 from attendance import accounts
 from attendance.accounts import Account
 from attendance.db import transaction
-from inspections import services
+from attendance.errors import InvalidInput
+from attendance.models import User
+from inspections import review, services
 from inspections.report import write_report
 from inspections.report.data import gather_report
-from inspections.report.settings import report_settings
+from inspections.report.settings import periods_ending, report_period, report_settings
 from inspections.report.spot import spot_check_section
 
 OCT_A = "0b6f7c1e-2d3a-4c5b-8e9f-0000000000a1"
@@ -30,6 +33,7 @@ OCT_B = "0b6f7c1e-2d3a-4c5b-8e9f-0000000000b2"
 OCT_DRAFT = "0b6f7c1e-2d3a-4c5b-8e9f-0000000000c3"
 SEP = "0b6f7c1e-2d3a-4c5b-8e9f-0000000000d4"
 JUL = "0b6f7c1e-2d3a-4c5b-8e9f-0000000000e5"
+AUG = "0b6f7c1e-2d3a-4c5b-8e9f-0000000000f6"
 TODAY = dt.date(2026, 11, 30)
 
 
@@ -38,6 +42,13 @@ def _accounts() -> tuple[Account, Account]:
         inspector = accounts.add_user(session, "insp1", "inspector", ["411"], None, actor="test")
         lead = accounts.add_user(session, "lead1", "team_lead", ["411"], None, actor="test")
     return inspector, lead
+
+
+def _account(username: str) -> Account:
+    with transaction() as session:
+        found = accounts.account_by_id(session, session.scalar(select(User.id).where(User.username == username)))
+    assert found is not None
+    return found
 
 
 def _check(inspector: Account, lead: Account, uuid: str, doc: dict[str, Any], state: str = "locked") -> None:
@@ -94,12 +105,10 @@ def spot(db_url: str, tmp_path: Path) -> str:
 
 def test_section_numbers_from_the_spot_check_records(spot: str) -> None:
     with transaction() as session:
-        every = spot_check_section(session, dt.date(2026, 10, 1), dt.date(2026, 10, 31),
-                                   frozenset({"17830", "17830-01", "17831"}), TODAY)
-        commune = spot_check_section(session, dt.date(2026, 10, 1), dt.date(2026, 10, 31),
-                                     frozenset({"17830", "17830-01"}), TODAY)
-        nothing = spot_check_section(session, dt.date(2026, 8, 1), dt.date(2026, 8, 31),
-                                     frozenset({"17830", "17830-01", "17831"}), TODAY)
+        october, august = report_period("2026-10"), report_period("2026-08")
+        every = spot_check_section(session, october, frozenset({"17830", "17830-01", "17831"}), today=TODAY)
+        commune = spot_check_section(session, october, frozenset({"17830", "17830-01"}), today=TODAY)
+        nothing = spot_check_section(session, august, frozenset({"17830", "17830-01", "17831"}), today=TODAY)
     assert every.available and nothing.available and not nothing.checks and not nothing.violations
     # The draft is not counted: two checks, in the order they started.
     assert [(c.uuid, c.unit_name, c.state) for c in every.checks] == [
@@ -175,12 +184,45 @@ def test_docx_and_xlsx_carry_the_spot_check_numbers(spot: str, tmp_path: Path) -
     assert len(book["Biểu đồ"]._images) == 3
 
 
-def test_repeat_offender_windows_follow_the_report_periods() -> None:
-    from inspections.report.spot import _month_windows
-
-    assert _month_windows(dt.date(2026, 10, 1), dt.date(2026, 10, 31), 3) == [
+def test_repeat_offender_periods_follow_the_report_periods() -> None:
+    assert [(p.first, p.last) for p in periods_ending("2026-10", 3)] == [
         (dt.date(2026, 8, 1), dt.date(2026, 8, 31)), (dt.date(2026, 9, 1), dt.date(2026, 9, 30)),
         (dt.date(2026, 10, 1), dt.date(2026, 10, 31))]
-    assert _month_windows(dt.date(2025, 12, 15), dt.date(2026, 1, 14), 3) == [
-        (dt.date(2025, 10, 15), dt.date(2025, 11, 14)), (dt.date(2025, 11, 15), dt.date(2025, 12, 14)),
-        (dt.date(2025, 12, 15), dt.date(2026, 1, 14))]
+    assert [(p.month, p.first, p.last) for p in periods_ending("2026-01", 3, 15)] == [
+        ("2025-11", dt.date(2025, 10, 15), dt.date(2025, 11, 14)),
+        ("2025-12", dt.date(2025, 11, 15), dt.date(2025, 12, 14)),
+        ("2026-01", dt.date(2025, 12, 15), dt.date(2026, 1, 14))]
+
+
+def _screen_and_report(config: dict[str, Any]) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
+    """(staff, months, violations) of the lead's screen and of the province report, same data and config."""
+    with transaction() as session:
+        screen = review.repeat_offenders(session, _account("lead1"), "2026-10", config=config)
+        data = gather_report(session, "2026-10", "411", report_settings(session, config), today=TODAY)
+    return ([(p["staff"], p["month_count"], p["total"]) for p in screen.people],
+            [(r.staff_code, r.months, r.violations) for r in data.spot.repeat_offenders])
+
+
+def test_the_lead_screen_and_the_report_name_the_same_repeat_offenders(spot: str) -> None:
+    inspector, lead = _account("insp1"), _account("lead1")
+    # August: NV002 late (a violation), NV001 absent with the proof pending (not one, yet).
+    _check(inspector, lead, AUG, _day("2026-08-20", headcount=[
+        {"staff": "NV001", "status": "absent_unverified", "note": "báo ốm, chưa nộp giấy"},
+        {"staff": "NV002", "status": "late", "arrived_at": "2026-08-20T08:40:00"}], findings=[], actions=[]))
+    screen, report = _screen_and_report({})
+    # Calendar months Aug-Oct: NV001 in Sep and Oct; NV002 late in Aug and absent in Oct.
+    assert screen == report == [("NV001", 2, 2), ("NV002", 2, 2)]
+    # Four periods reach July's absence of NV002; at least three of them leaves NV001 out.
+    screen, report = _screen_and_report({"REPORT_REPEAT_MONTHS": 4})
+    assert screen == report == [("NV002", 3, 3), ("NV001", 2, 2)]
+    screen, report = _screen_and_report({"REPORT_REPEAT_MONTHS": "4", "REPORT_REPEAT_MIN_MONTHS": "3"})
+    assert screen == report == [("NV002", 3, 3)]
+    # Periods from the 15th: 15/09 and 06/10 fall in one period, so NV001 has one; 20/08 is in 09's.
+    screen, report = _screen_and_report({"REPORT_MONTH_START_DAY": 15})
+    assert screen == report == [("NV002", 2, 2)]
+    with transaction() as session, pytest.raises(InvalidInput, match="REPORT_REPEAT_MIN_MONTHS"):
+        report_settings(session, {"REPORT_REPEAT_MONTHS": 2, "REPORT_REPEAT_MIN_MONTHS": 3})
+    with transaction() as session, pytest.raises(InvalidInput, match="REPORT_REPEAT_MONTHS"):
+        report_settings(session, {"REPORT_REPEAT_MONTHS": 25})
+    with transaction() as session:
+        assert report_settings(session, {"REPORT_REPEAT_MONTHS": 1}).repeat_min_months == 1

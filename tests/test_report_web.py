@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import io
 import re
+from pathlib import Path
 
+import pytest
 from docx import Document
 from flask import Flask
 from openpyxl import load_workbook
@@ -93,7 +95,7 @@ def test_api_monthly_report(spot: str) -> None:  # noqa: F811
     assert word.status_code == 200 and word.mimetype == DOCX
     assert client.get("/api/v1/reports/monthly?month=2026-10&unit=17830").status_code == 401
     for query, name in (("month=2026-13&unit=17830", "month"), ("unit=17830", "month"),
-                        ("month=2026-10&unit=17830&format=pdf", "format"),
+                        ("month=2026-10&unit=17830&format=odt", "format"),
                         ("month=2026-10&month=2026-11&unit=17830", "month")):
         bad = client.get(f"/api/v1/reports/monthly?{query}", headers=lead)
         assert bad.status_code == 422, (query, bad.text)
@@ -107,3 +109,29 @@ def test_api_monthly_report(spot: str) -> None:  # noqa: F811
     document = client.get("/api/v1/openapi.json").get_json()
     operation = document["paths"]["/reports/monthly"]["get"]
     assert operation["operationId"] == "monthlyReport" and {"403", "404", "422"} <= set(operation["responses"])
+
+
+def test_pdf_without_libreoffice_is_503_with_the_reason(spot: str, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+                                                        tmp_path: Path) -> None:
+    app = _app(spot)
+    lead = signed_in_client(app, "leadpdf", "team_lead", ["17830"])
+    token = token_for("leadpdfapi", "team_lead", ["17830"])
+    client = app.test_client()
+    missing = tmp_path / "no-such-soffice"
+    monkeypatch.setenv("ATTENDANCE_SOFFICE", str(missing))
+    page = lead.get("/inspections/reports/file?month=2026-10&unit=17830&format=pdf")
+    assert page.status_code == 503 and "ATTENDANCE_SOFFICE" in page.text and str(missing) in page.text
+    assert "Cơ sở dữ liệu đang bận" not in page.text  # not the busy database's page
+    answer = client.get("/api/v1/reports/monthly?month=2026-10&unit=17830&format=pdf", headers=token)
+    assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "converter_missing"
+    assert "ATTENDANCE_SOFFICE" in answer.get_json()["error"]["message"]
+    # Word still works without it.
+    assert lead.get("/inspections/reports/file?month=2026-10&unit=17830&format=docx").status_code == 200
+    # A file that cannot be run is as missing; a program that runs and fails says what it printed.
+    missing.write_text("#!/bin/sh\necho 'Error: source file could not be loaded' >&2\nexit 3\n")
+    assert client.get("/api/v1/reports/monthly?month=2026-10&unit=17830&format=pdf",
+                      headers=token).status_code == 503
+    missing.chmod(0o755)
+    broken = client.get("/api/v1/reports/monthly?month=2026-10&unit=17830&format=pdf", headers=token)
+    assert broken.status_code == 503
+    assert broken.get_json()["error"]["message"].endswith("source file could not be loaded"), broken.get_json()

@@ -227,11 +227,11 @@ def test_repeat_offenders_across_months(app: Flask) -> None:
         found = review.repeat_offenders(session, account("lead1"), "2026-10", months=3)
         assert found.months == ("2026-08", "2026-09", "2026-10")
         people = {p["staff"]: p for p in found.people}
-        # There were no punches in August: both "present" people are mismatches there too.
-        assert set(people) == {"NV001", "NV002"} and people["NV001"]["month_count"] == 2
+        # NV001 failed the badge in August and October. NV002 was absent only in October: the
+        # August mismatches (no punches imported for August) are for a person to resolve, not violations.
+        assert set(people) == {"NV001"} and people["NV001"]["month_count"] == 2
         assert {v["kind"] for v in people["NV001"]["months"]["2026-10"]} == {"failed_item"}
-        assert {v["kind"] for v in people["NV001"]["months"]["2026-08"]} == {"failed_item", "mismatch"}
-        assert {v["kind"] for v in people["NV002"]["months"]["2026-10"]} == {"absence", "mismatch"}
+        assert {v["kind"] for v in people["NV001"]["months"]["2026-08"]} == {"failed_item"}
         assert [(i["unit"], i["item"], i["month_count"]) for i in found.items] == [("17830", "hotline_posted", 2)]
         # Two months back only reaches September and October: nobody twice (the September draft
         # would make NV002 a repeat offender if it counted).
@@ -239,6 +239,7 @@ def test_repeat_offenders_across_months(app: Flask) -> None:
         # Once is enough with min_months=1: October alone lists both.
         once = review.repeat_offenders(session, account("lead1"), "2026-10", months=1, min_months=1)
         assert {p["staff"] for p in once.people} == {"NV001", "NV002"}
+        assert {v["kind"] for v in {p["staff"]: p for p in once.people}["NV002"]["months"]["2026-10"]} == {"absence"}
         assert [i["item"] for i in once.items] == ["hotline_posted"]
         # Outside the scope there is nothing to count.
         assert review.repeat_offenders(session, account("lead2"), "2026-10").people == []
@@ -249,7 +250,11 @@ def test_repeat_offenders_across_months(app: Flask) -> None:
     page = signed_in_client(app, "lead1").get("/inspections/repeat-offenders?month=2026-10").get_data(as_text=True)
     assert "Nguyễn Văn An" in page and "Niêm yết số điện thoại đường dây nóng" in page
     assert "không đạt tiêu chí kiểm tra (Đeo thẻ công chức)" in page and "badge_worn" not in page
-    assert "Trần Thị Bình" in page and page.count("/inspections/checks/" + UUID2) >= 2
+    assert "Trần Thị Bình" not in page and page.count("/inspections/checks/" + UUID2) == 1
+    # The instance's report settings are the screen's defaults: one month of one suffices.
+    app.config.update(REPORT_REPEAT_MONTHS=1, REPORT_REPEAT_MIN_MONTHS=1)
+    page = signed_in_client(app, "lead1").get("/inspections/repeat-offenders?month=2026-10").get_data(as_text=True)
+    assert "Trần Thị Bình" in page and "Nguyễn Văn An" in page and 'name="months" min="1" max="24" value="1"' in page
 
 
 def test_the_person_day_page_shows_what_the_spot_check_saw(app: Flask) -> None:

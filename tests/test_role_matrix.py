@@ -41,6 +41,7 @@ from attendance.photos import set_photo
 from inspections import discipline
 from inspections import models as im
 from inspections import services as spot
+from inspections.report.jobs import create_report_job
 
 TREE = {
     "units": [{"code": "P", "name": "Tỉnh Thử", "kind": "province"},
@@ -97,6 +98,8 @@ class World:
         with transaction() as session:
             owner = accounts.account_by_id(session, session.scalar(select(m.User.id).where(m.User.username == "m-jobs")))
             jobs = {device: create_job(session, owner, device, f"{device}.dat", 100) for device in ("TKM-1", "TKX-2")}
+            # A monthly report queued (not built: no worker runs it here) for each commune.
+            report_jobs = {unit: create_report_job(session, owner, "2026-10", unit, "docx") for unit in ("C1", "C2")}
         with transaction() as session:
             excuses = dict(session.execute(select(m.Staff.code, m.Excuse.id).join(m.Staff, m.Staff.id == m.Excuse.staff_id)).all())
             for excuse_id in excuses.values():  # each with a scan, so its download route answers
@@ -125,6 +128,7 @@ class World:
             "batch_id": (str(batches["TKM-1"]), str(batches["TKX-2"])),
             "excuse_id": (str(excuses["NVM1"]), str(excuses["NVX2"])),
             "job_id": (str(jobs["TKM-1"]), str(jobs["TKX-2"])),
+            "report_job": (str(report_jobs["C1"]), str(report_jobs["C2"])),
             "day": ("2026-10-05", "2026-10-05"), "date": ("2026-10-05", "2026-10-05"),
             "uuid": (SPOT_CHECKS["C1"][0], SPOT_CHECKS["C2"][0]),
             # Within a spot check: its attachment, its first follow-up action (the UUID is what is scoped).
@@ -198,7 +202,7 @@ def counts() -> dict[str, int]:
         return {table.__tablename__: session.scalar(select(func.count()).select_from(table)) or 0
                 for table in (m.Punch, m.Excuse, m.Enrollment, m.ImportBatch, m.Staff, m.Device, m.User,
                               im.SpotCheck, im.SpotCheckVersion, im.Attachment, im.Resolution, im.SendBack,
-                              im.DisciplineDecision)}
+                              im.DisciplineDecision, im.ReportJob)}
 
 
 def test_anonymous_requests_sign_in_first(world: World) -> None:

@@ -26,6 +26,8 @@ TITLES_VI = {
     409: "Xung đột dữ liệu", 413: "Dữ liệu gửi lên quá lớn", 429: "Quá nhiều yêu cầu", 500: "Lỗi máy chủ",
     502: "Máy chấm công không trả lời", 503: "Hệ thống đang bận",
 }
+#: Titles of the generic page for a status whose own page is about one cause (503: the busy database).
+OTHER_TITLES_VI = {503: "Chức năng tạm thời không dùng được"}
 #: The API's error codes for HTTP statuses that carry no domain error of their own.
 API_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
@@ -52,8 +54,11 @@ def for_api() -> bool:
 
 
 def answer(status: int, message: str, headers: dict[str, str] | None = None,
-           code: str | None = None) -> Response | tuple[str, int, dict[str, str]]:
-    """The error answer for this request: plain text for terminals, JSON for the API, a page otherwise."""
+           code: str | None = None, own_page: bool = True) -> Response | tuple[str, int, dict[str, str]]:
+    """The error answer for this request: plain text for terminals, JSON for the API, a page otherwise.
+
+    ``own_page=False`` uses the generic page, for a status whose own page explains another cause.
+    """
     headers = dict(headers or {})
     if for_terminal():
         return Response(f"{message}\n", status=status, mimetype="text/plain", headers=headers)
@@ -61,9 +66,10 @@ def answer(status: int, message: str, headers: dict[str, str] | None = None,
         body = {"error": {"code": code or API_CODES.get(status, "error"), "message": message}}
         return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json",
                         headers=headers)
-    name = f"errors/{status}.html" if status in PAGES else "errors/layout.html"
+    name = f"errors/{status}.html" if status in PAGES and own_page else "errors/layout.html"
+    title = TITLES_VI.get(status, "Lỗi") if own_page else OTHER_TITLES_VI.get(status, "Lỗi")
     try:
-        page = render_template(name, status=status, title=TITLES_VI.get(status, "Lỗi"), message=message)
+        page = render_template(name, status=status, title=title, message=message)
     except TemplateNotFound:  # pragma: no cover - the templates ship with the package
         page = message
     return page, status, headers
@@ -75,7 +81,9 @@ def _domain_error(exc: DomainError) -> Response | tuple[str, int, dict[str, str]
     status = exc.http_status
     if isinstance(exc, InvalidInput) and for_api():
         status = 422  # the API keeps 400 for bodies it cannot parse; this one parsed but is wrong
-    return answer(status, str(exc).splitlines()[0] if str(exc) else exc.code, headers, exc.code)
+    # The 503 page explains a busy database; another unavailable part (no PDF renderer) says its own reason.
+    own_page = status != 503 or isinstance(exc, Busy)
+    return answer(status, str(exc).splitlines()[0] if str(exc) else exc.code, headers, exc.code, own_page)
 
 
 def _database_error(exc: DBAPIError) -> Response | tuple[str, int, dict[str, str]]:

@@ -38,26 +38,43 @@ CONVERT_TIMEOUT = 180  # seconds: LibreOffice's first start builds its profile
 
 
 class ConverterMissing(DomainError):
-    """No PDF renderer (LibreOffice) on this machine."""
+    """No PDF renderer (LibreOffice) here, or it failed: PDFs cannot be made now (docx and xlsx can)."""
+
+    http_status = 503  # the request is fine; the server lacks a part (the page and the API say which)
+    code = "converter_missing"
 
 
 def soffice_path() -> str | None:
-    """LibreOffice's command, if installed (ATTENDANCE_SOFFICE names another one)."""
-    return os.environ.get("ATTENDANCE_SOFFICE") or shutil.which("soffice") or shutil.which("libreoffice")
+    """LibreOffice's command, if installed (ATTENDANCE_SOFFICE names another one; None if it is missing)."""
+    named = os.environ.get("ATTENDANCE_SOFFICE")
+    if named:
+        return shutil.which(named)  # a name on the PATH or a path, and only if it can be run
+    return shutil.which("soffice") or shutil.which("libreoffice")
 
 
 def docx_to_pdf(docx: Path, out_dir: Path) -> Path:
     """Convert a .docx into a PDF beside it in ``out_dir`` with LibreOffice headless; return the PDF."""
     soffice = soffice_path()
     if soffice is None:
+        named = os.environ.get("ATTENDANCE_SOFFICE")
+        if named:
+            raise ConverterMissing(_("PDF needs LibreOffice: ATTENDANCE_SOFFICE names {program}, which is not "
+                                     "a program that can be run here; ask for docx", program=named[:200]))
         raise ConverterMissing(_("PDF needs LibreOffice (soffice), which is not installed: "
                                  "run scripts/ensure_office.sh, or ask for docx"))
     # A profile of its own: a LibreOffice the user has open would otherwise take the job and exit 0.
     with tempfile.TemporaryDirectory(prefix="attendance-lo-") as profile:
-        result = subprocess.run(
-            [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-             "--convert-to", "pdf", "--outdir", str(out_dir), str(docx)],
-            capture_output=True, text=True, timeout=CONVERT_TIMEOUT, check=False)
+        try:
+            result = subprocess.run(
+                [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+                 "--convert-to", "pdf", "--outdir", str(out_dir), str(docx)],
+                capture_output=True, text=True, timeout=CONVERT_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired:
+            raise ConverterMissing(_("LibreOffice took more than {n} s to convert {file}; ask for docx",
+                                     n=CONVERT_TIMEOUT, file=docx.name)) from None
+        except OSError as exc:  # vanished or not executable between the check and the start
+            raise ConverterMissing(_("LibreOffice could not convert {file}: {problem}", file=docx.name,
+                                     problem=exc.strerror or exc)) from None
     pdf = out_dir / (docx.stem + ".pdf")
     if result.returncode != 0 or not pdf.is_file():
         problem = (result.stderr or result.stdout or "").strip().splitlines()

@@ -252,7 +252,7 @@ def gather_report(session: Session, month: str, unit_code: str | None, settings:
             units.append(UnitRow(code, groups.names.get(code, code), len(members), _totals(members),
                                  sum(1 for a in alerts if a.person.group_code == code)))
     codes = frozenset(groups.group)
-    spot = spot_check_section(session, period.first, period.last, codes, today)
+    spot = spot_check_section(session, period, codes, settings, today)
     tick(_("spot checks"))
     issuer_parent, parent_body, place = issuer_names(tree, root, settings)
     return ReportData(

@@ -75,9 +75,9 @@ def _run(paragraph: Any, text: str, *, bold: bool = False, italic: bool = False,
     return run
 
 
-def _placeholder(container: Any, text: str, indent: bool = True) -> Any:
+def _placeholder(container: Any, text: str, indent: bool = True, keep_next: bool = False) -> Any:
     """A part only a person can write: highlighted, in square brackets."""
-    paragraph = para(container, indent=indent)
+    paragraph = para(container, indent=indent, keep_next=keep_next)
     _run(paragraph, f"[{text}]", italic=True, highlight=True)
     return paragraph
 
@@ -394,10 +394,13 @@ def write_docx(data: ReportData, charts: list[Chart], target: str | IO[bytes]) -
     for text in recommendation_paragraphs(data):
         para(doc, text, indent=True)
     _placeholder(doc, "Kiến nghị khác của tổ kiểm tra")
+    # Section V, the closing sentence and the signature block go over a page break together: a
+    # signature alone on a page could be taken off and put under another text (cantSplit keeps
+    # the block itself whole). Section V is a few lines, so the block always fits a page.
     _heading(doc, "V. PHƯƠNG HƯỚNG")
     for text in direction_paragraphs(data):
-        para(doc, text, indent=True)
-    _placeholder(doc, "Phương hướng, nhiệm vụ kiểm tra kỳ tới")
+        para(doc, text, indent=True, keep_next=True)
+    _placeholder(doc, "Phương hướng, nhiệm vụ kiểm tra kỳ tới", keep_next=True)
     para(doc, f"Trên đây là báo cáo kết quả kiểm tra công vụ {data.period_phrase} của "
                f"{data.settings.issuer.capitalize()}./.", indent=True, after=12, keep_next=True)
     _signature(doc, data)

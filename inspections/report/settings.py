@@ -21,6 +21,8 @@ from attendance import api
 from attendance.errors import InvalidInput
 from attendance.i18n import _
 
+from ..offenders import MAX_MONTHS
+
 
 @dataclass(frozen=True)
 class Threshold:
@@ -60,6 +62,8 @@ class ReportSettings:
     signer_title: str = "TỔ TRƯỞNG"
     place: str | None = None           # None: the top unit's name without its kind ("Nghệ An")
     recipients: tuple[str, ...] = field(default=("Như trên",))
+    repeat_months: int = 3       # M: repeat offenders look at the last M periods...
+    repeat_min_months: int = 2   # N: ...and list who has a violation in N of them
 
 
 CONFIG_KEYS = {"REPORT_ISSUER": "issuer", "REPORT_ISSUER_PARENT": "issuer_parent", "REPORT_SYMBOL": "symbol",
@@ -77,6 +81,14 @@ def _start_day(value: Any, where: str) -> int:
 
 def _thresholds(value: Any, where: str) -> tuple[Threshold, ...]:
     return tuple(Threshold(**item) for item in api.check_alert_thresholds(value, where))
+
+
+def _whole(value: Any, key: str, low: int, high: int) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(_("{name}: expected a whole number from {low} to {high}", name=key, low=low, high=high))
+    return value
 
 
 def report_settings(session: Session, config: Mapping[str, Any] | None = None) -> ReportSettings:
@@ -104,6 +116,15 @@ def report_settings(session: Session, config: Mapping[str, Any] | None = None) -
             values[name] = text
     if config.get("REPORT_RECIPIENTS") is not None:
         values["recipients"] = tuple(str(r).strip() for r in config["REPORT_RECIPIENTS"] if str(r).strip())
+    if config.get("REPORT_REPEAT_MONTHS") is not None:
+        values["repeat_months"] = _whole(config["REPORT_REPEAT_MONTHS"], "REPORT_REPEAT_MONTHS", 1,
+                                         MAX_MONTHS)
+    if config.get("REPORT_REPEAT_MIN_MONTHS") is not None:
+        values["repeat_min_months"] = _whole(config["REPORT_REPEAT_MIN_MONTHS"], "REPORT_REPEAT_MIN_MONTHS", 1,
+                                             values.get("repeat_months", ReportSettings.repeat_months))
+    elif values.get("repeat_months", ReportSettings.repeat_months) < ReportSettings.repeat_min_months:
+        # Fewer periods than the default minimum: a person with a violation in each of them counts.
+        values["repeat_min_months"] = values["repeat_months"]
     return ReportSettings(**values)
 
 
@@ -151,3 +172,11 @@ def report_period(month: str, start_day: int = 1) -> Period:
     before_year, before = (year - 1, 12) if number == 1 else (year, number - 1)
     return Period(month.strip(), dt.date(before_year, before, start_day),
                   dt.date(year, number, start_day - 1), start_day)
+
+
+def periods_ending(month: str, count: int, start_day: int = 1) -> list[Period]:
+    """The report period of ``month`` and the ``count - 1`` periods before it, oldest first."""
+    periods = [report_period(month, start_day)]
+    for _i in range(count - 1):
+        periods.insert(0, periods[0].previous())
+    return periods

@@ -23,7 +23,9 @@ from attendance import api
 
 from ..checklists import find_template
 from ..models import Finding, FollowUpAction, HeadcountLine, SpotCheck
+from ..offenders import COUNTED_STATES, Offender, counted_checks, repeat_offenders
 from ..services import mismatches_of
+from .settings import Period, ReportSettings, periods_ending
 
 
 @dataclass(frozen=True)
@@ -50,17 +52,6 @@ class ItemViolations:
     item_code: str
     label: str
     count: int
-
-
-@dataclass(frozen=True)
-class RepeatOffender:
-    """A person found in violation in several months (this one included)."""
-
-    staff_code: str
-    name: str
-    unit_name: str
-    months: int
-    violations: int
 
 
 @dataclass(frozen=True)
@@ -102,15 +93,13 @@ class SpotChecks:
 
     checks: list[SpotCheckRow] = field(default_factory=list)
     violations: list[ItemViolations] = field(default_factory=list)
-    repeat_offenders: list[RepeatOffender] = field(default_factory=list)
+    repeat_offenders: list[Offender] = field(default_factory=list)  # see inspections.offenders
     mismatches: list[Mismatch] = field(default_factory=list)
     follow_ups: list[FollowUp] = field(default_factory=list)
     overdue_dossiers: list[OverdueDossiers] = field(default_factory=list)
     available: bool = False  # False: this installation records no spot checks yet
 
 
-#: Spot-check states the report counts.
-COUNTED_STATES = ("submitted", "locked")
 STATE_LABELS = {"submitted": "Chờ duyệt", "locked": "Đã duyệt"}
 PRESENT = ("present", "late", "left_early")  # the person was there at some point of the check
 KIND_LABELS = {"present_without_punch": "Có mặt nhưng không chấm công",
@@ -118,38 +107,11 @@ KIND_LABELS = {"present_without_punch": "Có mặt nhưng không chấm công",
                "excused_with_punch": "Vắng có lý do nhưng có chấm công"}
 STATUS_LABELS = {"present": "Có mặt", "late": "Đi muộn", "left_early": "Về sớm", "absent_excused": "Vắng có lý do",
                  "absent_unverified": "Vắng chưa xác minh", "absent_unexcused": "Vắng không lý do"}
-#: Repeat offenders: violations in at least REPEAT_MIN_MONTHS of the REPEAT_MONTHS months ending with the period.
-REPEAT_MONTHS = 3
-REPEAT_MIN_MONTHS = 2
 OVERDUE_ITEM = "overdue_dossiers"
 
 
 def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time())
-
-
-def _checks(session: Session, first: dt.date, last: dt.date, unit_codes: frozenset[str]) -> list[SpotCheck]:
-    """Submitted and locked spot checks started in the days ``first`` to ``last`` in the units."""
-    rows = session.scalars(select(SpotCheck).where(
-        SpotCheck.started_at >= _day_start(first), SpotCheck.started_at < _day_start(last + dt.timedelta(days=1)),
-        SpotCheck.state.in_(COUNTED_STATES)).order_by(SpotCheck.started_at, SpotCheck.uuid))
-    return [c for c in rows if c.unit_code in unit_codes]
-
-
-class _Names:
-    """People's names as the unit of a check knew them that day (read through ``attendance.api``)."""
-
-    def __init__(self, session: Session):
-        self.session = session
-        self.seen: dict[tuple[str, dt.date], dict[str, str]] = {}
-
-    def of(self, unit_code: str, day: dt.date, staff_code: str | None) -> str:
-        if staff_code is None:
-            return ""
-        key = (unit_code, day)
-        if key not in self.seen:
-            self.seen[key] = {s.code: s.name for s in api.staff_of_unit(self.session, unit_code, day)}
-        return self.seen[key].get(staff_code, "")
 
 
 def _labels(session: Session, checks: Iterable[SpotCheck]) -> dict[str, str]:
@@ -160,63 +122,6 @@ def _labels(session: Session, checks: Iterable[SpotCheck]) -> dict[str, str]:
         for item in template.items if template is not None else []:
             labels.setdefault(item.code, item.label_vi)
     return labels
-
-
-def _month_windows(first: dt.date, last: dt.date, count: int) -> list[tuple[dt.date, dt.date]]:
-    """The period and the ``count - 1`` periods before it, each the same days one month earlier."""
-    windows = [(first, last)]
-    for _i in range(count - 1):
-        start = windows[0][0]
-        windows.insert(0, (_month_before(start), start - dt.timedelta(days=1)))
-    return windows
-
-
-def _month_before(day: dt.date) -> dt.date:
-    year, month = (day.year - 1, 12) if day.month == 1 else (day.year, day.month - 1)
-    return day.replace(year=year, month=month)  # report periods start on day 1 to 28
-
-
-def repeat_offenders(session: Session, first: dt.date, last: dt.date, unit_codes: frozenset[str],
-                     months: int = REPEAT_MONTHS, min_months: int = REPEAT_MIN_MONTHS) -> list[RepeatOffender]:
-    """People with violations in ``min_months`` or more of the ``months`` periods ending with this one.
-
-    A violation: a failed person-level checklist item, or an unexcused absence at a headcount.
-    """
-    windows = _month_windows(first, last, months)
-    checks = _checks(session, windows[0][0], last, unit_codes)
-    if not checks:
-        return []
-    by_id = {c.id: c for c in checks}
-
-    def window_of(check: SpotCheck) -> int:
-        day = check.started_at.date()
-        return next(i for i, (low, high) in enumerate(windows) if low <= day <= high)
-
-    found: dict[str, Counter[int]] = defaultdict(Counter)
-    latest: dict[str, SpotCheck] = {}
-    ids = list(by_id)
-    failed = session.scalars(select(Finding).where(Finding.spot_check_id.in_(ids), Finding.result == "fail",
-                                                   Finding.staff_code.is_not(None)))
-    absent = session.scalars(select(HeadcountLine).where(HeadcountLine.spot_check_id.in_(ids),
-                                                         HeadcountLine.status == "absent_unexcused"))
-    for staff, check_id in [(f.staff_code, f.spot_check_id) for f in failed] + \
-                           [(h.staff_code, h.spot_check_id) for h in absent]:
-        assert staff is not None
-        check = by_id[check_id]
-        found[staff][window_of(check)] += 1
-        if staff not in latest or check.started_at > latest[staff].started_at:
-            latest[staff] = check
-    names = _Names(session)
-    unit_names = {u.code: u.name for u in api.unit_tree(session)}
-    out = []
-    for staff, per_window in found.items():
-        if len(per_window) >= min_months:
-            check = latest[staff]
-            out.append(RepeatOffender(staff, names.of(check.unit_code, check.started_at.date(), staff),
-                                      unit_names.get(check.unit_code, check.unit_code), len(per_window),
-                                      sum(per_window.values())))
-    out.sort(key=lambda r: (-r.months, -r.violations, api.name_sort_key(r.name), r.staff_code))
-    return out
 
 
 def _punches_text(punches: list[dict[str, Any]]) -> str:
@@ -234,18 +139,19 @@ def _resolution_text(resolution: dict[str, Any] | None) -> str | None:
     return f"{resolution['note']} ({by}, {at:%d/%m/%Y})"
 
 
-def spot_check_section(session: Session, first: dt.date, last: dt.date, unit_codes: frozenset[str],
-                       today: dt.date | None = None) -> SpotChecks:
-    """The spot checks of the units in the days ``first`` to ``last``, as the report's rows.
+def spot_check_section(session: Session, period: Period, unit_codes: frozenset[str],
+                       settings: ReportSettings | None = None, today: dt.date | None = None) -> SpotChecks:
+    """The spot checks of the units in the report period, as the report's rows.
 
     Follow-up actions are those still open of any check up to ``last`` in the units, overdue
     when their due day is before ``today``; overdue dossiers are the count the unit's latest
     check of the period found (checks of one month see mostly the same dossiers).
     """
     today = today or dt.date.today()
-    checks = _checks(session, first, last, unit_codes)
+    settings = settings or ReportSettings()
+    first, last = period.first, period.last
+    checks = counted_checks(session, first, last, unit_codes)
     unit_names = {u.code: u.name for u in api.unit_tree(session)}
-    names = _Names(session)
     ids = [c.id for c in checks]
     statuses: dict[int, Counter[str]] = defaultdict(Counter)
     findings: list[Finding] = []
@@ -276,27 +182,28 @@ def spot_check_section(session: Session, first: dt.date, last: dt.date, unit_cod
             dossiers[check.unit_code] = (check.started_at, f.count, f.count if f.apology_sent else 0)
     overdue = [OverdueDossiers(unit_names.get(code, code), count, sent)
                for code, (_at, count, sent) in sorted(dossiers.items()) if count > 0]
-    mismatches = []
-    for c in checks:
-        for m in mismatches_of(session, c):
-            # On paper a check is known by its day and time (appendix of the checks), not its UUID.
-            mismatches.append(Mismatch(f"{c.started_at:%d/%m/%Y %H:%M}", m["staff"], names.of(c.unit_code, c.headcount_at.date(), m["staff"]),
-                                       KIND_LABELS.get(m["kind"], m["kind"]),
-                                       STATUS_LABELS.get(m["observed"]["status"], m["observed"]["status"]),
-                                       _punches_text(m["punches"]), _resolution_text(m["resolution"])))
+    found = [(c, m) for c in checks for m in mismatches_of(session, c)]
+    open_actions = (select(FollowUpAction, SpotCheck).join(SpotCheck, SpotCheck.id == FollowUpAction.spot_check_id)
+                    .where(FollowUpAction.status == "open", SpotCheck.state.in_(COUNTED_STATES),
+                           SpotCheck.started_at < _day_start(last + dt.timedelta(days=1)))
+                    .order_by(FollowUpAction.due, SpotCheck.uuid, FollowUpAction.position))
+    actions = [(a, c) for a, c in session.execute(open_actions) if c.unit_code in unit_codes]
+    # One lookup of every name the section prints (attendance's own code -> name).
+    names = api.staff_names(session, [m["staff"] for _c, m in found]
+                            + [a.assignee_code for a, _c in actions if a.assignee_code])
+    # On paper a check is known by its day and time (appendix of the checks), not its UUID.
+    mismatches = [Mismatch(f"{c.started_at:%d/%m/%Y %H:%M}", m["staff"], names.get(m["staff"], ""), KIND_LABELS.get(m["kind"], m["kind"]),
+                           STATUS_LABELS.get(m["observed"]["status"], m["observed"]["status"]),
+                           _punches_text(m["punches"]), _resolution_text(m["resolution"])) for c, m in found]
     follow_ups = []
-    actions = session.execute(select(FollowUpAction, SpotCheck).join(SpotCheck, SpotCheck.id == FollowUpAction.spot_check_id)
-                              .where(FollowUpAction.status == "open", SpotCheck.state.in_(COUNTED_STATES),
-                                     SpotCheck.started_at < _day_start(last + dt.timedelta(days=1)))
-                              .order_by(FollowUpAction.due, SpotCheck.uuid, FollowUpAction.position))
     for action, check in actions:
-        if check.unit_code not in unit_codes:
-            continue
         assignee = action.assignee_code
-        name = names.of(check.unit_code, check.started_at.date(), assignee)
+        name = names.get(assignee, "") if assignee else ""
         follow_ups.append(FollowUp(unit_names.get(check.unit_code, check.unit_code), action.description,
                                    f"{name} ({assignee})" if name else (assignee or ""), action.due,
                                    action.due is not None and action.due < today))
     return SpotChecks(checks=rows, violations=violations,
-                      repeat_offenders=repeat_offenders(session, first, last, unit_codes),
+                      repeat_offenders=repeat_offenders(
+                          session, periods_ending(period.month, settings.repeat_months, period.start_day),
+                          unit_codes, settings.repeat_min_months),
                       mismatches=mismatches, follow_ups=follow_ups, overdue_dossiers=overdue, available=True)
