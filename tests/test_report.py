@@ -26,6 +26,8 @@ from inspections.report.settings import DEFAULT_THRESHOLDS, report_period, repor
 
 MONTH = "2026-10"
 UNIT = "17830"
+EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
+EXAMPLE = "bao-cao-thang-10-2026"  # the demo month's report, as scripts/example_report.sh names it
 COUNTS = ("working_days", "late_count", "late_minutes", "early_count", "missing_punch_count", "absent_sessions",
           "absent_days")
 
@@ -210,3 +212,11 @@ def test_docx_converts_to_pdf_and_png_pages(sqlite_url: str, tmp_path: Path) -> 
     fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
     # Times New Roman or its metric twin for every letter: no Vietnamese letter falls back to another font.
     assert ("LiberationSerif" in fonts or "Times" in fonts) and "DejaVu" not in fonts
+    # The pages are kept beside the example report (docs/examples) so the layout can be looked at,
+    # as the browser tests keep their screenshots; scripts/example_report.sh adds the workbook.
+    for old in EXAMPLES.glob(f"{EXAMPLE}-trang-*.png"):
+        old.unlink()
+    for number, page in enumerate(pages, start=1):
+        shutil.copyfile(page, EXAMPLES / f"{EXAMPLE}-trang-{number:02d}.png")
+    shutil.copyfile(docx, EXAMPLES / f"{EXAMPLE}.docx")
+    shutil.copyfile(pdf, EXAMPLES / f"{EXAMPLE}.pdf")
