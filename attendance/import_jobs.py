@@ -13,23 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import threading
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from devices.parsers import FORMATS, UnsupportedFile
 
 from . import models as m
 from .accounts import Account, in_scope, scope_unit_codes
+from .background import FINISHED_STATES, JobWorker, job_now, job_state, stamp
 from .batches import BatchInfo, list_batches
-from .db import is_busy_error, session_factory
 from .errors import DomainError, InvalidInput, NotFound
 from .i18n import _
 from .ledger import clip, device_by_code, import_file
@@ -38,11 +34,8 @@ from .rejections import file_error_text, rejection_text
 log = logging.getLogger(__name__)
 
 STATES = ("queued", "running", "done", "failed")
-HEARTBEAT_SECONDS = 5.0  # how often a worker says its jobs are alive
-STALE_AFTER = dt.timedelta(minutes=2)  # no heartbeat for this long: the process is gone
 MAX_FILES = 20  # per upload: a day's exports of a commune's terminals, not a file dump
 MAX_NAME = 255
-PROGRESS_LOCK_SECONDS = 0.5  # progress is best effort: never wait long for the import's lock
 
 
 class UnknownJob(NotFound):
@@ -71,19 +64,11 @@ class JobInfo:
     @property
     def finished(self) -> bool:
         """Whether the job will change no more (done, failed or interrupted)."""
-        return self.state in ("done", "failed", "interrupted")
+        return self.state in FINISHED_STATES
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         return {**asdict(self), "finished": self.finished}
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now().replace(microsecond=0)
-
-
-def _stamp(value: dt.datetime | None) -> str | None:
-    return value.isoformat(sep=" ", timespec="seconds") if value else None
 
 
 def clean_filename(name: str | None) -> str:
@@ -94,21 +79,15 @@ def clean_filename(name: str | None) -> str:
     return base[:MAX_NAME] or "upload"
 
 
-def _state(job: m.ImportJob, now: dt.datetime) -> str:
-    if job.state in ("queued", "running") and now - job.heartbeat_at > STALE_AFTER:
-        return "interrupted"
-    return job.state
-
-
 def _info(job: m.ImportJob, device_code: str, now: dt.datetime) -> JobInfo:
     total = int(job.total or 0)
     done = min(int(job.done or 0), total) if total else 0
-    state = _state(job, now)
+    state = job_state(job.state, job.heartbeat_at, now)
     percent = 100 if state == "done" else (done * 100 // total if total else 0)
     return JobInfo(
         id=job.id, username=job.username, device=device_code, filename=job.filename, format=job.format,
         profile=job.profile, state=state, done=done, total=total, percent=percent, batch=job.batch_id,
-        error=job.error or "", created_at=_stamp(job.created_at) or "", finished_at=_stamp(job.finished_at),
+        error=job.error or "", created_at=stamp(job.created_at) or "", finished_at=stamp(job.finished_at),
     )
 
 
@@ -126,7 +105,7 @@ def create_job(session: Session, account: Account, device_code: str, filename: s
     if profile is not None and session.scalar(select(m.SavedProfile.id).where(m.SavedProfile.name == profile)) is None:
         raise InvalidInput(_("profile: no saved profile {name}", name=repr(profile[:60])))
     device = device_by_code(session, device_code)
-    now = _now()
+    now = job_now()
     job = m.ImportJob(username=account.username[:64], device_id=device.id, filename=clean_filename(filename),
                       format=fmt, profile=profile, state="queued", done=0, total=max(0, int(total)), error="",
                       created_at=now, heartbeat_at=now)
@@ -150,7 +129,7 @@ def job_info(session: Session, account: Account, job_id: int) -> JobInfo:
     job, device_code, unit_code = _job_row(session, job_id)
     if not in_scope(scope_unit_codes(session, account), unit_code):
         raise UnknownJob(_("no import job {id}", id=job_id))
-    return _info(job, device_code, _now())
+    return _info(job, device_code, job_now())
 
 
 def devices_in_scope(session: Session, account: Account) -> list[tuple[str, str]]:
@@ -194,7 +173,7 @@ def recent_jobs(session: Session, account: Account, limit: int = 20) -> list[Job
         .outerjoin(m.Unit, m.Unit.id == m.Device.unit_id).where(m.ImportJob.batch_id.is_(None))
         .order_by(m.ImportJob.id.desc()).limit(limit * 5)
     ).all()
-    now = _now()
+    now = job_now()
     return [_info(job, code, now) for job, code, unit in rows if in_scope(scope, unit)][:limit]
 
 
@@ -232,70 +211,32 @@ def unknown_user_punches(session: Session, batch_id: int, limit: int = 200) -> t
     count = session.scalar(select(func.count()).select_from(m.Punch).where(*where))
     rows = session.execute(select(m.Punch.user_id, m.Punch.device_time, m.Punch.line_no).where(*where)
                            .order_by(m.Punch.user_id, m.Punch.device_time).limit(limit)).all()
-    return [{"user_id": user, "device_time": _stamp(moment), "line": line} for user, moment, line in rows], int(count or 0)
+    return [{"user_id": user, "device_time": stamp(moment), "line": line} for user, moment, line in rows], int(count or 0)
 
 
-class ImportWorker:
-    """The background importer of one application: jobs run one at a time, in submission order.
+class ImportWorker(JobWorker):
+    """The background importer of one application (``JobWorker``: one job at a time, heartbeats).
 
-    One at a time on purpose: imports are write-heavy, and on SQLite only one writer at a
-    time holds the lock anyway. The caller hands over a temporary file the worker deletes.
+    The caller hands over a temporary file, which the worker deletes after the job.
     """
 
-    def __init__(self, database_url: str, heartbeat_seconds: float = HEARTBEAT_SECONDS):
-        self.database_url = database_url
-        self._sessions = session_factory(database_url)
-        self._beats = session_factory(database_url, lock_timeout=PROGRESS_LOCK_SECONDS)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-worker")
-        self._mine: set[int] = set()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._heartbeat_seconds = heartbeat_seconds
-        self._heart = threading.Thread(target=self._beat_forever, name="import-heartbeat", daemon=True)
-        self._heart.start()
+    model = m.ImportJob
+    kind = "import"
 
-    def submit(self, job_id: int, path: str | Path) -> None:
+    def submit(self, job_id: int, path: str | Path) -> None:  # type: ignore[override]
         """Import the queued job's file (already committed as a job) in the worker thread."""
-        with self._lock:
-            self._mine.add(job_id)
-        self._pool.submit(self._run, job_id, Path(path))
+        super().submit(job_id, Path(path))
 
-    def shutdown(self, wait: bool = True) -> None:
-        """Stop taking jobs and, with ``wait``, let the queued ones finish."""
-        self._pool.shutdown(wait=wait)
-        self._stop.set()
+    def work(self, job_id: int, path: Path) -> None:  # type: ignore[override]
+        """Import the file, writing the bytes read as progress."""
+        run_job(self._sessions, job_id, path, progress=lambda done: self.progress(job_id, done=done))
 
-    def _beat_forever(self) -> None:
-        while not self._stop.wait(self._heartbeat_seconds):
-            with self._lock:
-                ids = sorted(self._mine)
-            if ids:
-                self._write(ids, {})
-
-    def _write(self, ids: Iterable[int], values: dict[str, Any]) -> None:
-        """Best-effort update of jobs (progress, heartbeat) in its own short transaction."""
+    def finish(self, job_id: int, path: Path) -> None:  # type: ignore[override]
+        """Delete the temporary file."""
         try:
-            with self._beats() as session:
-                session.execute(update(m.ImportJob).where(m.ImportJob.id.in_(list(ids)))
-                                .values(heartbeat_at=_now(), **values))
-                session.commit()
-        except DBAPIError as exc:
-            # The import itself holds SQLite's write lock between its commits: skip this beat.
-            if not is_busy_error(exc):
-                log.warning("import job progress not written: %s", exc)
-
-    def _run(self, job_id: int, path: Path) -> None:
-        try:
-            run_job(self._sessions, job_id, path, progress=lambda done: self._write([job_id], {"done": done}))
-        except Exception:  # noqa: BLE001 - a worker thread must survive any one job
-            log.exception("import job %s failed unexpectedly", job_id)
-        finally:
-            with self._lock:
-                self._mine.discard(job_id)
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def run_job(sessions: Any, job_id: int, path: Path, progress: Any = None) -> None:
@@ -304,7 +245,7 @@ def run_job(sessions: Any, job_id: int, path: Path, progress: Any = None) -> Non
         job = session.get(m.ImportJob, job_id)
         if job is None or job.state != "queued":
             return
-        job.state, job.started_at, job.heartbeat_at = "running", _now(), _now()
+        job.state, job.started_at, job.heartbeat_at = "running", job_now(), job_now()
         filename, fmt, profile_name = job.filename, job.format, job.profile
         device_code = session.scalar(select(m.Device.code).where(m.Device.id == job.device_id)) or ""
         session.commit()
@@ -318,7 +259,7 @@ def run_job(sessions: Any, job_id: int, path: Path, progress: Any = None) -> Non
                                  label=filename)
             # The batch's last part and the job's outcome in one transaction.
             session.execute(update(m.ImportJob).where(m.ImportJob.id == job_id).values(
-                state="done", batch_id=result.batch, done=m.ImportJob.total, finished_at=_now(), heartbeat_at=_now()))
+                state="done", batch_id=result.batch, done=m.ImportJob.total, finished_at=job_now(), heartbeat_at=job_now()))
             session.commit()
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
             session.rollback()
@@ -332,5 +273,5 @@ def run_job(sessions: Any, job_id: int, path: Path, progress: Any = None) -> Non
             # The temporary file's path means nothing to the person who uploaded the file.
             why = clip(why.replace(str(path), filename), 1000)
             session.execute(update(m.ImportJob).where(m.ImportJob.id == job_id).values(
-                state="failed", error=why, finished_at=_now(), heartbeat_at=_now()))
+                state="failed", error=why, finished_at=job_now(), heartbeat_at=job_now()))
             session.commit()

@@ -13,9 +13,7 @@ same columns: what PostgreSQL itself needs to take the data in, nothing of the w
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -107,20 +105,9 @@ def floor_copy(url: str, path: Path) -> float:
     return elapsed
 
 
-def cli_import(url: str, path: Path) -> dict[str, float]:
-    """`attendance import --json` as a user runs it, timed from outside."""
-    script = Path(sys.executable).with_name("attendance")
-    env = {**os.environ, "ATTENDANCE_DATABASE_URL": url}
-    start = time.perf_counter()
-    done = subprocess.run([str(script), "import", str(path), "--device", "TK-01", "--json"], capture_output=True,
-                          text=True, check=True, cwd=ROOT, env=env)
-    elapsed = time.perf_counter() - start
-    return {"seconds": elapsed, **{k: v for k, v in json.loads(done.stdout).items() if k in ("inserted", "read")}}
-
-
 def bench_pg_import(url: str, rows: int) -> list[tuple[str, float, float, str]]:
     """The import and its COPY floor, one run each (at 10 million rows a repeat costs minutes)."""
-    from run_all import make_attlog
+    from run_all import cli_import, make_attlog
 
     path = DATA / f"attlog_{rows}.dat"
     t = time.perf_counter()

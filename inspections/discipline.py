@@ -20,12 +20,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from attendance import api as public
@@ -38,10 +37,11 @@ from attendance.accounts import (
     scope_unit_codes,
 )
 from attendance.audit import record_change
-from attendance.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound
+from attendance.errors import Conflict, Forbidden, InvalidInput, NotFound
 from attendance.i18n import _
 
 from .models import DisciplineDecision
+from .services import retry_on_race
 
 #: The forms of discipline of the law on cadres and civil servants, by code, with their Vietnamese names.
 FORMS: dict[str, str] = {
@@ -60,12 +60,10 @@ MAX_NUMBER = 60
 MAX_ISSUER = 200
 MAX_REASON = 2000
 MAX_CODE = 40
-RACE_RETRIES = 3
 HALF = re.compile(r"(\d{4})-H([12])")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -212,16 +210,6 @@ def _require_recorder(account: Account) -> None:
         raise Forbidden(_("your role ({role}) may not do this", role=account.role.value))
 
 
-def _retrying(session: Session, attempt: Callable[[], T]) -> T:
-    for _try in range(RACE_RETRIES):
-        try:
-            return attempt()
-        except IntegrityError:
-            # Another request stored the same decision first: start again and find it.
-            session.rollback()
-    raise Busy(_("the decision is being recorded by another request; try again shortly"))
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
@@ -270,7 +258,8 @@ def record_decision(session: Session, account: Account, fields: Mapping[str, Any
         except (InvalidInput, NotFound) as exc:
             _invalid("spot_check", str(exc))
     unit_code = public.staff_member(session, staff, values["decided_on"]).unit_code
-    return _retrying(session, lambda: _record(session, staff, unit_code, values, actor))
+    return retry_on_race(session, lambda: _record(session, staff, unit_code, values, actor),
+                         _("the decision is being recorded by another request; try again shortly"))
 
 
 def _record(session: Session, staff: str, unit_code: str, values: dict[str, Any],

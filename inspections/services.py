@@ -38,7 +38,7 @@ import re
 import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -88,6 +88,7 @@ MAX_USERNAME = 64
 MAX_ATTACHMENT = 16 * 1024 * 1024
 MAX_SCORE = 1000.0
 MAX_COUNT = 1_000_000
+T = TypeVar("T")
 RACE_RETRIES = 3
 
 DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
@@ -536,15 +537,15 @@ def _add_version(session: Session, row: SpotCheck, account: Account, content: di
     session.flush()  # the UNIQUE (spot check, version) decides a race here
 
 
-def _retrying(session: Session, attempt: Callable[[], Any]) -> Any:
+def retry_on_race(session: Session, attempt: Callable[[], T], busy: str) -> T:
+    """``attempt()``, started again after an IntegrityError (another request stored the same
+    row first: the next attempt finds and compares it); Busy with ``busy`` after a few tries."""
     for _try in range(RACE_RETRIES):
         try:
             return attempt()
         except IntegrityError:
-            # Another request stored the same spot check or version first: start again and
-            # compare with what it stored.
             session.rollback()
-    raise Busy(_("the spot check is being changed by another request; try again shortly"))
+    raise Busy(busy)
 
 
 def put_spot_check(session: Session, account: Account, uuid: str, content: Any,
@@ -552,7 +553,7 @@ def put_spot_check(session: Session, account: Account, uuid: str, content: Any,
     """Store a spot check's content: created (True) the first time, a replay or a new draft version after."""
     uuid = check_uuid(uuid)
     tablet_id = _tablet(tablet_id)
-    return _retrying(session, lambda: _put(session, account, uuid, content, tablet_id))  # type: ignore[no-any-return]
+    return retry_on_race(session, lambda: _put(session, account, uuid, content, tablet_id), _("the spot check is being changed by another request; try again shortly"))
 
 
 def _put(session: Session, account: Account, uuid: str, content: Any,
@@ -763,8 +764,8 @@ def correct(session: Session, account: Account, uuid: str, replaces_version: Any
     """
     uuid = check_uuid(uuid)
     tablet = _tablet(tablet_id)
-    return _retrying(session, lambda: _correct(  # type: ignore[no-any-return]
-        session, account, uuid, replaces_version, content, reason, tablet))
+    return retry_on_race(session, lambda: _correct(
+        session, account, uuid, replaces_version, content, reason, tablet), _("the spot check is being changed by another request; try again shortly"))
 
 
 def _correct(session: Session, account: Account, uuid: str, replaces_version: Any, content: Any, reason: Any,
