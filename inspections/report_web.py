@@ -106,14 +106,14 @@ def report_job_start() -> Response:
 
 @bp.get("/reports/jobs/<int:report_job>")
 def report_job_page(report_job: int) -> str:
-    """A report being built: its progress bar (report_job.js polls the JSON), then the download."""
+    """A report being built: its progress bar (job_progress.js polls the JSON), then the download."""
     job = jobs.report_job_info(get_session(), current_account(), report_job)
     return render_template("inspections/report_job.html", job=job)
 
 
 @bp.get("/reports/jobs/<int:report_job>.json")
 def report_job_status(report_job: int) -> Response:
-    """A report job's progress as JSON (polled by report_job.js); ``file_url`` once it is done."""
+    """A report job's progress as JSON (polled by job_progress.js); ``file_url`` once it is done."""
     info = jobs.report_job_info(get_session(), current_account(), report_job)
     body = info.as_dict()
     body["file_url"] = url_for(".report_job_file", report_job=report_job) if info.state == "done" else None

@@ -76,7 +76,7 @@ def test_a_job_reaches_100_percent_and_its_file_downloads(app: Flask) -> None:
     assert seen == sorted(seen)  # never goes back
     assert final["file_url"] == f"/inspections/reports/jobs/{job_id}/file" and final["unit_code"] == "17830"
     done = lead.get(f"/inspections/reports/jobs/{job_id}").get_data(as_text=True)
-    assert f'href="/inspections/reports/jobs/{job_id}/file"' in done and "report_job.js" not in done
+    assert f'href="/inspections/reports/jobs/{job_id}/file"' in done and "job_progress.js" not in done
     file = lead.get(final["file_url"])
     assert file.status_code == 200 and file.mimetype == DOCX
     assert 'filename="bao-cao-2026-10-17830.docx"' in file.headers["Content-Disposition"]

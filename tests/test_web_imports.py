@@ -97,7 +97,7 @@ def test_upload_runs_in_the_background_and_the_result_lists_rejected_rows(app: F
     assert (job["state"], job["filename"], job["device"], job["username"]) == ("done", "attlog.dat", "TK-X", "clerk_x")
     assert job["done"] == job["total"] == len(ATTLOG) and job["percent"] == 100
     done_page = clerk.get(job_url).get_data(as_text=True)
-    assert "import_job.js" not in done_page and f"/imports/batches/{job['batch']}" in done_page
+    assert "job_progress.js" not in done_page and f"/imports/batches/{job['batch']}" in done_page
 
     result = clerk.get(job["batch_url"])
     assert result.status_code == 200
@@ -244,4 +244,4 @@ def test_several_files_at_once_and_a_job_whose_process_died_reads_as_interrupted
     assert clerk.get(f"/imports/jobs/{lost}.json").get_json()["state"] == "running"
     page = clerk.get(f"/imports/jobs/{lost}").get_data(as_text=True)
     assert '<noscript><meta http-equiv="refresh"' in page and 'max="100" value="10"' in page
-    assert "import_job.js" in page
+    assert "job_progress.js" in page

@@ -124,7 +124,7 @@ def import_job(job_id: int) -> str:
 
 @bp.route("/imports/jobs/<int:job_id>.json")
 def import_job_json(job_id: int) -> Response:
-    """The progress of one uploaded file as JSON (polled by import_job.js)."""
+    """The progress of one uploaded file as JSON (polled by job_progress.js)."""
     info = _job(job_id)
     body = info.as_dict()
     body["batch_url"] = url_for(".import_batch", batch_id=info.batch) if info.batch else None

@@ -150,3 +150,24 @@ def test_a_unit_head_gets_the_404_page_outside_her_unit(page: Any, signed_in: Ca
     assert page.get_by_text("UBND xã Tân Kỳ").count() == 0  # nothing of the other unit leaks
     response = page.goto("/units/17830-YT")
     assert response is not None and response.status == 200  # her own unit opens
+
+
+@pytest.mark.parametrize("viewport", ["desktop"], indirect=True)
+def test_a_team_lead_follows_a_report_built_in_the_background(page: Any, console_errors: list[str],
+                                                               signed_in: Callable[..., str]) -> None:
+    signed_in(page, "team_lead", ("17830",))
+    page.goto("/inspections/reports?month=2026-10&unit=17830")
+    form = page.locator("form.report-job-form")
+    form.locator("select[name=format]").select_option("xlsx")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/inspections/reports/jobs/*")
+    # job_progress.js polls the job and reloads the page once it is done: the download appears.
+    download_link = page.locator("a.button[href$='/file']")
+    download_link.wait_for(timeout=120_000)
+    bar = page.locator("#report-progress")
+    assert bar.get_attribute("value") == bar.get_attribute("max")
+    assert page.locator("#report-percent").inner_text() == "100"
+    with page.expect_download() as download:
+        download_link.click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    assert console_errors == []
