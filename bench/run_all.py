@@ -8,6 +8,9 @@
    over TCP, and the same pull stored in SQLite
 5. the unit month page and its API, 100 staff       vs the month evaluation alone
    (p50/p95 of 50 requests through waitress: bench/web_bench.py)
+6. stored verdicts of a province (--verdict-staff, default 20,000): its month all recomputed
+   vs a SELECT of its punches; one new batch then the dashboard and a month page, p50/p95
+   (bench/bench_verdicts.py)
 
 Run with `make bench` (or `python bench/run_all.py --lines 200000 --staff 2000` for a quick look).
 Each import runs in its own process so its peak memory (VmHWM) is its own; the imports and
@@ -263,7 +266,8 @@ def main() -> None:
     parser.add_argument("--staff", type=int, default=10_000)
     parser.add_argument("--records", type=int, default=100_000, help="records for the pull benchmark")
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each import (best kept)")
-    parser.add_argument("--only", choices=["import", "month", "pull", "web"])
+    parser.add_argument("--verdict-staff", type=int, default=20_000, help="province size for the verdicts benchmark")
+    parser.add_argument("--only", choices=["import", "month", "pull", "web", "verdicts"])
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("ATTENDANCE_INSTANCE", str(DATA))
@@ -281,6 +285,11 @@ def main() -> None:
         # Its own process: the server's threads and caches must not share this one's.
         print("web benchmark (the unit month page and its API through waitress)")
         subprocess.run([sys.executable, str(ROOT / "bench" / "web_bench.py")], check=True)
+    if args.only in (None, "verdicts"):
+        import bench_verdicts
+
+        print("stored verdicts benchmark")
+        rows += bench_verdicts.run(args.verdict_staff, rounds=20)
     print()
     print(f"{'benchmark':40} {'service':>9} {'floor':>9} {'ratio':>7}  target")
     for name, ours, floor, target in rows:
