@@ -11,6 +11,7 @@ Readers (month pages, dashboard, summaries) refresh the range they show, then re
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Collection, Iterable
 from typing import Any
 
@@ -58,11 +59,9 @@ def _queue(session: Session, pairs: Iterable[tuple[int, dt.date]]) -> None:
     rows = [{"staff_id": int(s), "day": d, "marks": 1} for s, d in sorted(set(pairs))]
     if not rows:
         return
-    insert = _insert(session)
-    for part in _chunks(rows):
-        stmt = insert(m.VerdictDirty).values(part)
-        session.execute(stmt.on_conflict_do_update(index_elements=["staff_id", "day"],
-                                                   set_={"marks": m.VerdictDirty.marks + 1}))
+    stmt = _insert(session)(m.VerdictDirty).on_conflict_do_update(
+        index_elements=["staff_id", "day"], set_={"marks": m.VerdictDirty.marks + 1})
+    session.execute(stmt, rows)  # executemany: compiled once
 
 
 def mark_dirty(session: Session, staff_ids: Collection[int] | None, first: dt.date | None,
@@ -172,12 +171,19 @@ def _session_rows(sessions: pd.DataFrame, kinds: dict[int, str]) -> dict[tuple[i
     keys = set(zip(sessions["staff_id"].to_numpy()[notable].tolist(), sessions["day"].to_numpy()[notable].tolist(),
                    strict=True))
     chosen = sessions[[k in keys for k in zip(sessions["staff_id"].tolist(), sessions["day"].tolist(), strict=True)]]
+    chosen = chosen.sort_values(["staff_id", "day", "session_no"])
     out: dict[tuple[int, int], dict[str, Any]] = {}
-    for row in chosen.sort_values(["staff_id", "day", "session_no"]).to_dict(orient="records"):
-        entry = out.setdefault((int(row["staff_id"]), int(row["day"])), {"s": [], "x": set()})
-        verdicts = [name for name in SESSION_FLAGS if bool(row[name])] or ["ok"]
-        entry["s"].append([int(row["session_no"]), verdicts, int(row["late_minutes"]), int(row["early_minutes"])])
-        entry["x"].update(kinds[i] for i in row["excuse_ids"] if i in kinds)
+    # Plain column lists, not to_dict: the session table also has datetime columns, slow to box.
+    columns = [chosen[c].tolist() for c in ("staff_id", "day", "session_no", "late_minutes", "early_minutes",
+                                            "excuse_ids")]
+    flag_rows = chosen[list(SESSION_FLAGS)].to_numpy(dtype=bool).tolist()
+    for (staff, day, number, late, early, excuse_ids), set_flags in zip(zip(*columns, strict=True), flag_rows,
+                                                                          strict=True):
+        entry = out.setdefault((int(staff), int(day)), {"s": [], "x": set()})
+        verdicts = [name for name, on in zip(SESSION_FLAGS, set_flags, strict=True) if on] or ["ok"]
+        entry["s"].append([int(number), verdicts, int(late), int(early)])
+        if excuse_ids:
+            entry["x"].update(kinds[i] for i in excuse_ids if i in kinds)
     for entry in out.values():
         entry["x"] = sorted(entry["x"])
     return out
@@ -277,14 +283,36 @@ def _store(session: Session, frame: pd.DataFrame) -> None:
         *(ordered[c].tolist() for c in columns), strict=True)]
     for r in records:
         r["computed_at"] = now
-    insert = _insert(session)
-    table = m.DayVerdict.__table__
-    for part in _chunks(records, 2000):
-        stmt = insert(table).values(part)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["staff_id", "day"],
-            set_={c: stmt.excluded[c] for c in (*VALUE_COLUMNS, "provisional", "computed_at")})
-        session.execute(stmt)
+    if session.get_bind().dialect.name == "sqlite":
+        _store_sqlite(session, records)
+        return
+    # One statement executed for many rows: compiled once (a multi-row VALUES is compiled per
+    # row and cost minutes for a province's month).
+    stmt = _insert(session)(m.DayVerdict.__table__)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["staff_id", "day"],
+        set_={c: stmt.excluded[c] for c in (*VALUE_COLUMNS, "provisional", "computed_at")})
+    session.execute(stmt, records)
+
+
+def _store_sqlite(session: Session, records: list[dict[str, Any]]) -> None:
+    """SQLite: the driver's executemany on values converted as SQLAlchemy stores them (dates as
+    ISO text, times to the second, JSON as text), without a bind processor per value."""
+    columns = ["staff_id", "day", *VALUE_COLUMNS, "provisional", "computed_at"]
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[2:])
+    sql = (f"INSERT INTO day_verdict ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+           f"ON CONFLICT (staff_id, day) DO UPDATE SET {updates}")
+
+    def plain(record: dict[str, Any]) -> tuple[Any, ...]:
+        values = dict(record)
+        values["day"] = record["day"].isoformat()
+        values["computed_at"] = record["computed_at"].strftime("%Y-%m-%d %H:%M:%S")
+        values["detail"] = None if record["detail"] is None else json.dumps(record["detail"])
+        return tuple(values[c] for c in columns)
+
+    cursor = session.connection().connection.driver_connection.cursor()
+    cursor.executemany(sql, map(plain, records))
+    cursor.close()
 
 
 def _in_ids(column: Any, ids: list[int] | None) -> list[Any]:
@@ -356,13 +384,18 @@ SUM_COLUMNS = {
 }
 
 
+def _tuples(session: Session, query: Any) -> list[tuple[Any, ...]]:
+    """Plain tuples: pandas probes each Row object for attributes, which costs more than the query."""
+    return [tuple(row) for row in session.execute(query)]
+
+
 def stored_totals(session: Session, staff_ids: Collection[int], first: dt.date, last: dt.date) -> pd.DataFrame:
     """rules.md §7 per person from the stored rows: staff_id and SUMMARY_FIELDS (zeros for no row)."""
     ids = sorted({int(i) for i in staff_ids})
     query = select(m.DayVerdict.staff_id, *(func.sum(cast(c, Integer)).label(k) for k, c in SUM_COLUMNS.items())).where(
         m.DayVerdict.day >= first, m.DayVerdict.day <= last, *_in_ids(m.DayVerdict.staff_id, ids)
     ).group_by(m.DayVerdict.staff_id)
-    found = pd.DataFrame(session.execute(query).all(), columns=["staff_id", *SUMMARY_FIELDS])
+    found = pd.DataFrame.from_records(_tuples(session, query), columns=["staff_id", *SUMMARY_FIELDS])
     table = pd.DataFrame({"staff_id": np.array(ids, dtype=np.int64)}).merge(found, on="staff_id", how="left")
     for field in SUMMARY_FIELDS:
         table[field] = table[field].fillna(0).astype(np.int64)
@@ -378,7 +411,7 @@ def stored_verdicts(session: Session, staff_ids: Collection[int], first: dt.date
     query = select(table.c.staff_id, table.c.day, *(table.c[n] for n in names)).where(
         table.c.day >= first, table.c.day <= last, *_in_ids(table.c.staff_id, ids)
     ).order_by(table.c.staff_id, table.c.day)
-    frame = pd.DataFrame(session.execute(query).all(), columns=["staff_id", "day", *names])
+    frame = pd.DataFrame.from_records(_tuples(session, query), columns=["staff_id", "day", *names])
     if len(ids) > ID_CHUNK:
         frame = frame[frame["staff_id"].isin(ids)].reset_index(drop=True)
     return frame
