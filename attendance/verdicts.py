@@ -13,17 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Collection, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import Integer, and_, cast, delete, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from . import models as m
-from .engine import SUMMARY_FIELDS, evaluate
-from .engine.evaluate import EPOCH
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: The first day of the engine's day numbers (engine.evaluate.EPOCH).
+EPOCH = dt.date(1970, 1, 1)
 
 #: A change naming its people and at most this many days queues each (staff, day) itself;
 #: a wider or open range queues the stored pairs only (pairs never stored are stale anyway).
@@ -163,6 +165,8 @@ def mark_schedule(session: Session, schedule_id: int, unit_ids: Collection[int],
 
 def _session_rows(sessions: pd.DataFrame, kinds: dict[int, str]) -> dict[tuple[int, int], dict[str, Any]]:
     """Per (staff, day number) with a session not in order or an excuse: the detail stored for its reason."""
+    import numpy as np
+
     flags = sessions[list(SESSION_FLAGS)].to_numpy(dtype=bool)
     has_excuse = np.array([bool(ids) for ids in sessions["excuse_ids"].tolist()], dtype=bool)
     notable = flags.any(axis=1) | has_excuse
@@ -195,8 +199,12 @@ def compute_verdicts(session: Session, staff_ids: Collection[int], first: dt.dat
 
     One row per (staff, day) of the period, also outside a person's employment (code ``outside``).
     """
+    import numpy as np
+    import pandas as pd
+
     # Imported here: the loader reads batches, whose use cases mark verdicts (an import cycle at
     # module level), and the month views own the day codes.
+    from .engine import evaluate
     from .loader import load_input
     from .month_views import day_code_numbers
 
@@ -267,9 +275,9 @@ def _code_names() -> tuple[str, ...]:
 
 def _plain(value: Any) -> Any:
     """A value as the drivers take it: Python ints and bools, None for pandas' missing values."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+    if value is None or type(value).__name__ == "NAType" or (isinstance(value, float) and value != value):
         return None
-    return value.item() if isinstance(value, np.generic) else value
+    return value.item() if hasattr(value, "item") and hasattr(value, "dtype") else value  # numpy scalars
 
 
 def _store(session: Session, frame: pd.DataFrame) -> None:
@@ -391,6 +399,11 @@ def _tuples(session: Session, query: Any) -> list[tuple[Any, ...]]:
 
 def stored_totals(session: Session, staff_ids: Collection[int], first: dt.date, last: dt.date) -> pd.DataFrame:
     """rules.md §7 per person from the stored rows: staff_id and SUMMARY_FIELDS (zeros for no row)."""
+    import numpy as np
+    import pandas as pd
+
+    from .engine import SUMMARY_FIELDS  # the engine (numpy) only once rows are read
+
     ids = sorted({int(i) for i in staff_ids})
     query = select(m.DayVerdict.staff_id, *(func.sum(cast(c, Integer)).label(k) for k, c in SUM_COLUMNS.items())).where(
         m.DayVerdict.day >= first, m.DayVerdict.day <= last, *_in_ids(m.DayVerdict.staff_id, ids)
@@ -405,6 +418,8 @@ def stored_totals(session: Session, staff_ids: Collection[int], first: dt.date, 
 def stored_verdicts(session: Session, staff_ids: Collection[int], first: dt.date, last: dt.date,
                     columns: Collection[str] | None = None) -> pd.DataFrame:
     """The stored rows of these people and days (all value columns, or ``columns``), by staff and day."""
+    import pandas as pd
+
     ids = sorted({int(i) for i in staff_ids})
     names = list(columns) if columns is not None else [*VALUE_COLUMNS, "provisional"]
     table = m.DayVerdict.__table__
