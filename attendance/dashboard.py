@@ -23,7 +23,7 @@ from .health import DeviceHealth, device_health
 from .loader import select_staff, subtree
 from .month_views import MonthGrid
 from .names import name_sort_key
-from .verdicts import refresh_verdicts, stored_verdicts
+from .verdicts import current_verdicts
 
 #: Day codes of the month grid counted as "in order", "irregular" and "absent" in the day bars.
 IN_ORDER_CODES = ("ok", "excused")
@@ -90,8 +90,7 @@ def presence_on_days(session: Session, unit_code: str, days: Iterable[dt.date]) 
         wanted = wanted[len(run):]
         scope = select_staff(session, run[0], run[-1], unit_code=unit_code)
         ids = [int(s.id) for s in scope.staff_rows]
-        refresh_verdicts(session, run[0], run[-1], ids)
-        rows = stored_verdicts(session, ids, run[0], run[-1], columns=PRESENCE_COLUMNS)
+        rows, _totals = current_verdicts(session, ids, run[0], run[-1], columns=PRESENCE_COLUMNS)
         rows = rows[rows["day"].isin(run) & (rows["code"] != "outside")]
         ctx = scope.staff
         people = {int(i): (str(c), str(n), str(u)) for i, c, n, u in zip(

@@ -25,13 +25,7 @@ from .engine.explain import DAY_TEXT, verdict_labels
 from .loader import select_staff
 from .names import name_sort_key
 from .services import parse_month
-from .verdicts import (
-    excuse_kinds,
-    refresh_verdicts,
-    session_verdicts,
-    stored_totals,
-    stored_verdicts,
-)
+from .verdicts import current_verdicts, excuse_kinds, session_verdicts
 
 #: Day codes from the most to the least serious on working days, then the days off.
 DAY_CODES = ("absent", "absent_session", "missing", "late", "early", "excused", "ok",
@@ -198,8 +192,8 @@ def person_month(session: Session, staff_code: str, month: str) -> PersonMonth:
     first, last = parse_month(month)
     scope = select_staff(session, first, last, staff_code=staff_code)
     staff_id = int(scope.staff_rows[0].id)
-    refresh_verdicts(session, first, last, [staff_id])
-    rows = {r["day"]: r for r in stored_verdicts(session, [staff_id], first, last).to_dict(orient="records")}
+    stored, totals = current_verdicts(session, [staff_id], first, last)
+    rows = {r["day"]: r for r in stored.to_dict(orient="records")}
     out: list[DayVerdict] = []
     for day in (first + dt.timedelta(days=i) for i in range((last - first).days + 1)):
         row = rows.get(day)
@@ -212,7 +206,7 @@ def person_month(session: Session, staff_code: str, month: str) -> PersonMonth:
         out.append(DayVerdict(day, code, bool(row["working"]), bool(row["has_punch"]), vi, en,
                               tuple((no, verdicts) for no, verdicts, _late, _early in session_verdicts(row))))
     person = scope.staff.iloc[0]
-    totals = _totals(stored_totals(session, [staff_id], first, last))[staff_id]
+    totals = _totals(totals)[staff_id]
     return PersonMonth(staff_code, str(person["name"]), str(person["unit_code"]), str(person["unit_name"]),
                        f"{first:%Y-%m}", out, totals)
 
@@ -227,18 +221,17 @@ def unit_month_grid(session: Session, unit_code: str, month: str) -> MonthGrid:
     first, last = parse_month(month)
     scope = select_staff(session, first, last, unit_code=unit_code)
     ids = np.array([s.id for s in scope.staff_rows], dtype=np.int64)
-    refresh_verdicts(session, first, last, ids.tolist())
+    stored, totals_table = current_verdicts(session, ids.tolist(), first, last, columns=["code"])
     dates = tuple(first + dt.timedelta(days=i) for i in range((last - first).days + 1))
     # Cells as positions in DAY_CODES, people in scope order: "outside" where nothing is stored.
     cells = np.full((len(ids), len(dates)), _OUTSIDE, dtype=np.int8)
-    stored = stored_verdicts(session, ids.tolist(), first, last, columns=["code"])
     if len(stored) and len(ids):
         by_id = np.argsort(ids)
         rows = by_id[np.searchsorted(ids[by_id], stored["staff_id"].to_numpy(np.int64))]
         columns = np.array([(d - first).days for d in stored["day"].tolist()], dtype=np.int64)
         position = {c: i for i, c in enumerate(DAY_CODES)}
         cells[rows, columns] = np.array([position[c] for c in stored["code"].tolist()], dtype=np.int8)
-    totals = _totals(stored_totals(session, ids.tolist(), first, last))
+    totals = _totals(totals_table)
     ctx = scope.staff
     people = {int(i): (str(n), str(u), str(un)) for i, n, u, un in zip(
         ctx["staff_id"].tolist(), ctx["name"].tolist(), ctx["unit_code"].tolist(),

@@ -21,7 +21,7 @@ from .engine.explain import explain_day
 from .errors import InvalidInput
 from .i18n import _
 from .loader import check_period, device_time_bounds, load_input, select_staff, subtree
-from .verdicts import refresh_verdicts, stored_totals
+from .verdicts import current_verdicts
 
 SUMMARY_HEADINGS_VI = {
     "staff_code": "Mã CB",
@@ -113,8 +113,7 @@ def _stored_summary(session: Session, first: dt.date, last: dt.date, unit_code: 
     """The summary added up from the stored day verdicts, refreshed first where stale."""
     scope = select_staff(session, first, last, unit_code=unit_code)
     ids = [int(s.id) for s in scope.staff_rows]
-    refresh_verdicts(session, first, last, None if unit_code is None else ids)
-    table = stored_totals(session, ids, first, last)
+    _rows, table = current_verdicts(session, ids, first, last, columns=["code"])
     table = table.merge(scope.staff[["staff_id", "staff_code", "name", "unit_code", "unit_name"]], on="staff_id",
                         how="left")
     table = table.sort_values("staff_code").reset_index(drop=True)

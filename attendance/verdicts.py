@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection, Iterable
+import sqlite3
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, and_, cast, delete, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from . import models as m
+from .db import SQLITE_BUSY_TIMEOUT_MS, is_busy_error
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,6 +36,8 @@ EPOCH = dt.date(1970, 1, 1)
 EXPLICIT_PAIRS = 200_000
 #: Ids per IN list (SQLite allows 32,766 parameters; PostgreSQL plans long lists slowly).
 ID_CHUNK = 5000
+#: Milliseconds a reader waits for SQLite's write lock before answering without storing.
+STORE_WAIT_MS = 200
 #: Stored columns besides the key, the clock and the provisional flag.
 VALUE_COLUMNS = (
     "code", "unit_id", "schedule_id", "working", "day_source", "day_reference", "has_punch", "first_punch_minute",
@@ -361,23 +367,76 @@ def refresh_verdicts(session: Session, first: dt.date, last: dt.date, staff_ids:
             m.DayVerdict.provisional.is_(True), m.DayVerdict.day >= first, m.DayVerdict.day <= min(last, today - dt.timedelta(days=1)),
             *_in_ids(m.DayVerdict.staff_id, ids))).all()
 
-    written = 0
-    if missing:
-        frame = compute_verdicts(session, missing, first, last, today)
-        _store(session, frame)
-        written += len(frame)
     done = set(missing)
     pairs = [(s, d) for _i, s, d in claimed if s not in done] + [(s, _as_date(d)) for s, d in over
                                                                  if s in wanted and s not in done]
+    if not missing and not pairs:
+        return 0
+    frames = [compute_verdicts(session, missing, first, last, today)] if missing else []
     if pairs:
         people = sorted({s for s, _d in pairs})
-        low, high = min(d for _s, d in pairs), max(d for _s, d in pairs)
-        frame = compute_verdicts(session, people, low, high, today)
-        _store(session, frame)
-        written += len(frame)
-    for part in _chunks([i for i, _s, _d in claimed]):
-        session.execute(delete(m.VerdictDirty).where(m.VerdictDirty.id.in_(part)))
-    return written
+        frames.append(compute_verdicts(session, people, min(d for _s, d in pairs), max(d for _s, d in pairs), today))
+    with _short_wait(session):
+        for frame in frames:
+            _store(session, frame)
+        for part in _chunks([i for i, _s, _d in claimed]):
+            session.execute(delete(m.VerdictDirty).where(m.VerdictDirty.id.in_(part)))
+    return sum(len(f) for f in frames)
+
+
+class NotStored(Exception):
+    """SQLite: another writer (a long import) holds the database; the verdicts could not be stored now."""
+
+
+@contextmanager
+def _short_wait(session: Session) -> Iterator[None]:
+    """On SQLite, wait briefly for the write lock: a reader must not queue behind a long import."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.driver_connection
+    raw.execute(f"PRAGMA busy_timeout={STORE_WAIT_MS}")
+    try:
+        yield
+    except (OperationalError, sqlite3.OperationalError) as exc:  # the rows go through the driver itself
+        name = getattr(exc, "sqlite_errorname", "")
+        if is_busy_error(exc) or name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in str(exc):
+            raise NotStored(str(exc)) from exc
+        raise
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def current_verdicts(session: Session, staff_ids: Collection[int], first: dt.date, last: dt.date,
+                     columns: Collection[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(day rows, per-person totals) of these people: refreshed and read from the table, or, when
+    the table cannot be written now (SQLite busy), evaluated from scratch without storing."""
+    ids = sorted({int(i) for i in staff_ids})
+    try:
+        refresh_verdicts(session, first, last, ids)
+    except NotStored:
+        frame = compute_verdicts(session, ids, first, last)
+        names = list(columns) if columns is not None else [*VALUE_COLUMNS, "provisional"]
+        rows = frame[["staff_id", "day", *names]].sort_values(["staff_id", "day"]).reset_index(drop=True)
+        return rows, _totals_of(frame, ids)
+    return stored_verdicts(session, ids, first, last, columns), stored_totals(session, ids, first, last)
+
+
+def _totals_of(frame: pd.DataFrame, ids: list[int]) -> pd.DataFrame:
+    """stored_totals' table from computed rows."""
+    import pandas as pd
+
+    from .engine import SUMMARY_FIELDS
+
+    sums = pd.DataFrame({"staff_id": frame["staff_id"].to_numpy()})
+    for field, column in SUM_COLUMNS.items():
+        sums[field] = frame[column.key].astype(int).to_numpy()
+    sums = sums.groupby("staff_id", as_index=False).sum()
+    table = pd.DataFrame({"staff_id": ids}).merge(sums, on="staff_id", how="left")
+    for field in SUMMARY_FIELDS:
+        table[field] = table[field].fillna(0).astype("int64")
+    return table
 
 
 # --------------------------------------------------------------------------- reading
