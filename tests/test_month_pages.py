@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from web_helpers import load_district, signed_in_client
 
-from attendance import api, create_app, month_views, verdicts
+from attendance import api, create_app, engine, month_views
 from attendance.bundle import validate_bundle
 from attendance.cli import main
 from attendance.dashboard import (
@@ -234,13 +234,13 @@ def test_month_grid_of_100_people_is_one_evaluation_then_read_from_stored_verdic
         (unit,) = [u.code for u in api.unit_tree(session) if u.kind == "commune"]
     client = signed_in_client(create_app({"DATABASE_URL": sqlite_url, "TESTING": True}), "perf", "admin")
     calls: list[tuple[dt.date, dt.date]] = []
-    real = verdicts.evaluate
+    real = engine.evaluate
 
     def counting(inp, first, last, *args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append((first, last))
         return real(inp, first, last, *args, **kwargs)
 
-    monkeypatch.setattr(verdicts, "evaluate", counting)
+    monkeypatch.setattr(engine, "evaluate", counting)
     first = client.get(f"/units/{unit}/month?month={MONTH}")
     # The whole unit-month in one go; how fast that is, bench/web_bench.py measures (a timed
     # assertion here would only measure how busy the test machine is).
@@ -272,13 +272,13 @@ def test_presence_on_a_day_and_the_latest_punch_day(two_communes: str) -> None:
 def test_presence_of_nearby_days_comes_from_one_evaluation(two_communes: str, monkeypatch: pytest.MonkeyPatch) -> None:
     days = [dt.date(2026, 10, 6), dt.date(2026, 10, 4), dt.date(2026, 10, 5), dt.date(2026, 11, 2)]
     calls: list[tuple[dt.date, dt.date]] = []
-    real = verdicts.evaluate
+    real = engine.evaluate
 
     def counting(inp, first, last, *args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append((first, last))
         return real(inp, first, last, *args, **kwargs)
 
-    monkeypatch.setattr(verdicts, "evaluate", counting)
+    monkeypatch.setattr(engine, "evaluate", counting)
     with transaction() as session:
         together = presence_on_days(session, "H", days)
     # Three days within two weeks: one evaluation; November is further: its own.

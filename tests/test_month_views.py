@@ -88,16 +88,16 @@ def test_person_month_agrees_with_explain_and_the_summary(month: str) -> None:
 
 
 def test_one_evaluation_for_the_whole_month_then_none(month: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from attendance import verdicts
+    from attendance import engine  # verdicts.compute_verdicts takes evaluate from here at each call
 
     calls: list[tuple[int, dt.date, dt.date]] = []
-    real = verdicts.evaluate
+    real = engine.evaluate
 
     def counting(inp, first, last, detail=True):  # type: ignore[no-untyped-def]
         calls.append((len(inp.staff), first, last))
         return real(inp, first, last, detail)
 
-    monkeypatch.setattr(verdicts, "evaluate", counting)
+    monkeypatch.setattr(engine, "evaluate", counting)
     october = (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
     with transaction() as session:
         person_month(session, "NV001", "2026-10")
