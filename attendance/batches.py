@@ -19,6 +19,7 @@ from . import models as m
 from .audit import record_change
 from .errors import Conflict, InvalidInput, UnknownBatch, UnknownDevice
 from .i18n import _
+from .verdicts import mark_punches
 
 MAX_REASON = 1000  # characters: a reason is a sentence or a document reference, not a file
 COUNTERS = ("read", "inserted", "duplicates", "rejected", "unknown_users", "skipped")
@@ -141,6 +142,7 @@ def void_batch(session: Session, batch_id: int, reason: str, actor: str) -> Batc
                          when=_stamp(batch.voided_at), who=batch.voided_by, why=batch.void_reason))
     batch.voided_at = dt.datetime.now().replace(microsecond=0)
     batch.voided_by, batch.void_reason = actor, why
+    mark_punches(session, m.Punch.batch_id == batch.id)
     record_change(session, actor, "void", "import_batch", str(batch.id), {
         "reason": why, "device": device_code, "label": batch.filename, "punches": punches,
         "inserted": batch.inserted, "voided_at": [None, batch.voided_at],
@@ -161,5 +163,6 @@ def restore_batch(session: Session, batch_id: int, reason: str, actor: str) -> B
         "voided_by": [batch.voided_by, None], "void_reason": [batch.void_reason, None],
     })
     batch.voided_at = batch.voided_by = batch.void_reason = None
+    mark_punches(session, m.Punch.batch_id == batch.id)
     session.flush()
     return _info(batch, device_code, punches)

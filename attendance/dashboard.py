@@ -1,7 +1,7 @@
 """A unit at a glance: who is in on a day, the month's counts per day, terminals needing attention.
 
-Plain use cases for the unit dashboard (no Flask): each evaluates what it shows once for the
-whole unit subtree, as the monthly summary does, never once per person or per day.
+Plain use cases for the unit dashboard (no Flask): each reads the stored day verdicts of the
+whole unit subtree (``attendance.verdicts``), refreshing once what is stale, never per person or day.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
@@ -18,12 +19,11 @@ from devices.parsers import DEFAULT_PLAUSIBLE_YEARS
 from . import models as m
 from .api import UnitInfo, unit_subtree
 from .batches import live_punch
-from .engine import Evaluation, evaluate
-from .engine.evaluate import day_number
 from .health import DeviceHealth, device_health
-from .loader import load_input, subtree
+from .loader import select_staff, subtree
 from .month_views import MonthGrid
 from .names import name_sort_key
+from .verdicts import current_verdicts
 
 #: Day codes of the month grid counted as "in order", "irregular" and "absent" in the day bars.
 IN_ORDER_CODES = ("ok", "excused")
@@ -81,53 +81,48 @@ def presence_on(session: Session, unit_code: str, day: dt.date) -> DayPresence:
 
 
 def presence_on_days(session: Session, unit_code: str, days: Iterable[dt.date]) -> dict[dt.date, DayPresence]:
-    """``presence_on`` for several dates, from one evaluation for every run of dates within two weeks."""
+    """``presence_on`` for several dates, from the stored verdicts (refreshed together for runs of
+    dates within two weeks, so that what is stale is evaluated in one go)."""
     wanted = sorted(set(days))
     found: dict[dt.date, DayPresence] = {}
     while wanted:
         run = [d for d in wanted if d - wanted[0] <= PRESENCE_SPAN]
         wanted = wanted[len(run):]
-        inp, ctx = load_input(session, run[0], run[-1], unit_code=unit_code)
-        ev = evaluate(inp, run[0], run[-1])  # with each punch's role: the first punch of a day off counts too
+        scope = select_staff(session, run[0], run[-1], unit_code=unit_code)
+        ids = [int(s.id) for s in scope.staff_rows]
+        rows, _totals = current_verdicts(session, ids, run[0], run[-1], columns=PRESENCE_COLUMNS)
+        rows = rows[rows["day"].isin(run) & (rows["code"] != "outside")]
+        ctx = scope.staff
         people = {int(i): (str(c), str(n), str(u)) for i, c, n, u in zip(
-            ctx.staff["staff_id"].tolist(), ctx.staff["staff_code"].tolist(), ctx.staff["name"].tolist(),
-            ctx.staff["unit_code"].tolist(), strict=True)}
-        found.update((day, _presence(ev, people, day)) for day in run)
+            ctx["staff_id"].tolist(), ctx["staff_code"].tolist(), ctx["name"].tolist(),
+            ctx["unit_code"].tolist(), strict=True)}
+        by_day: dict[dt.date, list[dict[str, Any]]] = {day: [] for day in run}
+        for row in rows.to_dict(orient="records"):
+            by_day[row["day"]].append(row)
+        found.update((day, _presence(by_day[day], people, day)) for day in run)
     return found
 
 
-def _presence(ev: Evaluation, people: dict[int, tuple[str, str, str]], day: dt.date) -> DayPresence:
-    """One date's presence from an evaluation whose period holds it (people: id -> code, name, unit)."""
-    number = day_number(day)
-    days = ev.days[ev.days["day"] == number]
-    punches = ev.punches
-    kept = punches[(punches["cal_day"] == number) & ~punches["suppressed"].astype(bool)].sort_values("sec")
-    first_punch: dict[int, dt.time] = {}
-    for staff_id, minute in zip(kept["staff_id"].tolist(), kept["minute_time"].tolist(), strict=True):
-        first_punch.setdefault(staff_id, minute.time())
-    sessions = ev.sessions[ev.sessions["day"] == number].sort_values(["staff_id", "session_no"])
-    late: dict[int, int] = {}
-    not_excused: set[int] = set()
-    for staff_id, is_late, minutes, excused in zip(sessions["staff_id"].tolist(), sessions["late"].tolist(),
-                                                   sessions["late_minutes"].tolist(), sessions["excused"].tolist(),
-                                                   strict=True):
-        if is_late:
-            late[staff_id] = late.get(staff_id, 0) + int(minutes)
-        if not excused:
-            not_excused.add(staff_id)
+#: The stored verdict columns presence is read from.
+PRESENCE_COLUMNS = ("code", "working", "has_punch", "first_punch_minute", "late_minutes", "sessions", "excused_sessions")
+
+
+def _presence(rows: list[dict[str, Any]], people: dict[int, tuple[str, str, str]], day: dt.date) -> DayPresence:
+    """One date's presence from its stored verdict rows (people: id -> code, name, unit)."""
     present: list[Arrival] = []
     missing: list[tuple[str, str]] = []
     excused: list[tuple[str, str]] = []
     working = 0
-    for staff_id, is_working, has_punch in zip(days["staff_id"].tolist(), days["working"].tolist(),
-                                               days["has_punch"].tolist(), strict=True):
-        working += bool(is_working)
-        code, name, unit = people[staff_id]
-        if has_punch and staff_id in first_punch:
-            present.append(Arrival(code, name, unit, first_punch[staff_id], late.get(staff_id, 0)))
-        elif is_working:
+    for row in rows:
+        working += bool(row["working"])
+        code, name, unit = people[int(row["staff_id"])]
+        first = row["first_punch_minute"]
+        if row["has_punch"] and first is not None and first == first:  # NaN: no punch
+            minute = int(first)
+            present.append(Arrival(code, name, unit, dt.time(minute // 60, minute % 60), int(row["late_minutes"])))
+        elif row["working"]:
             # On leave or a business trip for the whole day: expected away, not "not in yet".
-            (missing if staff_id in not_excused else excused).append((code, name))
+            (excused if row["excused_sessions"] == row["sessions"] else missing).append((code, name))
     present.sort(key=lambda a: (name_sort_key(a.name), a.staff_code))
     missing.sort(key=lambda p: (name_sort_key(p[1]), p[0]))
     excused.sort(key=lambda p: (name_sort_key(p[1]), p[0]))

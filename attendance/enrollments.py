@@ -24,6 +24,7 @@ from .bundle import _Invalid, _text, column_limit
 from .errors import Conflict, InvalidInput, NotFound, UnknownDevice, UnknownStaff
 from .i18n import _
 from .names import sort_by_name
+from .verdicts import mark_user_id
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ def enrol(session: Session, device_code: str, user_id: str, staff_code: str, *, 
                                                         m.Enrollment.user_id == uid).with_for_update())
     if current is None:
         session.add(m.Enrollment(device_id=device.id, user_id=uid, staff_id=person.id))
+        session.flush()
+        mark_user_id(session, device.id, uid)  # the punches waiting for this user id now count
         record_change(session, actor, "create", "enrollment", label,
                       {"device": [None, device.code], "user_id": [None, uid], "staff": [None, person.code],
                        "staff_id": [None, person.id]})
@@ -106,7 +109,10 @@ def enrol(session: Session, device_code: str, user_id: str, staff_code: str, *, 
                              staff=person.code, staff_name=person.name))
         record_change(session, actor, "update", "enrollment", label,
                       {"staff": [owner.code, person.code], "staff_id": [owner.id, person.id]})
+        mark_user_id(session, device.id, uid)  # the former owner's days lose these punches
         current.staff_id = person.id
+        session.flush()
+        mark_user_id(session, device.id, uid)
     session.flush()
     return EnrollmentInfo(device.code, uid, person.code, person.name)
 
@@ -124,6 +130,7 @@ def unenrol(session: Session, device_code: str, user_id: str, *, actor: str) -> 
     record_change(session, actor, "delete", "enrollment", f"{device.code}:{uid}",
                   {"device": [device.code, None], "user_id": [uid, None], "staff": [owner.code, None],
                    "staff_id": [owner.id, None]})
+    mark_user_id(session, device.id, uid)
     session.delete(current)
     session.flush()
     return EnrollmentInfo(device.code, uid, owner.code, owner.name)

@@ -30,6 +30,7 @@ from .bundle import _Invalid, _show, _text, column_limit
 from .engine import EXCUSE_KINDS
 from .errors import Conflict, InvalidInput, NotFound, UnknownStaff
 from .i18n import _
+from .verdicts import mark_excuse
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024  # a scanned decision of a few pages; larger is not a scan
 MAX_REASON = 1000  # characters: a reason is a sentence, not a file
@@ -306,6 +307,7 @@ def create_excuse(session: Session, staff_code: str, kind: str, start: dt.dateti
         changes.update(document_sha256=[None, digest], document_name=[None, name])
     session.add(excuse)
     session.flush()
+    mark_excuse(session, person.id, start, end)
     record_change(session, actor, "create", "excuse", f"{person.code}:{excuse.id}", changes)
     return _as_record(session, excuse, person.code)
 
@@ -336,8 +338,10 @@ def edit_excuse(session: Session, excuse_id: int, *, actor: str, kind: str | Non
         return _as_record(session, excuse, code)
     if {"kind", "start", "end"} & set(changes):
         _refuse_duplicate(session, excuse.staff_id, new["kind"], new["start"], new["end"], code, other_than=excuse.id)
+    mark_excuse(session, excuse.staff_id, excuse.start, excuse.end)  # the days it covered and those it covers
     for key, (_old, value) in changes.items():
         setattr(excuse, key, value)
+    mark_excuse(session, excuse.staff_id, excuse.start, excuse.end)
     session.flush()
     record_change(session, actor, "update", "excuse", f"{code}:{excuse.id}", changes)
     return _as_record(session, excuse, code)
@@ -353,6 +357,7 @@ def withdraw_excuse(session: Session, excuse_id: int, reason: str, *, actor: str
                          reason=excuse.withdraw_reason))
     excuse.withdrawn_at = dt.datetime.now().replace(microsecond=0)
     excuse.withdrawn_by, excuse.withdraw_reason = actor, why
+    mark_excuse(session, excuse.staff_id, excuse.start, excuse.end)
     record_change(session, actor, "withdraw", "excuse", f"{code}:{excuse.id}", {
         "reason": why, "kind": excuse.kind, "start": excuse.start, "end": excuse.end,
         "reference": excuse.reference, "withdrawn_at": [None, excuse.withdrawn_at],

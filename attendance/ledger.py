@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, delete, select, text
+from sqlalchemy import Table, delete, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from . import models as m
 from .db import deferred_checkpoint
 from .errors import Busy, InvalidInput, NothingRead, UnknownDevice
 from .i18n import _
+from .verdicts import mark_punches
 
 INSERT_COLUMNS = (
     "device_id", "user_id", "device_time", "corrected_time", "status", "verify", "work_code", "batch_id", "line_no",
@@ -524,7 +525,11 @@ def _store_chunk(
             if not mask.any():
                 continue
             part = punches if mask.all() else punches[mask]
+            # Ids only grow: the rows inserted now are this batch's above the highest id before.
+            before = session.scalar(select(func.max(m.Punch.id))) or 0
             inserted = writer.insert(_rows(part, device_id, batch_id, offsets, as_text))
+            if inserted and not of_nobody:  # a user id of nobody changes no verdict until enrolled
+                mark_punches(session, m.Punch.id > before, m.Punch.batch_id == batch_id)
             result.inserted += inserted
             if of_nobody:
                 result.unknown_users += inserted
@@ -581,6 +586,7 @@ def recompute_corrected_times(session: Session, device_id: int) -> None:
     # Before the first offset the clock is taken as right; each offset holds until the next.
     spans = [(None, starts[0] if starts else None, 0)]
     spans += [(starts[i], starts[i + 1] if i + 1 < len(starts) else None, int(secs[i])) for i in range(len(starts))]
+    mark_punches(session, m.Punch.device_id == device_id)  # the days the punches leave...
     sqlite = session.get_bind().dialect.name == "sqlite"
     shifted = (
         "datetime(device_time, printf('%+d seconds', -:secs))" if sqlite
@@ -595,6 +601,7 @@ def recompute_corrected_times(session: Session, device_id: int) -> None:
                 moment = dt.datetime.combine(bound, dt.time())
                 params[name] = moment.strftime(TIME_FORMAT) if sqlite else moment
         session.execute(text(f"UPDATE punch SET corrected_time = {shifted} WHERE {' AND '.join(where)}"), params)
+    mark_punches(session, m.Punch.device_id == device_id)  # ...and those they arrive in
 
 
 def ledger_rows(session: Session, device_code: str, first: dt.date | None, last: dt.date | None) -> list[dict[str, object]]:

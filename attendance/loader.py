@@ -38,6 +38,10 @@ PUNCH_QUERY = (
 )
 
 
+#: Up to this many people, a period's punches are read for them alone (an IN list in the query).
+FEW_STAFF = 2000
+
+
 def check_period(first: dt.date, last: dt.date) -> None:
     """Refuse (InvalidInput) a period no punch can fall in: outside the plausible years, widened by one.
 
@@ -144,7 +148,7 @@ def fetch_punches(session: Session, low: dt.datetime, high: dt.datetime,
                   staff_ids: Collection[int] | None = None) -> pd.DataFrame:
     """Enrolled punches with low <= corrected_time < high as a DataFrame (voided batches left out).
 
-    ``staff_ids``: only these people's punches (None: everyone's).
+    With ``staff_ids`` only those people's punches (callers keep the list short: FEW_STAFF).
     """
     sqlite = session.get_bind().dialect.name == "sqlite"
     dev_low, dev_high = device_time_bounds(session, low, high)
@@ -189,14 +193,25 @@ def fetch_excuses(session: Session, low: dt.datetime, high: dt.datetime) -> list
     return rows
 
 
-def load_input(
+@dataclass
+class Scope:
+    """The people a period is evaluated for: their rows, assignments and units (no punches)."""
+
+    staff_rows: list  # Row(id, code, name, position, employed_from, employed_to, schedule_id), by code
+    assignments: list  # Row(staff_id, unit_id, valid_from, valid_to) of the chosen people
+    units: dict[int, m.Unit]
+    staff: pd.DataFrame  # staff_id, staff_code, name, position, unit_code, unit_name
+
+
+def select_staff(
     session: Session,
     first_day: dt.date,
     last_day: dt.date,
     unit_code: str | None = None,
     staff_code: str | None = None,
-) -> tuple[EngineInput, Context]:
-    """Everything the engine needs for the period, limited to a unit subtree or one person.
+    staff_ids: Collection[int] | None = None,
+) -> Scope:
+    """The people of a unit subtree (placed there during the period), one person, some ids, or everyone.
 
     A period outside the plausible years (widened by one) is refused: InvalidInput.
     """
@@ -217,6 +232,9 @@ def load_input(
         staff_rows = [s for s in staff_rows if s.code == staff_code]
         if not staff_rows:
             raise UnknownStaffCode(_("no staff member {code!r}", code=staff_code))
+    if staff_ids is not None:
+        wanted = set(staff_ids)
+        staff_rows = [s for s in staff_rows if s.id in wanted]
     assignments = session.execute(
         select(m.StaffAssignment.staff_id, m.StaffAssignment.unit_id, m.StaffAssignment.valid_from,
                m.StaffAssignment.valid_to)
@@ -229,32 +247,6 @@ def load_input(
         members = {a.staff_id for a in in_period if a.unit_id in allowed}
         staff_rows = [s for s in staff_rows if s.id in members]
     chosen = {s.id for s in staff_rows}
-
-    schedules, versions = load_schedules(session)
-
-    low = dt.datetime.combine(first_day - dt.timedelta(days=1), dt.time())
-    high = dt.datetime.combine(last_day + dt.timedelta(days=2), dt.time())
-    excuses = [
-        Excuse(staff_id, start, end, kind, reference, excuse_id)
-        for excuse_id, staff_id, start, end, kind, reference in fetch_excuses(session, low, high)
-        if staff_id in chosen
-    ]
-    punches = fetch_punches(session, low, high, chosen if allowed is not None or staff_code is not None else None)
-
-    inp = EngineInput(
-        staff=[
-            StaffMember(s[0], s[1], s[4], s[5], (s[6],) if s[6] else ())  # id, code, employed, schedule
-            for s in staff_rows
-        ],
-        assignments=[Assignment(*a) for a in assignments if a[0] in chosen],
-        unit_parents={u.id: u.parent_id for u in units.values()},
-        schedules=versions,
-        overrides=load_overrides(session),
-        excuses=excuses,
-        punches=punches,
-        country=setting(session, "country", "VN"),
-        dedupe_seconds=int(setting(session, "dedupe_seconds", "60")),
-    )
     current_unit: dict[int, int] = {}
     for a in sorted(in_period, key=lambda a: a.valid_from or dt.date.min):
         current_unit[a.staff_id] = a.unit_id
@@ -268,4 +260,53 @@ def load_input(
             "unit_name": [units[current_unit[s.id]].name if s.id in current_unit else "" for s in staff_rows],
         }
     )
-    return inp, Context(staff=staff_frame, schedules=schedules, units=units)
+    return Scope(staff_rows, [a for a in assignments if a[0] in chosen], units, staff_frame)
+
+
+def load_input(
+    session: Session,
+    first_day: dt.date,
+    last_day: dt.date,
+    unit_code: str | None = None,
+    staff_code: str | None = None,
+    staff_ids: Collection[int] | None = None,
+) -> tuple[EngineInput, Context]:
+    """Everything the engine needs for the period, limited to a unit subtree, one person or some ids.
+
+    A period outside the plausible years (widened by one) is refused: InvalidInput.
+    """
+    scope = select_staff(session, first_day, last_day, unit_code, staff_code, staff_ids)
+    staff_rows, units = scope.staff_rows, scope.units
+    chosen = {s.id for s in staff_rows}
+    schedules, versions = load_schedules(session)
+
+    low = dt.datetime.combine(first_day - dt.timedelta(days=1), dt.time())
+    high = dt.datetime.combine(last_day + dt.timedelta(days=2), dt.time())
+    excuses = [
+        Excuse(staff_id, start, end, kind, reference, excuse_id)
+        for excuse_id, staff_id, start, end, kind, reference in fetch_excuses(session, low, high)
+        if staff_id in chosen
+    ]
+    # A few people (a unit, one person, a refresh after one batch): only their punches are read,
+    # not the whole province's period.
+    narrowed = staff_ids is not None or unit_code is not None or staff_code is not None
+    few = chosen if narrowed and len(chosen) <= FEW_STAFF else None
+    punches = fetch_punches(session, low, high, few)
+    if unit_code is not None or staff_code is not None or staff_ids is not None:
+        punches = punches[punches["staff_id"].isin(chosen)].reset_index(drop=True)
+
+    inp = EngineInput(
+        staff=[
+            StaffMember(s[0], s[1], s[4], s[5], (s[6],) if s[6] else ())  # id, code, employed, schedule
+            for s in staff_rows
+        ],
+        assignments=[Assignment(*a) for a in scope.assignments],
+        unit_parents={u.id: u.parent_id for u in units.values()},
+        schedules=versions,
+        overrides=load_overrides(session),
+        excuses=excuses,
+        punches=punches,
+        country=setting(session, "country", "VN"),
+        dedupe_seconds=int(setting(session, "dedupe_seconds", "60")),
+    )
+    return inp, Context(staff=scope.staff, schedules=schedules, units=units)

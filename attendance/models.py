@@ -479,3 +479,56 @@ class StaffPhoto(Base):
     height: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime] = mapped_column(SecondDateTime)
     updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class DayVerdict(Base):
+    """One person's stored verdict of one day (attendance.verdicts keeps it equal to the engine's).
+
+    ``code`` is the month grid's day code (``outside`` for a day outside the person's employment);
+    the counts are the day's share of the monthly summary (rules.md §7); ``detail`` holds the
+    sessions that were not in order and the kinds of excuse that covered any, for the reason
+    shown to people (None: every session in order, no excuse). ``provisional``: the day was not
+    over when computed, so it is computed again once it is.
+    """
+
+    __tablename__ = "day_verdict"
+    __table_args__ = (UniqueConstraint("staff_id", "day", name="uq_day_verdict_staff_day"),
+                      Index("ix_day_verdict_day", "day"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    day: Mapped[dt.date]
+    code: Mapped[str] = mapped_column(String(20))
+    unit_id: Mapped[int | None]
+    schedule_id: Mapped[int | None]
+    working: Mapped[bool] = mapped_column(default=False)
+    day_source: Mapped[str] = mapped_column(String(20), default="")
+    day_reference: Mapped[str] = mapped_column(String(200), default="")
+    has_punch: Mapped[bool] = mapped_column(default=False)
+    first_punch_minute: Mapped[int | None]  # minutes after midnight of the day's first kept punch
+    sessions: Mapped[int] = mapped_column(default=0)
+    excused_sessions: Mapped[int] = mapped_column(default=0)
+    late_count: Mapped[int] = mapped_column(default=0)
+    late_minutes: Mapped[int] = mapped_column(default=0)
+    early_count: Mapped[int] = mapped_column(default=0)
+    early_minutes: Mapped[int] = mapped_column(default=0)
+    missing_punch_count: Mapped[int] = mapped_column(default=0)
+    absent_sessions: Mapped[int] = mapped_column(default=0)
+    absent_day: Mapped[bool] = mapped_column(default=False)
+    offday_punch: Mapped[bool] = mapped_column(default=False)
+    detail: Mapped[dict[str, Any] | None]
+    provisional: Mapped[bool] = mapped_column(default=False)
+    computed_at: Mapped[dt.datetime] = mapped_column(SecondDateTime)
+
+
+class VerdictDirty(Base):
+    """A (staff, day) whose stored verdict an input change has made stale; refresh clears it."""
+
+    __tablename__ = "verdict_dirty"
+    __table_args__ = (UniqueConstraint("staff_id", "day", name="uq_verdict_dirty_staff_day"),
+                      Index("ix_verdict_dirty_day", "day"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    day: Mapped[dt.date]
+    # Bumped by a change that finds the pair already queued: the update waits for a refresh that
+    # holds the row, so a change made during a refresh is never cleared by it.
+    marks: Mapped[int] = mapped_column(default=1)

@@ -1,8 +1,8 @@
-"""A month at a glance: one person's calendar and a unit's people × days grid, from one evaluation.
+"""A month at a glance: one person's calendar and a unit's people × days grid, from stored verdicts.
 
-Each view evaluates the month once with the rules engine (as the monthly summary does) and
-reads every day's verdict from the engine's per-day and per-session tables; the totals are
-the summary's own (rules.md §7). Every day gets one code, the most serious thing that day:
+Each view refreshes the month's stored verdicts where stale (``attendance.verdicts``, which
+evaluates with the rules engine) and reads each day's row; the totals are the summary's
+own (rules.md §7) added up from the same rows. Every day gets one code, the most serious thing that day:
 
 ``outside`` not employed that day · ``no_schedule`` no schedule in force · ``weekend``,
 ``holiday``, ``day_off`` (a calendar override) not a working day · ``absent`` every session
@@ -20,11 +20,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from .engine import EXCUSE_KINDS, SUMMARY_FIELDS, evaluate, summarize
+from .engine import EXCUSE_KINDS, SUMMARY_FIELDS
 from .engine.explain import DAY_TEXT, verdict_labels
-from .loader import load_input
+from .loader import select_staff
 from .names import name_sort_key
 from .services import parse_month
+from .verdicts import current_verdicts, excuse_kinds, session_verdicts
 
 #: Day codes from the most to the least serious on working days, then the days off.
 DAY_CODES = ("absent", "absent_session", "missing", "late", "early", "excused", "ok",
@@ -131,7 +132,7 @@ def _per_day(days: pd.DataFrame, sessions: pd.DataFrame) -> dict[str, np.ndarray
     return flags
 
 
-def _code_numbers(ev: Any) -> np.ndarray:
+def day_code_numbers(ev: Any) -> np.ndarray:
     """Per row of the engine's day table: the position in DAY_CODES of that day's code."""
     days: pd.DataFrame = ev.days
     flags = _per_day(days, ev.sessions)
@@ -149,19 +150,8 @@ def _code_numbers(ev: Any) -> np.ndarray:
     ).astype(np.int8)
 
 
-def _day_codes(ev: Any) -> pd.DataFrame:
-    """The engine's day table (staff_id, day, working, has_punch, ...) with each day's ``code``."""
-    return ev.days.assign(code=_CODE_OF[_code_numbers(ev)])
-
-
-def _session_verdicts(s: Any) -> tuple[str, ...]:
-    """A session's verdict codes, in the order and words of ``engine.explain``."""
-    found = [name for name in ("excused", "absent", "late", "early", "missing_in", "missing_out") if bool(s[name])]
-    return tuple(found) or ("ok",)
-
-
-def _reason(code: str, day: Any, sessions: list[Any], kinds: dict[int, str]) -> tuple[str, str]:
-    """The short reason of one day (vi, en): the code's words and what made it so."""
+def _reason(code: str, day: dict[str, Any]) -> tuple[str, str]:
+    """The short reason of one stored day (vi, en): the code's words and what made it so."""
     vi, en = DAY_CODE_TEXT[code]
     if code in ("holiday", "day_off", "weekend") and day["day_reference"]:
         return f"{vi}: {day['day_reference']}", f"{en}: {day['day_reference']}"
@@ -169,18 +159,18 @@ def _reason(code: str, day: Any, sessions: list[Any], kinds: dict[int, str]) -> 
         return vi, en
     parts_vi: list[str] = []
     parts_en: list[str] = []
-    for s in sessions:
-        verdicts = [v for v in _session_verdicts(s) if v not in ("ok", "excused")]
+    for number, verdict_codes, late_minutes, early_minutes in session_verdicts(day):
+        verdicts = [v for v in verdict_codes if v not in ("ok", "excused")]
         details_vi, details_en = verdict_labels(verdicts, "vi"), verdict_labels(verdicts, "en")
         for i, verdict in enumerate(verdicts):
-            minutes = int(s["late_minutes"]) if verdict == "late" else int(s["early_minutes"]) if verdict == "early" else 0
+            minutes = late_minutes if verdict == "late" else early_minutes if verdict == "early" else 0
             if minutes:
                 details_vi[i] += f" {minutes} phút"
                 details_en[i] += f" {minutes} min"
         if details_vi and code != "absent":
-            parts_vi.append(f"ca {int(s['session_no'])} {', '.join(details_vi)}")
-            parts_en.append(f"session {int(s['session_no'])} {', '.join(details_en)}")
-    excuses = sorted({kinds[i] for s in sessions for i in s["excuse_ids"] if i in kinds})
+            parts_vi.append(f"ca {number} {', '.join(details_vi)}")
+            parts_en.append(f"session {number} {', '.join(details_en)}")
+    excuses = excuse_kinds(day)
     if excuses:
         parts_vi.append(", ".join(EXCUSE_KINDS.get(k, (k, k))[0] for k in excuses))
         parts_en.append(", ".join(EXCUSE_KINDS.get(k, (k, k))[1] for k in excuses))
@@ -196,35 +186,27 @@ def _totals(table: pd.DataFrame) -> dict[int, dict[str, int]]:
 def person_month(session: Session, staff_code: str, month: str) -> PersonMonth:
     """One person's month ('YYYY-MM'): each day's code and short reason, and the summary totals.
 
-    UnknownStaff for an unknown code; InvalidInput for a malformed or implausible month.
+    Read from the stored verdicts, refreshed first where stale. UnknownStaff for an unknown
+    code; InvalidInput for a malformed or implausible month.
     """
     first, last = parse_month(month)
-    inp, ctx = load_input(session, first, last, staff_code=staff_code)
-    ev = evaluate(inp, first, last)  # with detail: the sessions name the excuses that covered them
-    staff_id = inp.staff[0].id
-    coded = _day_codes(ev).set_index("day")
-    sessions = ev.sessions.sort_values(["day", "session_no"])
-    by_day: dict[int, list[Any]] = {}
-    for _, s in sessions.iterrows():
-        by_day.setdefault(int(s["day"]), []).append(s)
-    kinds = {e.id: e.kind for e in inp.excuses if e.id is not None}
+    scope = select_staff(session, first, last, staff_code=staff_code)
+    staff_id = int(scope.staff_rows[0].id)
+    stored, totals = current_verdicts(session, [staff_id], first, last)
+    rows = {r["day"]: r for r in stored.to_dict(orient="records")}
     out: list[DayVerdict] = []
-    day = first
-    epoch = dt.date(1970, 1, 1)
-    while day <= last:
-        number = (day - epoch).days
-        if number in coded.index:
-            row = coded.loc[number]
-            mine = by_day.get(number, [])
-            vi, en = _reason(str(row["code"]), row, mine, kinds)
-            out.append(DayVerdict(day, str(row["code"]), bool(row["working"]), bool(row["has_punch"]), vi, en,
-                                  tuple((int(s["session_no"]), _session_verdicts(s)) for s in mine)))
-        else:
+    for day in (first + dt.timedelta(days=i) for i in range((last - first).days + 1)):
+        row = rows.get(day)
+        code = str(row["code"]) if row is not None else "outside"
+        if row is None or code == "outside":
             vi, en = DAY_CODE_TEXT["outside"]
             out.append(DayVerdict(day, "outside", False, False, vi, en, ()))
-        day += dt.timedelta(days=1)
-    person = ctx.staff.iloc[0]
-    totals = _totals(summarize(ev, inp))[staff_id]
+            continue
+        vi, en = _reason(code, row)
+        out.append(DayVerdict(day, code, bool(row["working"]), bool(row["has_punch"]), vi, en,
+                              tuple((no, verdicts) for no, verdicts, _late, _early in session_verdicts(row))))
+    person = scope.staff.iloc[0]
+    totals = _totals(totals)[staff_id]
     return PersonMonth(staff_code, str(person["name"]), str(person["unit_code"]), str(person["unit_name"]),
                        f"{first:%Y-%m}", out, totals)
 
@@ -233,25 +215,29 @@ def unit_month_grid(session: Session, unit_code: str, month: str) -> MonthGrid:
     """People × days of a unit and the units under it for a month ('YYYY-MM'), in name order.
 
     Each cell is a day code; each row carries the person's summary totals (rules.md §7) and
-    ``day_counts`` how many people have each code on each day. UnknownUnit for an unknown code.
+    ``day_counts`` how many people have each code on each day. Read from the stored verdicts,
+    refreshed first where stale. UnknownUnit for an unknown code.
     """
     first, last = parse_month(month)
-    inp, ctx = load_input(session, first, last, unit_code=unit_code)
-    ev = evaluate(inp, first, last, detail=False)  # codes need no per-punch roles
+    scope = select_staff(session, first, last, unit_code=unit_code)
+    ids = np.array([s.id for s in scope.staff_rows], dtype=np.int64)
+    stored, totals_table = current_verdicts(session, ids.tolist(), first, last, columns=["code"])
     dates = tuple(first + dt.timedelta(days=i) for i in range((last - first).days + 1))
-    # Cells as positions in DAY_CODES, people in inp.staff order: "outside" where the engine has no day.
-    cells = np.full((len(inp.staff), len(dates)), _OUTSIDE, dtype=np.int8)
-    ids = np.array([s.id for s in inp.staff], dtype=np.int64)
-    if len(ev.days) and len(ids):
+    # Cells as positions in DAY_CODES, people in scope order: "outside" where nothing is stored.
+    cells = np.full((len(ids), len(dates)), _OUTSIDE, dtype=np.int8)
+    if len(stored) and len(ids):
         by_id = np.argsort(ids)
-        rows = by_id[np.searchsorted(ids[by_id], ev.days["staff_id"].to_numpy(np.int64))]
-        cells[rows, ev.days["day"].to_numpy(np.int64) - (first - dt.date(1970, 1, 1)).days] = _code_numbers(ev)
-    totals = _totals(summarize(ev, inp))
+        rows = by_id[np.searchsorted(ids[by_id], stored["staff_id"].to_numpy(np.int64))]
+        columns = np.array([(d - first).days for d in stored["day"].tolist()], dtype=np.int64)
+        position = {c: i for i, c in enumerate(DAY_CODES)}
+        cells[rows, columns] = np.array([position[c] for c in stored["code"].tolist()], dtype=np.int8)
+    totals = _totals(totals_table)
+    ctx = scope.staff
     people = {int(i): (str(n), str(u), str(un)) for i, n, u, un in zip(
-        ctx.staff["staff_id"].tolist(), ctx.staff["name"].tolist(), ctx.staff["unit_code"].tolist(),
-        ctx.staff["unit_name"].tolist(), strict=True)}
+        ctx["staff_id"].tolist(), ctx["name"].tolist(), ctx["unit_code"].tolist(),
+        ctx["unit_name"].tolist(), strict=True)}
     grid_rows = [GridRow(s.code, *people[s.id], tuple(_CODE_OF[cells[i]].tolist()), totals[s.id])
-                 for i, s in enumerate(inp.staff)]
+                 for i, s in enumerate(scope.staff_rows)]
     grid_rows.sort(key=lambda r: (name_sort_key(r.name), r.staff_code))
     # How many people have each code on each day: one bincount over (day, code) pairs.
     per_day = np.bincount((np.arange(len(dates)) * len(DAY_CODES) + cells).ravel(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,10 @@ from .bundle import DEVICE_SETTING_KEYS, Bundle, BundleError
 from .i18n import _
 from .kinds import DeviceKind
 from .ledger import recompute_corrected_times
+from .verdicts import mark_dirty, mark_excuse, mark_schedule, mark_user_id, staff_of_units
+
+#: Settings the rules engine reads for every day (loader.load_input).
+VERDICT_SETTINGS = ("country", "dedupe_seconds")
 
 
 @dataclass
@@ -63,20 +68,43 @@ class _Loader:
             obj = cls(**values)
             self.s.add(obj)
             self.s.flush()
+            self._invalidate(entity, obj, values)
             record_change(self.s, self.actor, "create", entity, key, {k: [None, v] for k, v in values.items()})
             self.report.count("created", entity)
             return obj
         old = {k: (before or {}).get(k, getattr(obj, k)) for k in values}
         changes = {k: [old[k], v] for k, v in values.items() if old[k] != v}
         if changes:
+            self._invalidate(entity, obj, old)  # what the old values decided...
             for k, (_old, new) in changes.items():
                 setattr(obj, k, new)
             self.s.flush()
+            self._invalidate(entity, obj, values)  # ...and what the new ones decide
             record_change(self.s, self.actor, "update", entity, key, changes)
             self.report.count("updated", entity)
         return obj
 
+    def _invalidate(self, entity: str, obj: Any, values: dict[str, Any]) -> None:
+        """Queue the stored verdicts a change to one record of the bundle may alter (same transaction)."""
+        day = dt.timedelta(days=1)
+        if entity == "calendar_override":
+            date = values.get("date", obj.date)  # a deleted override passes no values
+            mark_dirty(self.s, None, date - day, date + day)
+        elif entity == "schedule":
+            links = set(self.s.scalars(select(m.ScheduleUnit.unit_id).where(m.ScheduleUnit.schedule_id == obj.id)))
+            mark_schedule(self.s, obj.id, links, None, None)
+        elif entity == "staff":
+            mark_dirty(self.s, [obj.id], None, None)
+        elif entity == "assignment":
+            mark_dirty(self.s, [obj.staff_id], None, None)
+        elif entity == "enrollment":
+            mark_user_id(self.s, obj.device_id, obj.user_id)
+        elif entity == "excuse":
+            mark_excuse(self.s, obj.staff_id, values.get("start", obj.start), values.get("end", obj.end))
+        # clock offsets: recompute_corrected_times queues the days its punches leave and reach.
+
     def _delete(self, entity: str, obj: Any, key: str, values: dict[str, Any]) -> None:
+        self._invalidate(entity, obj, {})
         record_change(self.s, self.actor, "delete", entity, key, {k: [v, None] for k, v in values.items()})
         self.s.delete(obj)
         self.report.count("deleted", entity)
@@ -104,6 +132,10 @@ class _Loader:
             elif current.value != text:
                 record_change(self.s, self.actor, "update", "setting", key, {"value": [current.value, text]})
                 current.value = text
+            else:
+                continue
+            if key in VERDICT_SETTINGS:  # the calendar or the double-tap window of every day
+                mark_dirty(self.s, None, None, None)
 
     def load_units(self) -> None:
         records = self.b.units or []
@@ -119,6 +151,8 @@ class _Loader:
             parent_id = parent.id if parent is not None else None
             if unit.parent_id != parent_id:
                 record_change(self.s, self.actor, "update", "unit", r["code"], {"parent_id": [unit.parent_id, parent_id]})
+                # The schedules inherited under the unit may change: everyone ever placed below it.
+                mark_dirty(self.s, staff_of_units(self.s, [unit.id]), None, None)
                 unit.parent_id = parent_id
         self.s.flush()
         for r in records:  # a unit may not be its own ancestor
@@ -158,6 +192,7 @@ class _Loader:
                     self.s.execute(delete(m.ScheduleUnit).where(
                         m.ScheduleUnit.schedule_id == sched.id, m.ScheduleUnit.unit_id == unit_id))
                 if wanted != have:
+                    mark_schedule(self.s, sched.id, wanted ^ have, None, None)
                     record_change(self.s, self.actor, "update", "schedule", r["code"],
                                   {"unit_ids": [sorted(have), sorted(wanted)]})
 
@@ -268,6 +303,8 @@ class _Loader:
                 wanted.add((unit.id, start, end))
         existing = list(self.s.scalars(select(m.StaffAssignment).where(m.StaffAssignment.staff_id == person.id)))
         have = {(a.unit_id, a.valid_from, a.valid_to): a for a in existing}
+        if wanted != set(have):
+            mark_dirty(self.s, [person.id], None, None)
         for key in wanted - set(have):
             self.s.add(m.StaffAssignment(staff_id=person.id, unit_id=key[0], valid_from=key[1], valid_to=key[2]))
             record_change(self.s, self.actor, "create", "assignment", person.code,
@@ -320,8 +357,10 @@ class _Loader:
             return
         record_change(self.s, self.actor, "update", "enrollment", label,
                       {"staff": [owner.code, person.code], "staff_id": [owner.id, person.id]})
+        mark_user_id(self.s, enrollment.device_id, enrollment.user_id)
         enrollment.staff_id = person.id
         self.s.flush()
+        mark_user_id(self.s, enrollment.device_id, enrollment.user_id)
         self.report.count("updated", "enrollment")
 
     def _unenrol(self, person: m.Staff, wanted: dict[tuple[int, str], tuple[m.Device, dict[str, Any]]]) -> None:

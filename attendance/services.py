@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from . import models as m
 from .batches import live_punch
-from .engine import SUMMARY_FIELDS, evaluate, summarize
+from .engine import SUMMARY_FIELDS, evaluate
 from .engine.explain import explain_day
 from .errors import InvalidInput
 from .i18n import _
-from .loader import check_period, device_time_bounds, load_input, subtree
+from .loader import check_period, device_time_bounds, load_input, select_staff, subtree
+from .verdicts import current_verdicts
 
 SUMMARY_HEADINGS_VI = {
     "staff_code": "Mã CB",
@@ -97,10 +98,7 @@ def parse_month(text: str) -> tuple[dt.date, dt.date]:
 def monthly_summary(session: Session, month: str, unit_code: str | None = None) -> pd.DataFrame:
     """rules.md §7 for every staff member of the unit (or everyone), one row each."""
     first, last = parse_month(month)
-    inp, ctx = load_input(session, first, last, unit_code=unit_code)
-    table = summarize(evaluate(inp, first, last, detail=False), inp)
-    table = table.merge(ctx.staff[["staff_id", "name", "unit_code", "unit_name"]], on="staff_id", how="left")
-    return table[["staff_code", "name", "unit_code", "unit_name", *SUMMARY_FIELDS]]
+    return _stored_summary(session, first, last, unit_code)
 
 
 def period_summary(session: Session, first: dt.date, last: dt.date, unit_code: str | None = None) -> pd.DataFrame:
@@ -108,9 +106,17 @@ def period_summary(session: Session, first: dt.date, last: dt.date, unit_code: s
     if last < first:
         raise InvalidInput(_("period: last day {last} is before first day {first}", last=last, first=first))
     check_period(first, last)
-    inp, ctx = load_input(session, first, last, unit_code=unit_code)
-    table = summarize(evaluate(inp, first, last, detail=False), inp)
-    table = table.merge(ctx.staff[["staff_id", "name", "unit_code", "unit_name"]], on="staff_id", how="left")
+    return _stored_summary(session, first, last, unit_code)
+
+
+def _stored_summary(session: Session, first: dt.date, last: dt.date, unit_code: str | None) -> pd.DataFrame:
+    """The summary added up from the stored day verdicts, refreshed first where stale."""
+    scope = select_staff(session, first, last, unit_code=unit_code)
+    ids = [int(s.id) for s in scope.staff_rows]
+    _rows, table = current_verdicts(session, ids, first, last, columns=["code"])
+    table = table.merge(scope.staff[["staff_id", "staff_code", "name", "unit_code", "unit_name"]], on="staff_id",
+                        how="left")
+    table = table.sort_values("staff_code").reset_index(drop=True)
     return table[["staff_code", "name", "unit_code", "unit_name", *SUMMARY_FIELDS]]
 
 

@@ -14,6 +14,9 @@
 7. `attendance import` of 10,000,000 punches into    vs plain COPY of the same rows into an
    the partitioned PostgreSQL ledger                    unindexed table (bench/bench_pg_import.py;
    only when ATTENDANCE_BENCH_POSTGRES_URL or ATTENDANCE_TEST_POSTGRES_URL is set — that database is emptied)
+8. stored verdicts of a province (--verdict-staff, default 20,000): its month all recomputed
+   vs a SELECT of its punches; one new batch then the dashboard and a month page, p50/p95
+   (bench/bench_verdicts.py)
 
 Run with `make bench` (or `python bench/run_all.py --lines 200000 --staff 2000` for a quick look).
 Each import runs in its own process so its peak memory (VmHWM) is its own; the imports and
@@ -271,7 +274,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each import (best kept)")
     parser.add_argument("--terminals", type=int, default=500, help="simulated terminals for the schedulers benchmark")
     parser.add_argument("--pg-rows", type=int, default=10_000_000, help="punches for the PostgreSQL import")
-    parser.add_argument("--only", choices=["import", "month", "pull", "web", "schedulers", "pg_import"])
+    parser.add_argument("--only", choices=["import", "month", "pull", "web", "schedulers", "pg_import", "verdicts"])
+    parser.add_argument("--verdict-staff", type=int, default=20_000, help="province size for the verdicts benchmark")
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("ATTENDANCE_INSTANCE", str(DATA))
@@ -289,6 +293,11 @@ def main() -> None:
         # Its own process: the server's threads and caches must not share this one's.
         print("web benchmark (the unit month page and its API through waitress)")
         subprocess.run([sys.executable, str(ROOT / "bench" / "web_bench.py")], check=True)
+    if args.only in (None, "verdicts"):
+        import bench_verdicts
+
+        print("stored verdicts benchmark")
+        rows += bench_verdicts.run(args.verdict_staff, rounds=20)
     if args.only in (None, "schedulers"):
         print("schedulers benchmark (two scheduler processes sharing the terminals)")
         import bench_schedulers

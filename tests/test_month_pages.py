@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from web_helpers import load_district, signed_in_client
 
-from attendance import api, create_app, dashboard, month_views
+from attendance import api, create_app, engine, month_views
 from attendance.bundle import validate_bundle
 from attendance.cli import main
 from attendance.dashboard import (
@@ -226,7 +226,7 @@ def test_day_view_names_the_excuse_in_words(two_communes: str) -> None:
     assert "Số phút đi muộn: 20" in late and "quá ngưỡng 15 phút" in late  # 07:20 against 07:00 + 5 min grace
 
 
-def test_month_grid_of_100_people_is_one_evaluation(sqlite_url: str, tmp_path: Path,
+def test_month_grid_of_100_people_is_one_evaluation_then_read_from_stored_verdicts(sqlite_url: str, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     district = generate_district(units=1, staff_per_unit=100, month=MONTH, seed=3)
     load_district(district, tmp_path)
@@ -234,20 +234,21 @@ def test_month_grid_of_100_people_is_one_evaluation(sqlite_url: str, tmp_path: P
         (unit,) = [u.code for u in api.unit_tree(session) if u.kind == "commune"]
     client = signed_in_client(create_app({"DATABASE_URL": sqlite_url, "TESTING": True}), "perf", "admin")
     calls: list[tuple[dt.date, dt.date]] = []
-    real = month_views.evaluate
+    real = engine.evaluate
 
-    def counting(inp, first, last, **kwargs):  # type: ignore[no-untyped-def]
+    def counting(inp, first, last, *args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append((first, last))
-        return real(inp, first, last, **kwargs)
+        return real(inp, first, last, *args, **kwargs)
 
-    monkeypatch.setattr(month_views, "evaluate", counting)
-    client.get(f"/units/{unit}/month?month={MONTH}")  # templates compiled, caches warm
-    calls.clear()
-    answer = client.get(f"/units/{unit}/month?month={MONTH}")
-    assert answer.status_code == 200 and len(grid_rows(answer.get_data(as_text=True))) == 100
+    monkeypatch.setattr(engine, "evaluate", counting)
+    first = client.get(f"/units/{unit}/month?month={MONTH}")
     # The whole unit-month in one go; how fast that is, bench/web_bench.py measures (a timed
     # assertion here would only measure how busy the test machine is).
     assert calls == [(dt.date(2026, 10, 1), dt.date(2026, 10, 31))]
+    calls.clear()
+    answer = client.get(f"/units/{unit}/month?month={MONTH}")
+    assert answer.status_code == 200 and len(grid_rows(answer.get_data(as_text=True))) == 100
+    assert calls == [] and grid_rows(answer.get_data(as_text=True)) == grid_rows(first.get_data(as_text=True))
 
 
 def test_presence_on_a_day_and_the_latest_punch_day(two_communes: str) -> None:
@@ -270,17 +271,19 @@ def test_presence_on_a_day_and_the_latest_punch_day(two_communes: str) -> None:
 
 def test_presence_of_nearby_days_comes_from_one_evaluation(two_communes: str, monkeypatch: pytest.MonkeyPatch) -> None:
     days = [dt.date(2026, 10, 6), dt.date(2026, 10, 4), dt.date(2026, 10, 5), dt.date(2026, 11, 2)]
+    calls: list[tuple[dt.date, dt.date]] = []
+    real = engine.evaluate
+
+    def counting(inp, first, last, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append((first, last))
+        return real(inp, first, last, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "evaluate", counting)
     with transaction() as session:
-        alone = {day: presence_on(session, "H", day) for day in days}
-        calls: list[tuple[dt.date, dt.date]] = []
-        real = dashboard.evaluate
-
-        def counting(inp, first, last, **kwargs):  # type: ignore[no-untyped-def]
-            calls.append((first, last))
-            return real(inp, first, last, **kwargs)
-
-        monkeypatch.setattr(dashboard, "evaluate", counting)
         together = presence_on_days(session, "H", days)
-    assert together == alone and alone[dt.date(2026, 10, 5)].present  # the same answer, day by day
     # Three days within two weeks: one evaluation; November is further: its own.
     assert calls == [(dt.date(2026, 10, 4), dt.date(2026, 10, 6)), (dt.date(2026, 11, 2), dt.date(2026, 11, 2))]
+    with transaction() as session:
+        alone = {day: presence_on(session, "H", day) for day in days}
+    assert together == alone and alone[dt.date(2026, 10, 5)].present  # the same answer, day by day
+    assert len(calls) == 2  # the second time from the stored verdicts

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from web_helpers import load_district
 
-from attendance import api, month_views
+from attendance import api
 from attendance.bundle import validate_bundle
 from attendance.db import transaction
 from attendance.errors import InvalidInput, UnknownStaff, UnknownUnit
@@ -87,19 +87,28 @@ def test_person_month_agrees_with_explain_and_the_summary(month: str) -> None:
     assert data.totals["late_minutes"] == 12 and data.totals["excused_sessions"] == 2
 
 
-def test_one_evaluation_for_the_whole_month(month: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[dt.date, dt.date]] = []
-    real = month_views.evaluate
+def test_one_evaluation_for_the_whole_month_then_none(month: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from attendance import engine  # verdicts.compute_verdicts takes evaluate from here at each call
+
+    calls: list[tuple[int, dt.date, dt.date]] = []
+    real = engine.evaluate
 
     def counting(inp, first, last, detail=True):  # type: ignore[no-untyped-def]
-        calls.append((first, last))
+        calls.append((len(inp.staff), first, last))
         return real(inp, first, last, detail)
 
-    monkeypatch.setattr(month_views, "evaluate", counting)
+    monkeypatch.setattr(engine, "evaluate", counting)
+    october = (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
     with transaction() as session:
         person_month(session, "NV001", "2026-10")
+        assert calls == [(1, *october)]
+        grid = unit_month_grid(session, "H", "2026-10")
+    # The grid evaluates the month once, for the people whose verdicts were not stored yet.
+    assert calls == [(1, *october), (len(grid.rows) - 1, *october)]
+    with transaction() as session:  # stored now: the same pages evaluate nothing
+        person_month(session, "NV001", "2026-10")
         unit_month_grid(session, "H", "2026-10")
-    assert calls == [(dt.date(2026, 10, 1), dt.date(2026, 10, 31))] * 2
+    assert len(calls) == 2
 
 
 def test_a_withdrawn_excuse_no_longer_excuses_the_day(month: str) -> None:

@@ -118,8 +118,10 @@ def _unit_page(code: str, month_asked: Callable[[], str]) -> dict[str, Any]:
     unit = _unit(code)
     month = month_asked()
     session = get_session()
-    return {"unit": unit, "nav": _month_nav(month), "grid": api.unit_month_grid(session, code, month),
+    page = {"unit": unit, "nav": _month_nav(month), "grid": api.unit_month_grid(session, code, month),
             "warning": no_punches_warning(session, month, code), "headings": summary_headings(current_language())}
+    session.commit()  # the verdicts refreshed for the grid are kept for the next reader
+    return page
 
 
 @bp.route("/units/<code>")
@@ -130,7 +132,8 @@ def unit_dashboard(code: str) -> str:
     today = dt.date.today()
     latest = latest_punch_day(session, code)
     shown = [today] if latest is None or latest == today else [today, latest]
-    presence = presence_on_days(session, code, shown)  # nearby days: one evaluation for both
+    presence = presence_on_days(session, code, shown)  # read from stored verdicts, refreshed where stale
+    session.commit()  # kept for the next reader
     return render_template(
         "unit_dashboard.html", **page, bars=day_bars(page["grid"]), counts=month_counts(page["grid"]),
         today=presence[today], latest=presence[shown[-1]] if len(shown) > 1 else None,
@@ -206,7 +209,9 @@ def _download(code: str, suffix: str) -> tuple[str, pd.DataFrame, str]:
     """The month asked for, its summary table and the file name of the download."""
     _unit(code)
     month = _month()
-    table = monthly_summary(get_session(), month, code)
+    session = get_session()
+    table = monthly_summary(session, month, code)
+    session.commit()  # the verdicts refreshed for the summary are kept for the next reader
     # Unit codes come from set-up files: only safe characters go into the header's file name.
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", code)[:60]
     return month, table, f"tong-hop-{safe}-{month}.{suffix}"
@@ -242,6 +247,7 @@ def staff_month(code: str) -> str:
     session = get_session()
     month = _month()
     data = api.person_month(session, code, month)
+    session.commit()  # the verdicts refreshed for the month are kept for the next reader
     first, last = parse_month(month)
     letters, words = _day_words()
     lead = [None] * first.weekday()  # the calendar starts on Monday

@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects import sqlite
 
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
