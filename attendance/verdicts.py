@@ -286,6 +286,13 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") and hasattr(value, "dtype") else value  # numpy scalars
 
 
+def _driver_column(series: pd.Series) -> list[Any]:
+    """A column as the drivers take it (Python scalars, None for missing), converted as a whole."""
+    if series.dtype == object:  # dates, texts, details: may hold numpy scalars or pandas' NA
+        return [_plain(v) for v in series.tolist()]
+    return series.to_numpy(dtype=object, na_value=None).tolist()
+
+
 def _store(session: Session, frame: pd.DataFrame) -> None:
     """Upsert computed rows, in (staff, day) order so two refreshers lock rows in the same order."""
     if not len(frame):
@@ -293,13 +300,14 @@ def _store(session: Session, frame: pd.DataFrame) -> None:
     now = dt.datetime.now().replace(microsecond=0)
     columns = ["staff_id", "day", *VALUE_COLUMNS, "provisional"]
     ordered = frame.sort_values(["staff_id", "day"])
-    records = [dict(zip(columns, map(_plain, values), strict=True)) for values in zip(
-        *(ordered[c].tolist() for c in columns), strict=True)]
-    for r in records:
-        r["computed_at"] = now
+    # Column by column: a conversion per value costs more than computing the verdicts.
+    values = {c: _driver_column(ordered[c]) for c in columns}
     if session.get_bind().dialect.name == "sqlite":
-        _store_sqlite(session, records)
+        _store_sqlite(session, values, now)
         return
+    keys = [*columns, "computed_at"]
+    records = [dict(zip(keys, row, strict=True))
+               for row in zip(*(values[c] for c in columns), [now] * len(ordered), strict=True)]
     # One statement executed for many rows: compiled once (a multi-row VALUES is compiled per
     # row and cost minutes for a province's month).
     stmt = _insert(session)(m.DayVerdict.__table__)
@@ -309,23 +317,20 @@ def _store(session: Session, frame: pd.DataFrame) -> None:
     session.execute(stmt, records)
 
 
-def _store_sqlite(session: Session, records: list[dict[str, Any]]) -> None:
+def _store_sqlite(session: Session, values: dict[str, list[Any]], now: dt.datetime) -> None:
     """SQLite: the driver's executemany on values converted as SQLAlchemy stores them (dates as
     ISO text, times to the second, JSON as text), without a bind processor per value."""
-    columns = ["staff_id", "day", *VALUE_COLUMNS, "provisional", "computed_at"]
+    columns = [*values, "computed_at"]
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns[2:])
     sql = (f"INSERT INTO day_verdict ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
            f"ON CONFLICT (staff_id, day) DO UPDATE SET {updates}")
-
-    def plain(record: dict[str, Any]) -> tuple[Any, ...]:
-        values = dict(record)
-        values["day"] = record["day"].isoformat()
-        values["computed_at"] = record["computed_at"].strftime("%Y-%m-%d %H:%M:%S")
-        values["detail"] = None if record["detail"] is None else json.dumps(record["detail"])
-        return tuple(values[c] for c in columns)
-
+    n = len(values["day"])
+    converted = dict(values)
+    converted["day"] = [d.isoformat() for d in values["day"]]
+    converted["detail"] = [None if d is None else json.dumps(d) for d in values["detail"]]
+    converted["computed_at"] = [now.strftime("%Y-%m-%d %H:%M:%S")] * n
     cursor = session.connection().connection.driver_connection.cursor()
-    cursor.executemany(sql, map(plain, records))
+    cursor.executemany(sql, zip(*(converted[c] for c in columns), strict=True))
     cursor.close()
 
 

@@ -32,11 +32,20 @@ def postgres_url() -> str | None:
     return next((os.environ[name] for name in URL_ENVS if os.environ.get(name)), None)
 
 
+def empty_postgres(url: str) -> None:
+    """Drop everything in the database at ``url`` (its public schema)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 def fresh_postgres(url: str) -> None:
     """An empty, migrated database with one terminal and its people enrolled."""
     import datetime as dt
-
-    from sqlalchemy import create_engine, text
 
     from attendance.bundle import validate_bundle
     from attendance.db import transaction
@@ -44,11 +53,7 @@ def fresh_postgres(url: str) -> None:
     from attendance.org import load_bundle
     from attendance.partitions import ensure_partitions
 
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    empty_postgres(url)
     upgrade(url)
     with transaction(url) as session:
         load_bundle(session, validate_bundle({

@@ -207,21 +207,33 @@ def bench_month(staff: int) -> list[tuple[str, float, float, str]]:
           f"(set up in {time.perf_counter() - t:.0f} s)")
     import datetime as dt
 
-    floor, ours = [], []
+    from sqlalchemy import delete
+
+    from attendance.models import DayVerdict
+
+    floor, ours, stored = [], [], []
     with transaction(url) as session:
         for _ in range(3):  # alternate, keep the best of each: both sides see the same caches
             start = time.perf_counter()
             frame = fetch_punches(session, dt.datetime(2026, 9, 30), dt.datetime(2026, 11, 2))
             floor.append(time.perf_counter() - start)
+            # Stored verdicts dropped: the summary evaluates every rule for everyone and stores
+            # the rows, as on the first read of a month or after a schedule change for all.
+            session.execute(delete(DayVerdict))
             start = time.perf_counter()
             table = monthly_summary(session, "2026-10")
             ours.append(time.perf_counter() - start)
-    print(f"  runs (s): service {', '.join(f'{x:.2f}' for x in ours)}; floor {', '.join(f'{x:.2f}' for x in floor)}")
+            start = time.perf_counter()
+            monthly_summary(session, "2026-10")  # nothing stale: summed from the stored rows
+            stored.append(time.perf_counter() - start)
+    print(f"  runs (s): service {', '.join(f'{x:.2f}' for x in ours)}; floor {', '.join(f'{x:.2f}' for x in floor)}; "
+          f"from stored verdicts {', '.join(f'{x:.2f}' for x in stored)}")
     assert len(frame) > 0 and len(table) == len(district.expected)
     wrong = sum(1 for r in table.to_dict(orient="records")
                 if any(r[k] != v for k, v in district.expected[r["staff_code"]].items()))
     print(f"  summaries differing from the planted scenarios: {wrong}")
-    return [(f"month evaluation, {len(table):,} staff", min(ours), min(floor), "<= 2x")]
+    return [(f"month evaluation, {len(table):,} staff", min(ours), min(floor), "(evaluated and stored)"),
+            (f"month summary, {len(table):,} staff, stored", min(stored), min(floor), "(read from stored verdicts)")]
 
 
 def bench_pull(records: int) -> list[tuple[str, float, float, str]]:
