@@ -8,12 +8,14 @@
 #   make clean   stop the test PostgreSQL and delete .venv, instance/, .pgtest/
 #
 # Variables: PORT (make run), PYTEST_ARGS (make test, e.g. PYTEST_ARGS='-x -k rules'),
+# BENCH_ARGS (make bench, e.g. BENCH_ARGS='--only verdicts --verdict-staff 2000'),
 # PYTHON (interpreter used to create .venv), ATTENDANCE_DATABASE_URL (make run),
 # ATTENDANCE_TEST_POSTGRES_URL (make test: use this server instead of starting one).
 
 PYTHON ?= python3
 PORT ?= 5000
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -62,8 +64,17 @@ test: venv
 	$(BIN)/ruff check .; \
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The PostgreSQL benchmarks (10 million punches imported, a province's verdicts, two schedulers)
+# run in the database attendance_bench of the same throw-away server, which they empty; set
+# ATTENDANCE_BENCH_POSTGRES_URL to use another server (its database is emptied too).
 bench: venv
-	$(BIN)/python bench/run_all.py
+	@set -e; \
+	if [ -z "$$ATTENDANCE_BENCH_POSTGRES_URL" ]; then \
+		ATTENDANCE_BENCH_POSTGRES_URL=$$(PG_TEST_DATABASE=attendance_bench $(PG) start); \
+	fi; \
+	export ATTENDANCE_BENCH_POSTGRES_URL; \
+	echo "ATTENDANCE_BENCH_POSTGRES_URL=$$ATTENDANCE_BENCH_POSTGRES_URL"; \
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

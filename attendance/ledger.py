@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from devices.parsers import MappingProfile, ParsedChunk, RejectedLine, open_punch_file
 
+from . import copytext
 from . import models as m
 from .db import deferred_checkpoint
 from .errors import Busy, InvalidInput, NothingRead, UnknownDevice
@@ -204,24 +205,6 @@ def _rows(chunk: pd.DataFrame, device_id: int, batch_id: int,
     )
 
 
-# COPY's text format: these four characters are written as escapes, and \N is NULL.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_COPY_NULL = "\\N"
-
-
-def _copy_texts(values: list[object]) -> np.ndarray:
-    """A text column in COPY's text format: special characters escaped, None as \\N."""
-    return np.array([_COPY_NULL if v is None else str(v).translate(_COPY_ESCAPES) for v in values], dtype=object)
-
-
-def _copy_ints(series: pd.Series) -> np.ndarray:
-    """An optional integer column in COPY's text format."""
-    values = series.astype("Int64")
-    text = values.astype(str).to_numpy(dtype=object)
-    text[values.isna().to_numpy()] = _COPY_NULL
-    return text
-
-
 def copy_text(chunk: pd.DataFrame, device_id: int, batch_id: int, offsets: tuple[np.ndarray, np.ndarray]) -> str:
     """The ledger rows of a chunk in COPY's text format, in INSERT_COLUMNS order.
 
@@ -234,21 +217,17 @@ def copy_text(chunk: pd.DataFrame, device_id: int, batch_id: int, offsets: tuple
     device_times = chunk["device_time"]
     corrected = correct_times(device_times, offsets)
     device_text = _as_text(device_times)
-    columns = [
-        np.full(n, str(int(device_id)), dtype=object),
-        _copy_texts(chunk["user_id"].tolist()),
+    return copytext.lines([
+        copytext.same(int(device_id), n),
+        copytext.texts(chunk["user_id"].tolist()),
         device_text,
         device_text if corrected is device_times else _as_text(corrected),
-        _copy_ints(chunk["status"]),
-        _copy_ints(chunk["verify"]),
-        _copy_texts(_texts_or_none(chunk["work_code"])),
-        np.full(n, str(int(batch_id)), dtype=object),
-        chunk["line_no"].astype(np.int64).astype(str).to_numpy(dtype=object),
-    ]
-    lines = columns[0]
-    for column in columns[1:]:
-        lines = lines + "\t" + column
-    return "\n".join(lines.tolist()) + "\n"
+        copytext.ints(chunk["status"]),
+        copytext.ints(chunk["verify"]),
+        copytext.texts(_texts_or_none(chunk["work_code"])),
+        copytext.same(int(batch_id), n),
+        copytext.ints(chunk["line_no"]),
+    ])
 
 
 def _store_rejects(session: Session, batch_id: int, rejects: Iterable[RejectedLine]) -> None:

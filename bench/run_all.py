@@ -288,6 +288,7 @@ def main() -> None:
     parser.add_argument("--pg-rows", type=int, default=10_000_000, help="punches for the PostgreSQL import")
     parser.add_argument("--only", choices=["import", "month", "pull", "web", "schedulers", "pg_import", "verdicts"])
     parser.add_argument("--verdict-staff", type=int, default=20_000, help="province size for the verdicts benchmark")
+    parser.add_argument("--rounds", type=int, default=10, help="new batches in the verdicts benchmark (p50/p95 of these)")
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("ATTENDANCE_INSTANCE", str(DATA))
@@ -305,31 +306,33 @@ def main() -> None:
         # Its own process: the server's threads and caches must not share this one's.
         print("web benchmark (the unit month page and its API through waitress)")
         subprocess.run([sys.executable, str(ROOT / "bench" / "web_bench.py")], check=True)
+    import bench_pg_import
+
+    pg_url = bench_pg_import.postgres_url()  # a province runs on PostgreSQL: used when given
     if args.only in (None, "verdicts"):
         import bench_verdicts
 
-        print("stored verdicts benchmark")
-        rows += bench_verdicts.run(args.verdict_staff, rounds=20)
+        print("stored verdicts benchmark" + (" (the database at the PostgreSQL URL is emptied)" if pg_url else ""))
+        rows += bench_verdicts.run(args.verdict_staff, rounds=args.rounds, url=pg_url)
     if args.only in (None, "schedulers"):
-        print("schedulers benchmark (two scheduler processes sharing the terminals)")
         import bench_schedulers
 
-        times = bench_schedulers.run(args.terminals)
-        rows.append((f"{args.terminals} terminals, 2 schedulers", times["total"], times["floor"],
+        kind = "PostgreSQL" if pg_url else "SQLite"
+        print(f"schedulers benchmark (two scheduler processes sharing the terminals, {kind})")
+        times = bench_schedulers.run(args.terminals, database=pg_url)
+        rows.append((f"{kind}: {args.terminals} terminals, 2 schedulers", times["total"], times["floor"],
                      "(one pull × terminals ÷ concurrency)"))
     if args.only in (None, "pg_import"):
-        import bench_pg_import
-
-        url = bench_pg_import.postgres_url()
+        url = pg_url
         if url is None:
             print("PostgreSQL import benchmark skipped: no ATTENDANCE_BENCH_POSTGRES_URL or ATTENDANCE_TEST_POSTGRES_URL")
         else:
             print("PostgreSQL import benchmark (the database at that URL is emptied)")
             rows += bench_pg_import.bench_pg_import(url, args.pg_rows)
     print()
-    print(f"{'benchmark':40} {'service':>9} {'floor':>9} {'ratio':>7}  target")
+    print(f"{'benchmark':52} {'service':>9} {'floor':>9} {'ratio':>7}  target")
     for name, ours, floor, target in rows:
-        print(f"{name:40} {ours:8.2f}s {floor:8.2f}s {ours / floor:6.2f}x  {target}")
+        print(f"{name:52} {ours:8.2f}s {floor:8.2f}s {ours / floor:6.2f}x  {target}")
     print(f"(peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
 
 

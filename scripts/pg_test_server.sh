@@ -20,7 +20,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 DEFAULT_PORT=55432
 ROLE=attendance
-DB=attendance_test
+DB=${PG_TEST_DATABASE:-attendance_test}  # make bench uses attendance_bench, which it empties
 
 log() { echo "pg_test_server: $*" >&2; }
 die() { log "error: $*"; exit 1; }
