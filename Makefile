@@ -34,7 +34,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 
 # One venv for everything, with the test extras (pytest, ruff, psycopg...).
+# A venv cut short (killed while being made) has python but no pip: made again.
 $(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $(STAMP)
 

@@ -25,14 +25,14 @@ if TYPE_CHECKING:
     from .audit import AuditPage
     from .enrollments import WaitingUserId
     from .excuses import ExcuseRecord
-    from .month_views import MonthGrid, PersonMonth
+    from .month_views import MonthCounts, MonthGrid, PersonMonth
 
 __all__ = [
     "Base", "ExcuseInfo", "PunchInfo", "SessionWindow", "StaffInfo", "UnitInfo", "check_alert_thresholds",
     "excuse_records", "excuses", "explain_day", "has_photo", "month_has_punches", "monthly_summary",
     "name_sort_key", "period_summary", "person_month", "punches_around", "search_audit", "service_setting",
     "session_windows", "sort_by_name", "staff_member", "staff_names", "staff_of_unit", "staff_photo_url", "staff_photo_urls",
-    "summary_headings", "unit_month_grid", "unit_subtree", "unit_tree", "waiting_user_ids",
+    "summary_headings", "unit_month_counts", "unit_month_grid", "unit_subtree", "unit_tree", "waiting_user_ids",
 ]
 
 # The declarative base, re-exported so that other packages' tables (spot checks) join the one
@@ -313,6 +313,13 @@ def person_month(session: Session, staff_code: str, month: str) -> PersonMonth:
     from . import month_views
 
     return month_views.person_month(session, staff_code, month)
+
+
+def unit_month_counts(session: Session, unit_code: str, month: str) -> MonthCounts:
+    """Per day how many people of a unit (and the units under it) have each day code, and the month's totals."""
+    from . import month_views
+
+    return month_views.unit_month_counts(session, unit_code, month)
 
 
 def unit_month_grid(session: Session, unit_code: str, month: str) -> MonthGrid:

@@ -21,7 +21,7 @@ from .api import UnitInfo, unit_subtree
 from .batches import live_punch
 from .health import DeviceHealth, device_health
 from .loader import select_staff, subtree
-from .month_views import MonthGrid
+from .month_views import MonthCounts, MonthGrid
 from .names import name_sort_key
 from .verdicts import current_verdicts
 
@@ -146,8 +146,8 @@ def latest_punch_day(session: Session, unit_code: str) -> dt.date | None:
     return latest.date() if latest is not None else None
 
 
-def day_bars(grid: MonthGrid) -> list[DayBar]:
-    """One bar per day of the grid's month from its per-day code counts."""
+def day_bars(grid: MonthGrid | MonthCounts) -> list[DayBar]:
+    """One bar per day of the month from its per-day code counts."""
     return [
         DayBar(day, sum(counts.get(c, 0) for c in IN_ORDER_CODES), sum(counts.get(c, 0) for c in IRREGULAR_CODES),
                sum(counts.get(c, 0) for c in ABSENT_CODES),
@@ -156,8 +156,10 @@ def day_bars(grid: MonthGrid) -> list[DayBar]:
     ]
 
 
-def month_counts(grid: MonthGrid) -> dict[str, int]:
-    """The month's late, early, missing-punch and absence counts added up over the grid's people."""
+def month_counts(grid: MonthGrid | MonthCounts) -> dict[str, int]:
+    """The month's late, early, missing-punch and absence counts added up over the unit's people."""
+    if isinstance(grid, MonthCounts):
+        return {field: grid.totals[field] for field in COUNTED_FIELDS}
     return {field: sum(row.totals[field] for row in grid.rows) for field in COUNTED_FIELDS}
 
 

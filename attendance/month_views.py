@@ -25,7 +25,7 @@ from .engine.explain import DAY_TEXT, verdict_labels
 from .loader import select_staff
 from .names import name_sort_key
 from .services import parse_month
-from .verdicts import current_verdicts, excuse_kinds, session_verdicts
+from .verdicts import counted_verdicts, current_verdicts, excuse_kinds, session_verdicts
 
 #: Day codes from the most to the least serious on working days, then the days off.
 DAY_CODES = ("absent", "absent_session", "missing", "late", "early", "excused", "ok",
@@ -209,6 +209,31 @@ def person_month(session: Session, staff_code: str, month: str) -> PersonMonth:
     totals = _totals(totals)[staff_id]
     return PersonMonth(staff_code, str(person["name"]), str(person["unit_code"]), str(person["unit_name"]),
                        f"{first:%Y-%m}", out, totals)
+
+
+@dataclass(frozen=True)
+class MonthCounts:
+    """A unit's month added up over its people (and those of the units under it)."""
+
+    unit_code: str
+    month: str
+    days: tuple[dt.date, ...]
+    day_counts: tuple[dict[str, int], ...]  # per day: how many people have each code
+    totals: dict[str, int]  # rules.md §7 fields summed over the people
+
+
+def unit_month_counts(session: Session, unit_code: str, month: str) -> MonthCounts:
+    """Per day how many people of a unit have each day code, and the month's totals over them.
+
+    What a unit's dashboard shows, added up by the database from the stored verdicts (refreshed
+    first where stale) instead of building the people × days grid. UnknownUnit for an unknown code.
+    """
+    first, last = parse_month(month)
+    scope = select_staff(session, first, last, unit_code=unit_code)
+    per_day, totals = counted_verdicts(session, [int(s.id) for s in scope.staff_rows], first, last)
+    dates = tuple(first + dt.timedelta(days=i) for i in range((last - first).days + 1))
+    counts = tuple(dict(sorted(per_day.get(d, {}).items())) for d in dates)
+    return MonthCounts(unit_code, f"{first:%Y-%m}", dates, counts, totals)
 
 
 def unit_month_grid(session: Session, unit_code: str, month: str) -> MonthGrid:

@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, and_, cast, delete, func, literal, select
+from sqlalchemy import Integer, and_, cast, delete, func, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -88,6 +88,9 @@ def mark_dirty(session: Session, staff_ids: Collection[int] | None, first: dt.da
             _queue(session, ((s, d) for s in ids for d in days))
             return
     # Wide or open: only what is stored can be stale; what is not stored is computed when read.
+    # A refresh computing never-stored rows from data older than this change must not store
+    # them unseen: wait for such refreshes to commit, and make new ones wait for this change.
+    _first_computations_lock(session, exclusive=True)
     insert = _insert(session)
     for part in ([None] if ids is None else list(_chunks(ids))):
         query = select(m.DayVerdict.staff_id, m.DayVerdict.day, literal(1)).where(m.DayVerdict.day.is_not(None))
@@ -100,6 +103,19 @@ def mark_dirty(session: Session, staff_ids: Collection[int] | None, first: dt.da
         stmt = insert(m.VerdictDirty).from_select(["staff_id", "day", "marks"], query)
         session.execute(stmt.on_conflict_do_update(index_elements=["staff_id", "day"],
                                                    set_={"marks": m.VerdictDirty.marks + 1}))
+
+
+# pg_advisory_xact_lock key ("verdicts" in ASCII, truncated): the first computations of never-stored rows
+# (shared) against changes that queue only the rows already stored (exclusive).
+FIRST_COMPUTATIONS_LOCK = 0x7665726469637473
+
+
+def _first_computations_lock(session: Session, exclusive: bool) -> None:
+    """PostgreSQL: hold the first-computations lock until commit (SQLite: writers already take turns)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    session.execute(text(f"SELECT {function}(:key)"), {"key": FIRST_COMPUTATIONS_LOCK})
 
 
 def _as_date(value: Any) -> dt.date:
@@ -174,28 +190,34 @@ def _session_rows(sessions: pd.DataFrame, kinds: dict[int, str]) -> dict[tuple[i
     import numpy as np
 
     flags = sessions[list(SESSION_FLAGS)].to_numpy(dtype=bool)
-    has_excuse = np.array([bool(ids) for ids in sessions["excuse_ids"].tolist()], dtype=bool)
+    excuse_lists = sessions["excuse_ids"].tolist()
+    has_excuse = np.fromiter((bool(ids) for ids in excuse_lists), dtype=bool, count=len(excuse_lists))
     notable = flags.any(axis=1) | has_excuse
     if not notable.any():
         return {}
-    keys = set(zip(sessions["staff_id"].to_numpy()[notable].tolist(), sessions["day"].to_numpy()[notable].tolist(),
-                   strict=True))
-    chosen = sessions[[k in keys for k in zip(sessions["staff_id"].tolist(), sessions["day"].tolist(), strict=True)]]
-    chosen = chosen.sort_values(["staff_id", "day", "session_no"])
+    staff = sessions["staff_id"].to_numpy(np.int64)
+    day = sessions["day"].to_numpy(np.int64)
+    # Every session of a day that has a notable one; (staff, day) as one sortable key.
+    key = staff * 1_000_000 + day
+    chosen = np.isin(key, np.unique(key[notable]))
+    order = np.lexsort((sessions["session_no"].to_numpy()[chosen], key[chosen]))
+    index = np.flatnonzero(chosen)[order]
+    keys = key[index]
+    # The verdict list of each combination of flags, made once (64 lists, shared by the rows).
+    names = [[n for bit, n in enumerate(SESSION_FLAGS) if mask >> bit & 1] or ["ok"] for mask in range(64)]
+    masks = (flags[index] * (1 << np.arange(len(SESSION_FLAGS)))).sum(axis=1)
+    entries = list(map(list, zip(sessions["session_no"].to_numpy(np.int64)[index].tolist(),
+                                 [names[i] for i in masks.tolist()],
+                                 sessions["late_minutes"].to_numpy(np.int64)[index].tolist(),
+                                 sessions["early_minutes"].to_numpy(np.int64)[index].tolist(), strict=True)))
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    ends = np.r_[starts[1:], len(keys)]
     out: dict[tuple[int, int], dict[str, Any]] = {}
-    # Plain column lists, not to_dict: the session table also has datetime columns, slow to box.
-    columns = [chosen[c].tolist() for c in ("staff_id", "day", "session_no", "late_minutes", "early_minutes",
-                                            "excuse_ids")]
-    flag_rows = chosen[list(SESSION_FLAGS)].to_numpy(dtype=bool).tolist()
-    for (staff, day, number, late, early, excuse_ids), set_flags in zip(zip(*columns, strict=True), flag_rows,
-                                                                          strict=True):
-        entry = out.setdefault((int(staff), int(day)), {"s": [], "x": set()})
-        verdicts = [name for name, on in zip(SESSION_FLAGS, set_flags, strict=True) if on] or ["ok"]
-        entry["s"].append([int(number), verdicts, int(late), int(early)])
-        if excuse_ids:
-            entry["x"].update(kinds[i] for i in excuse_ids if i in kinds)
-    for entry in out.values():
-        entry["x"] = sorted(entry["x"])
+    for start, end, k in zip(starts.tolist(), ends.tolist(), keys[starts].tolist(), strict=True):
+        out[(k // 1_000_000, k % 1_000_000)] = {"s": entries[start:end], "x": []}
+    for i in np.flatnonzero(has_excuse).tolist():  # few: an excuse's sessions
+        entry = out[(int(staff[i]), int(day[i]))]
+        entry["x"] = sorted(set(entry["x"]) | {kinds[e] for e in excuse_lists[i] if e in kinds})
     return out
 
 
@@ -404,6 +426,10 @@ def refresh_verdicts(session: Session, first: dt.date, last: dt.date, staff_ids:
                                                                  if s in wanted and s not in done]
     if not missing and not pairs:
         return 0
+    if missing:
+        # Before reading any input: a wide change either committed before (and is seen) or
+        # waits for this transaction and then queues the rows it stores.
+        _first_computations_lock(session, exclusive=False)
     frames = [compute_verdicts(session, missing, first, last, today)] if missing else []
     if pairs:
         people = sorted({s for s, _d in pairs})
@@ -453,6 +479,36 @@ def current_verdicts(session: Session, staff_ids: Collection[int], first: dt.dat
         rows = frame[["staff_id", "day", *names]].sort_values(["staff_id", "day"]).reset_index(drop=True)
         return rows, _totals_of(frame, ids)
     return stored_verdicts(session, ids, first, last, columns), stored_totals(session, ids, first, last)
+
+
+def counted_verdicts(session: Session, staff_ids: Collection[int], first: dt.date,
+                     last: dt.date) -> tuple[dict[dt.date, dict[str, int]], dict[str, int]]:
+    """Refreshed where stale, then added up by the database: per day how many of these people have
+    each day code, and the rules.md §7 totals over all of them (a province's dashboard reads
+    a few hundred numbers, not 600,000 rows)."""
+    ids = sorted({int(i) for i in staff_ids})
+    per_day: dict[dt.date, dict[str, int]] = {}
+    totals = dict.fromkeys(SUM_COLUMNS, 0)
+    try:
+        refresh_verdicts(session, first, last, ids)
+    except NotStored:
+        frame = compute_verdicts(session, ids, first, last)
+        for (day, code), n in frame.groupby(["day", "code"]).size().items():
+            per_day.setdefault(day, {})[str(code)] = int(n)
+        sums = _totals_of(frame, ids)
+        return per_day, {k: int(sums[k].sum()) for k in SUM_COLUMNS}
+    in_range = (m.DayVerdict.day >= first, m.DayVerdict.day <= last)
+    for part in _chunks(ids):
+        codes = select(m.DayVerdict.day, m.DayVerdict.code, func.count()).where(
+            *in_range, m.DayVerdict.staff_id.in_(part)).group_by(m.DayVerdict.day, m.DayVerdict.code)
+        for day, code, n in session.execute(codes).all():
+            counted = per_day.setdefault(_as_date(day), {})
+            counted[code] = counted.get(code, 0) + int(n)
+        sums = session.execute(select(*(func.sum(cast(c, Integer)) for c in SUM_COLUMNS.values())).where(
+            *in_range, m.DayVerdict.staff_id.in_(part))).one()
+        for key, value in zip(SUM_COLUMNS, sums, strict=True):
+            totals[key] += int(value or 0)
+    return per_day, totals
 
 
 def _totals_of(frame: pd.DataFrame, ids: list[int]) -> pd.DataFrame:

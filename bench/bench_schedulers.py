@@ -8,7 +8,7 @@ punching four times a working day. Both scheduler processes are started and anno
 themselves before any terminal is made due, so the time measured is pulling, not start-up.
 Afterwards every punch must be stored exactly once, every terminal pulled once, and no
 simulator may have seen two clients at once. The floor is one pull's time (the same size of
-terminal pulled alone into a scratch database, best of three) × terminals ÷ concurrency
+terminal pulled alone into an empty database of the same kind, best of three) × terminals ÷ concurrency
 (2 processes × workers).
 """
 
@@ -87,21 +87,25 @@ def register(url: str, servers: list[TcpSimulator]) -> list[str]:
     return codes
 
 
-def one_pull_seconds(records: int) -> float:
-    """One terminal of this size pulled alone into a scratch SQLite database (best of three)."""
+def one_pull_seconds(records: int, database: str | None = None) -> float:
+    """One terminal of this size pulled alone into an empty database of the same kind as the run's
+    (the PostgreSQL given, or a scratch SQLite file); best of three, each into a fresh database."""
     folder = Path(tempfile.mkdtemp(prefix="bench-one-pull-"))
     try:
-        url = fresh_database(f"sqlite:///{folder / 'one.sqlite3'}")
+        best = float("inf")
         with TcpSimulator(Terminal(punches(0, records), width=40), port=0) as server:
-            (code,) = register(url, [server])  # type: ignore[list-item]
-            best = float("inf")
             for _ in range(3):
+                url = fresh_database(database or f"sqlite:///{folder / 'one.sqlite3'}")
+                (code,) = register(url, [server])  # type: ignore[list-item]
                 with session_factory(url)() as session:
                     t0 = time.perf_counter()
                     result = pull_device(session, code)
                     best = min(best, time.perf_counter() - t0)
-                assert result.ok, result.error
-        get_engine(url).dispose()
+                assert result.ok and result.inserted == records, result
+                get_engine(url).dispose()
+                if database is None:
+                    for suffix in ("", "-wal", "-shm"):
+                        Path(f"{folder / 'one.sqlite3'}{suffix}").unlink(missing_ok=True)
         return best
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -132,7 +136,7 @@ class Scheduler:
 
 def run(terminals: int = 500, records: int = 1000, workers: int = 4, database: str | None = None) -> dict[str, float]:
     """Pull ``terminals`` simulators with two scheduler processes; check the result; return the times."""
-    floor_one = one_pull_seconds(records)
+    floor_one = one_pull_seconds(records, database)
     url = fresh_database(database)
     servers = [TcpSimulator(Terminal(punches(i, records), width=40), port=0).start() for i in range(terminals)]
     try:

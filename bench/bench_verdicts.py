@@ -99,14 +99,15 @@ def full_month(url: str, runs: int) -> tuple[float, float, int]:
 
 
 def pages(url: str, day: dt.date) -> None:
-    """The province dashboard's data and a commune's month grid, as their views ask for them."""
-    from attendance.api import unit_month_grid
+    """The province dashboard's data (the month's counts and day bars, who is in that day) and a
+    commune's month grid, as their views ask for them."""
+    from attendance.api import unit_month_counts, unit_month_grid
     from attendance.dashboard import day_bars, month_counts, presence_on_days
     from attendance.db import transaction
 
     with transaction(url) as session:
-        grid = unit_month_grid(session, PROVINCE, MONTH)
-        day_bars(grid), month_counts(grid)
+        counts = unit_month_counts(session, PROVINCE, MONTH)
+        day_bars(counts), month_counts(counts)
         presence_on_days(session, PROVINCE, [day])
         unit_month_grid(session, COMMUNE, MONTH)
 

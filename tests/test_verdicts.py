@@ -243,3 +243,24 @@ def test_a_new_person_and_an_untouched_month_are_computed_when_read(stored: list
         assert refresh_verdicts(session, FIRST, LAST, today=TODAY) == 0  # nothing stale
         november = refresh_verdicts(session, dt.date(2026, 11, 1), dt.date(2026, 11, 30), today=TODAY)
     assert november == 3 * 30
+
+
+@pytest.mark.parametrize("unit", ["H", "X", "Y"])
+def test_a_units_month_counts_equal_its_grid_added_up(stored: list[dict], tmp_path: Path, unit: str) -> None:
+    """The dashboard's counts come from the database; the month page's grid from the rows: they agree,
+    also right after a change left rows stale."""
+    from attendance.dashboard import COUNTED_FIELDS
+    from attendance.month_views import unit_month_counts
+
+    CHANGES["excuse added"](tmp_path)  # something stale, refreshed by whichever reads first
+    with transaction() as session:
+        counts = unit_month_counts(session, unit, "2026-10")
+    with transaction() as session:
+        grid = unit_month_grid(session, unit, "2026-10")
+    assert counts.days == grid.days
+    # The grid counts people with no stored row as "outside"; every pair is stored here.
+    assert counts.day_counts == grid.day_counts
+    assert sum(sum(day.values()) for day in counts.day_counts) == len(grid.rows) * len(grid.days)
+    for field in COUNTED_FIELDS:
+        assert counts.totals[field] == sum(row.totals[field] for row in grid.rows), field
+    assert any(counts.totals[f] for f in COUNTED_FIELDS)

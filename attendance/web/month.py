@@ -112,30 +112,36 @@ def _this_month() -> str:
     return month
 
 
-def _unit_page(code: str, month_asked: Callable[[], str]) -> dict[str, Any]:
+def _unit_page(code: str, month_asked: Callable[[], str], grid: bool = True) -> dict[str, Any]:
     """What both unit pages show: the unit (outside the scope: 404, before the month is read), the
-    month's navigation and grid, the no-punch warning and the totals' headings."""
+    month's navigation, its grid (the month page) or its counts (the dashboard), the no-punch
+    warning and the totals' headings."""
     unit = _unit(code)
     month = month_asked()
     session = get_session()
-    page = {"unit": unit, "nav": _month_nav(month), "grid": api.unit_month_grid(session, code, month),
+    page = {"unit": unit, "nav": _month_nav(month),
             "warning": no_punches_warning(session, month, code), "headings": summary_headings(current_language())}
-    session.commit()  # the verdicts refreshed for the grid are kept for the next reader
+    if grid:
+        page["grid"] = api.unit_month_grid(session, code, month)
+    else:  # a province's dashboard adds up its people in the database, not in a grid of them all
+        page["counts"] = api.unit_month_counts(session, code, month)
+    session.commit()  # the verdicts refreshed for the month are kept for the next reader
     return page
 
 
 @bp.route("/units/<code>")
 def unit_dashboard(code: str) -> str:
     """Đơn vị: who is in today, the month's counts and day bars, terminals needing attention."""
-    page = _unit_page(code, _this_month)
+    page = _unit_page(code, _this_month, grid=False)
     session = get_session()
     today = dt.date.today()
     latest = latest_punch_day(session, code)
     shown = [today] if latest is None or latest == today else [today, latest]
     presence = presence_on_days(session, code, shown)  # read from stored verdicts, refreshed where stale
     session.commit()  # kept for the next reader
+    month = page.pop("counts")
     return render_template(
-        "unit_dashboard.html", **page, bars=day_bars(page["grid"]), counts=month_counts(page["grid"]),
+        "unit_dashboard.html", **page, bars=day_bars(month), counts=month_counts(month),
         today=presence[today], latest=presence[shown[-1]] if len(shown) > 1 else None,
         terminals=terminals_needing_attention(session, code), problems=PROBLEM_TEXT, language=_index(),
         children=child_units(session, code),
