@@ -90,7 +90,7 @@ def presence_on_days(session: Session, unit_code: str, days: Iterable[dt.date]) 
         wanted = wanted[len(run):]
         scope = select_staff(session, run[0], run[-1], unit_code=unit_code)
         ids = [int(s.id) for s in scope.staff_rows]
-        rows, _totals = current_verdicts(session, ids, run[0], run[-1], columns=PRESENCE_COLUMNS)
+        rows, _none = current_verdicts(session, ids, run[0], run[-1], columns=PRESENCE_COLUMNS, totals=False)
         rows = rows[rows["day"].isin(run) & (rows["code"] != "outside")]
         ctx = scope.staff
         people = {int(i): (str(c), str(n), str(u)) for i, c, n, u in zip(

@@ -113,7 +113,7 @@ def _stored_summary(session: Session, first: dt.date, last: dt.date, unit_code: 
     """The summary added up from the stored day verdicts, refreshed first where stale."""
     scope = select_staff(session, first, last, unit_code=unit_code)
     ids = [int(s.id) for s in scope.staff_rows]
-    _rows, table = current_verdicts(session, ids, first, last, columns=["code"])
+    _none, table = current_verdicts(session, ids, first, last, rows=False)
     table = table.merge(scope.staff[["staff_id", "staff_code", "name", "unit_code", "unit_name"]], on="staff_id",
                         how="left")
     table = table.sort_values("staff_code").reset_index(drop=True)

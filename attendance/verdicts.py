@@ -467,18 +467,25 @@ def _short_wait(session: Session) -> Iterator[None]:
 
 
 def current_verdicts(session: Session, staff_ids: Collection[int], first: dt.date, last: dt.date,
-                     columns: Collection[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     columns: Collection[str] | None = None, *, rows: bool = True,
+                     totals: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(day rows, per-person totals) of these people: refreshed and read from the table, or, when
-    the table cannot be written now (SQLite busy), evaluated from scratch without storing."""
+    the table cannot be written now (SQLite busy), evaluated from scratch without storing.
+
+    ``rows=False`` or ``totals=False``: that part is not read (an empty DataFrame in its place).
+    """
+    import pandas as pd
+
     ids = sorted({int(i) for i in staff_ids})
     try:
         refresh_verdicts(session, first, last, ids)
     except NotStored:
         frame = compute_verdicts(session, ids, first, last)
         names = list(columns) if columns is not None else [*VALUE_COLUMNS, "provisional"]
-        rows = frame[["staff_id", "day", *names]].sort_values(["staff_id", "day"]).reset_index(drop=True)
-        return rows, _totals_of(frame, ids)
-    return stored_verdicts(session, ids, first, last, columns), stored_totals(session, ids, first, last)
+        day_rows = frame[["staff_id", "day", *names]].sort_values(["staff_id", "day"]).reset_index(drop=True)
+        return (day_rows if rows else pd.DataFrame()), (_totals_of(frame, ids) if totals else pd.DataFrame())
+    return (stored_verdicts(session, ids, first, last, columns) if rows else pd.DataFrame(),
+            stored_totals(session, ids, first, last) if totals else pd.DataFrame())
 
 
 def counted_verdicts(session: Session, staff_ids: Collection[int], first: dt.date,
