@@ -23,7 +23,7 @@ from attendance import models as m
 from attendance.bundle import validate_bundle
 from attendance.db import session_factory, transaction
 from attendance.errors import NothingRead, UnknownDevice
-from attendance.ledger import _rows, device_by_code, import_file, ingest, ledger_rows
+from attendance.ledger import _rows, copy_text, device_by_code, import_file, ingest, ledger_rows
 from attendance.org import load_bundle
 from devices.parsers import ParsedChunk, decode_text
 from devices.parsers.common import punch_frame
@@ -298,10 +298,13 @@ def test_without_a_clock_offset_the_times_are_converted_once() -> None:
                         pd.array([0] * n, dtype="Int64"), pd.array([1] * n, dtype="Int64"),
                         np.array([None] * n, dtype=object))
     none = (np.array([], dtype=np.int64), np.array([], dtype=np.int64))
-    rows = list(_rows(frame, 1, 9, none, as_text=True))
+    rows = list(_rows(frame, 1, 9, none))
     assert [r[2] for r in rows] == ["2026-10-05 07:00:00", "2026-10-05 08:00:00", "2026-10-05 09:00:00"]
     assert all(r[3] is r[2] for r in rows)
     ahead = (np.array([(dt.date(2026, 10, 1) - dt.date(1970, 1, 1)).days]), np.array([90]))
-    shifted = list(_rows(frame, 1, 9, ahead, as_text=True))
+    shifted = list(_rows(frame, 1, 9, ahead))
     assert [r[3] for r in shifted] == ["2026-10-05 06:58:30", "2026-10-05 07:58:30", "2026-10-05 08:58:30"]
     assert [r[2] for r in shifted] == [r[2] for r in rows]
+    # PostgreSQL's COPY text carries the same times, corrected only where an offset applies.
+    copied = [line.split("\t") for line in copy_text(frame, 1, 9, ahead).splitlines()]
+    assert [(c[2], c[3]) for c in copied] == [(r[2], r[3]) for r in shifted]
