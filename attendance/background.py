@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import update
@@ -28,6 +29,21 @@ STALE_AFTER = dt.timedelta(minutes=2)  # no heartbeat for this long: the process
 PROGRESS_LOCK_SECONDS = 0.5  # progress is best effort: never wait long for the job's own lock
 PENDING_STATES = ("queued", "running")
 FINISHED_STATES = ("done", "failed", "interrupted")
+
+
+class JobView:
+    """What a job's dataclass view adds to its fields: whether it is finished, and plain data for JSON."""
+
+    state: str
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job will change no more (done, failed or interrupted)."""
+        return self.state in FINISHED_STATES
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {**asdict(self), "finished": self.finished}  # type: ignore[call-overload]
 
 
 def job_now() -> dt.datetime:

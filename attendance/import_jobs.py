@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from devices.parsers import FORMATS, UnsupportedFile
 
 from . import models as m
 from .accounts import Account, in_scope, scope_unit_codes
-from .background import FINISHED_STATES, JobWorker, job_now, job_state, stamp
+from .background import JobView, JobWorker, job_now, job_state, stamp
 from .batches import BatchInfo, list_batches
 from .errors import DomainError, InvalidInput, NotFound
 from .i18n import _
@@ -43,7 +43,7 @@ class UnknownJob(NotFound):
 
 
 @dataclass(frozen=True)
-class JobInfo:
+class JobInfo(JobView):
     """One import job as plain data (what the progress page and its JSON show)."""
 
     id: int
@@ -60,15 +60,6 @@ class JobInfo:
     error: str
     created_at: str
     finished_at: str | None
-
-    @property
-    def finished(self) -> bool:
-        """Whether the job will change no more (done, failed or interrupted)."""
-        return self.state in FINISHED_STATES
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain data for JSON."""
-        return {**asdict(self), "finished": self.finished}
 
 
 def clean_filename(name: str | None) -> str:

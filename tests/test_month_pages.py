@@ -184,6 +184,19 @@ def two_communes(db_url: str, tmp_path: Path) -> str:
     return db_url
 
 
+def count_evaluations(monkeypatch: pytest.MonkeyPatch) -> list[tuple[dt.date, dt.date]]:
+    """The (first, last) of every rules-engine run from now on, in order."""
+    calls: list[tuple[dt.date, dt.date]] = []
+    real = engine.evaluate
+
+    def counting(inp, first, last, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append((first, last))
+        return real(inp, first, last, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "evaluate", counting)
+    return calls
+
+
 @pytest.mark.parametrize("role", ["viewer", "clerk", "unit_head", "inspector", "team_lead"])
 def test_scope_outside_is_404_for_every_role(two_communes: str, role: str) -> None:
     client = signed_in_client(create_app({"DATABASE_URL": two_communes, "TESTING": True}), f"u_{role}", role, ["C1"])
@@ -233,14 +246,7 @@ def test_month_grid_of_100_people_is_one_evaluation_then_read_from_stored_verdic
     with transaction() as session:
         (unit,) = [u.code for u in api.unit_tree(session) if u.kind == "commune"]
     client = signed_in_client(create_app({"DATABASE_URL": sqlite_url, "TESTING": True}), "perf", "admin")
-    calls: list[tuple[dt.date, dt.date]] = []
-    real = engine.evaluate
-
-    def counting(inp, first, last, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append((first, last))
-        return real(inp, first, last, *args, **kwargs)
-
-    monkeypatch.setattr(engine, "evaluate", counting)
+    calls = count_evaluations(monkeypatch)
     first = client.get(f"/units/{unit}/month?month={MONTH}")
     # The whole unit-month in one go; how fast that is, bench/web_bench.py measures (a timed
     # assertion here would only measure how busy the test machine is).
@@ -271,14 +277,7 @@ def test_presence_on_a_day_and_the_latest_punch_day(two_communes: str) -> None:
 
 def test_presence_of_nearby_days_comes_from_one_evaluation(two_communes: str, monkeypatch: pytest.MonkeyPatch) -> None:
     days = [dt.date(2026, 10, 6), dt.date(2026, 10, 4), dt.date(2026, 10, 5), dt.date(2026, 11, 2)]
-    calls: list[tuple[dt.date, dt.date]] = []
-    real = engine.evaluate
-
-    def counting(inp, first, last, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append((first, last))
-        return real(inp, first, last, *args, **kwargs)
-
-    monkeypatch.setattr(engine, "evaluate", counting)
+    calls = count_evaluations(monkeypatch)
     with transaction() as session:
         together = presence_on_days(session, "H", days)
     # Three days within two weeks: one evaluation; November is further: its own.

@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from attendance.accounts import Account, Permission, in_scope, require_permission, scope_unit_codes
 from attendance.background import (
-    FINISHED_STATES,
     PENDING_STATES,
     STALE_AFTER,
+    JobView,
     JobWorker,
     job_now,
     job_state,
@@ -53,7 +53,7 @@ class UnknownReportJob(NotFound):
 
 
 @dataclass(frozen=True)
-class ReportJobInfo:
+class ReportJobInfo(JobView):
     """One report job as plain data (what its page and its JSON show)."""
 
     id: int
@@ -70,15 +70,6 @@ class ReportJobInfo:
     filename: str
     created_at: str
     finished_at: str | None
-
-    @property
-    def finished(self) -> bool:
-        """Whether the job will change no more (done, failed or interrupted)."""
-        return self.state in FINISHED_STATES
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain data for JSON."""
-        return {**asdict(self), "finished": self.finished}
 
 
 def _info(job: ReportJob, now: dt.datetime) -> ReportJobInfo:
